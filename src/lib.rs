@@ -1,0 +1,9 @@
+//! switchboard: a SIP softswitch and call-center engine.
+//!
+//! Protocol and decision cores are sans-IO (`handle_*(now, ..)` / `poll_*()`); the tokio
+//! drivers in `sip::transport` and `daemon` own sockets, the clock and tasks.
+
+pub mod config;
+pub mod daemon;
+pub mod sip;
+pub mod store;
