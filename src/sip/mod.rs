@@ -45,6 +45,10 @@ pub struct Peer {
 
 impl Peer {
     pub fn udp(addr: SocketAddr) -> Self {
-        Peer { transport: TransportKind::Udp, addr, conn: None }
+        Peer {
+            transport: TransportKind::Udp,
+            addr,
+            conn: None,
+        }
     }
 }
