@@ -1,1 +1,305 @@
-//! TODO
+//! The daemon: the thin tokio driver around the sans-IO endpoint. It owns the sockets, the
+//! clock, the store and the signals; the endpoint owns every SIP decision.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::config::{self, Config};
+use crate::sip::endpoint::{Endpoint, EndpointConfig, Output, SecurityEvent};
+use crate::sip::registrar::{Binding, BindingChange};
+use crate::sip::transport::{NetEvent, TcpLimits, Transports};
+use crate::sip::{Peer, TransportKind};
+use crate::store::{Store, StoredBinding};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("configuration:\n{0}")]
+    Config(config::ConfigErrors),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Load the config, set up logging, and run until SIGTERM/SIGINT.
+pub fn run(config_path: &Path, json_logs: bool) -> Result<(), DaemonError> {
+    let cfg = config::load(config_path).map_err(DaemonError::Config)?;
+    init_tracing(&cfg, json_logs);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    rt.block_on(serve(config_path.to_path_buf(), cfg))
+}
+
+fn init_tracing(cfg: &Config, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    // A second init (tests embedding the daemon) is harmless: keep the first subscriber.
+    let _ = if json || cfg.log.json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// What the driver's loop waits for besides the network.
+enum Control {
+    StoreDone { id: u64, ok: bool },
+}
+
+async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
+    let store = Store::open(&cfg.store.path)?;
+    let now = Instant::now();
+    let mut endpoint = Endpoint::new(now, endpoint_config(&cfg), rand::random());
+    let restored: Vec<Binding> = store
+        .load_bindings()?
+        .into_iter()
+        .filter_map(|b| binding_from_store(b, now, SystemTime::now()))
+        .collect();
+    tracing::info!(
+        bindings = restored.len(),
+        "registrations restored from the store"
+    );
+    endpoint.restore(now, restored);
+
+    let (net_tx, mut net_rx) = mpsc::channel::<NetEvent>(4096);
+    let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(4096);
+    let mut transports = Transports::bind(&cfg.listen_addrs(), tcp_limits(&cfg), net_tx)
+        .await
+        .map_err(DaemonError::Listen)?;
+    for (kind, addr) in transports.local_addrs() {
+        tracing::info!(transport = kind.as_via_str(), %addr, "listening");
+    }
+    let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Runtime)?;
+    let listen_now = cfg.listen_addrs();
+
+    loop {
+        flush(&mut endpoint, &transports, &store, &ctl_tx);
+        let deadline = endpoint
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            Some(ev) = net_rx.recv() => {
+                let NetEvent::Message { bytes, peer } = ev;
+                endpoint.handle_message(Instant::now(), &bytes, peer);
+                // Drain what else is queued before flushing: batches store writes under load.
+                for _ in 0..64 {
+                    match net_rx.try_recv() {
+                        Ok(NetEvent::Message { bytes, peer }) => endpoint.handle_message(Instant::now(), &bytes, peer),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Some(ctl) = ctl_rx.recv() => match ctl {
+                Control::StoreDone { id, ok } => endpoint.handle_store_done(Instant::now(), id, ok),
+            },
+            _ = tokio::time::sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
+            _ = sighup.recv() => match config::load(&config_path) {
+                Ok(new_cfg) => {
+                    if new_cfg.listen_addrs() != listen_now {
+                        tracing::warn!("listen addresses changed: they take effect at the next restart");
+                    }
+                    endpoint.reconfigure(endpoint_config(&new_cfg));
+                    tracing::info!(config = %config_path.display(), "configuration reloaded");
+                }
+                Err(errors) => tracing::error!(config = %config_path.display(), "reload refused, keeping the running configuration:\n{errors}"),
+            },
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+        }
+    }
+
+    tracing::info!("shutting down: no new requests; flushing the store");
+    transports.stop();
+    flush(&mut endpoint, &transports, &store, &ctl_tx);
+    // Answers parked on a store write go out once it is committed.
+    let drain_until = Instant::now() + Duration::from_secs(2);
+    while endpoint.has_parked() && Instant::now() < drain_until {
+        match tokio::time::timeout(Duration::from_millis(100), ctl_rx.recv()).await {
+            Ok(Some(Control::StoreDone { id, ok })) => {
+                endpoint.handle_store_done(Instant::now(), id, ok);
+                flush(&mut endpoint, &transports, &store, &ctl_tx);
+            }
+            _ => continue,
+        }
+    }
+    store.flush().await?;
+    store.close();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Carry out everything the endpoint asked for.
+fn flush(
+    endpoint: &mut Endpoint,
+    transports: &Transports,
+    store: &Store,
+    ctl: &mpsc::Sender<Control>,
+) {
+    while let Some(out) = endpoint.poll_output() {
+        match out {
+            Output::Transmit { dest, bytes } => transports.send(&dest, Bytes::from(bytes)),
+            Output::Persist { id, changes } => persist(store, id, changes, ctl.clone()),
+            Output::Security(ev) => match ev {
+                SecurityEvent::Banned { ip, reason } => {
+                    tracing::warn!(security = true, source = %ip, %reason, "source banned")
+                }
+                SecurityEvent::AuthFailed { ip, user, reason } => {
+                    tracing::warn!(security = true, source = %ip, user = user.as_deref().unwrap_or("-"), %reason, "authentication failed")
+                }
+            },
+        }
+    }
+}
+
+fn persist(store: &Store, id: u64, changes: Vec<BindingChange>, ctl: mpsc::Sender<Control>) {
+    let now = Instant::now();
+    let wall = SystemTime::now();
+    let acks: Vec<_> = changes
+        .into_iter()
+        .map(|c| match c {
+            BindingChange::Upsert(b) => store.upsert_binding(binding_to_store(&b, now, wall)),
+            BindingChange::Remove { aor, contact } => store.delete_binding(&aor, &contact),
+        })
+        .collect();
+    tokio::spawn(async move {
+        let mut ok = true;
+        for ack in acks {
+            ok &= matches!(ack.await, Ok(Ok(())));
+        }
+        let _ = ctl.send(Control::StoreDone { id, ok }).await;
+    });
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn binding_to_store(b: &Binding, now: Instant, wall: SystemTime) -> StoredBinding {
+    StoredBinding {
+        aor: b.aor.clone(),
+        contact: b.contact.clone(),
+        instance: b.instance.clone(),
+        call_id: b.call_id.clone(),
+        cseq: b.cseq,
+        expires_unix_ms: unix_ms(wall) + b.remaining(now).as_millis() as i64,
+        transport: match b.source.transport {
+            TransportKind::Udp => "udp".into(),
+            TransportKind::Tcp => "tcp".into(),
+        },
+        source_addr: b.source.addr.to_string(),
+        user_agent: b.user_agent.clone(),
+    }
+}
+
+/// A stored binding back in monotonic time; expired ones are dropped.
+fn binding_from_store(s: StoredBinding, now: Instant, wall: SystemTime) -> Option<Binding> {
+    let left_ms = s.expires_unix_ms - unix_ms(wall);
+    if left_ms <= 0 {
+        return None;
+    }
+    let transport = if s.transport == "tcp" {
+        TransportKind::Tcp
+    } else {
+        TransportKind::Udp
+    };
+    let addr = s.source_addr.parse().ok()?;
+    Some(Binding {
+        aor: s.aor,
+        contact: s.contact,
+        instance: s.instance,
+        call_id: s.call_id,
+        cseq: s.cseq,
+        expires_at: now + Duration::from_millis(left_ms as u64),
+        // The old TCP connection is gone; UDP bindings are reachable through socket 0.
+        source: Peer {
+            transport,
+            addr,
+            conn: if transport == TransportKind::Udp {
+                Some(0)
+            } else {
+                None
+            },
+        },
+        user_agent: s.user_agent,
+    })
+}
+
+fn tcp_limits(cfg: &Config) -> TcpLimits {
+    TcpLimits {
+        idle_timeout: Duration::from_secs(cfg.sip.tcp.idle_timeout_secs),
+        max_connections_per_ip: cfg.sip.tcp.max_connections_per_ip,
+    }
+}
+
+fn endpoint_config(cfg: &Config) -> EndpointConfig {
+    cfg.endpoint_config()
+}
+
+impl Config {
+    /// The endpoint's view of the config. A missing auth secret is drawn at random.
+    pub fn endpoint_config(&self) -> EndpointConfig {
+        use crate::sip::auth::UserCredentials;
+        use crate::sip::ratelimit::RateLimitConfig;
+        use crate::sip::registrar::RegistrarLimits;
+        use crate::sip::transaction::TimerConfig;
+        EndpointConfig {
+            domain: self.sip.domain.clone(),
+            realm: self.sip.realm.clone(),
+            user_agent: self.sip.user_agent.clone(),
+            force_rport: self.sip.force_rport,
+            timers: TimerConfig {
+                t1: self.sip.t1,
+                t2: self.sip.t2,
+                t4: self.sip.t4,
+            },
+            registrar: RegistrarLimits {
+                min_expires: self.registrar.min_expires,
+                default_expires: self.registrar.default_expires,
+                max_expires: self.registrar.max_expires,
+                max_contacts_per_aor: self.registrar.max_contacts_per_aor,
+            },
+            rate_limit: RateLimitConfig {
+                requests: self.security.requests,
+                window: self.security.window,
+                ban: self.security.ban,
+                auth_failures: self.security.auth_failures,
+                auth_failure_window: self.security.auth_failure_window,
+                trusted: self.security.trusted.clone(),
+            },
+            nonce_ttl: self.auth.nonce_ttl,
+            algorithms: self.auth.algorithms.clone(),
+            auth_secret: self.auth.secret.unwrap_or_else(rand::random),
+            users: self
+                .users
+                .iter()
+                .filter(|u| u.enabled)
+                .map(|u| {
+                    let creds = UserCredentials {
+                        password: u.password.clone(),
+                        ha1_md5: u.ha1_md5.clone(),
+                        ha1_sha256: u.ha1_sha256.clone(),
+                    };
+                    (u.extension.clone(), creds)
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,1 +1,139 @@
-//! TODO
+//! Configuration: one TOML file, parsed with serde (unknown keys refused), validated into
+//! typed values. Every problem is reported with file:line:col; semantic checks collect all
+//! problems in one pass.
+
+mod cidr;
+mod error;
+mod schema;
+mod validate;
+
+pub use cidr::Cidr;
+pub use error::{ConfigError, ConfigErrors};
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::sip::TransportKind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub registrar: RegistrarConfig,
+    pub auth: AuthConfig,
+    pub security: SecurityConfig,
+    pub store: StoreConfig,
+    pub log: LogConfig,
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SipConfig {
+    pub domain: String,
+    pub realm: String,
+    pub listen: Vec<(TransportKind, SocketAddr)>,
+    pub user_agent: String,
+    pub force_rport: bool,
+    pub t1: Duration,
+    pub t2: Duration,
+    pub t4: Duration,
+    pub tcp: TcpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpConfig {
+    pub idle_timeout_secs: u64,
+    pub max_connections_per_ip: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegistrarConfig {
+    pub min_expires: u32,
+    pub default_expires: u32,
+    pub max_expires: u32,
+    pub max_contacts_per_aor: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgorithm {
+    Sha256,
+    Md5,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthConfig {
+    pub nonce_ttl: Duration,
+    /// Offered in this order (RFC 8760: most preferred first).
+    pub algorithms: Vec<DigestAlgorithm>,
+    pub secret: Option<[u8; 32]>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityConfig {
+    pub requests: u32,
+    pub window: Duration,
+    pub ban: Duration,
+    pub auth_failures: u32,
+    pub auth_failure_window: Duration,
+    pub trusted: Vec<Cidr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// Resolved: a relative path in the file is relative to the config file's directory.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    pub json: bool,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub extension: String,
+    pub display_name: Option<String>,
+    pub password: Option<String>,
+    pub ha1_md5: Option<String>,
+    pub ha1_sha256: Option<String>,
+    pub enabled: bool,
+}
+
+impl Config {
+    pub fn listen_addrs(&self) -> Vec<(TransportKind, SocketAddr)> {
+        self.sip.listen.clone()
+    }
+}
+
+/// Read, parse and validate a config file.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: name.clone(),
+            line: 1,
+            col: 1,
+            message: format!("cannot read: {e}"),
+        }])
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse_with_base(&text, &name, base)
+}
+
+/// Parse and validate config text; relative store paths resolve against the current directory.
+pub fn parse_str(text: &str, file_name: &str) -> Result<Config, ConfigErrors> {
+    parse_with_base(text, file_name, Path::new("."))
+}
+
+fn parse_with_base(text: &str, file_name: &str, base: &Path) -> Result<Config, ConfigErrors> {
+    let raw: schema::RawConfig = toml::from_str(text).map_err(|e| {
+        let mut c = error::Collector::new(file_name, text);
+        c.at(e.span().unwrap_or(0..0), e.message().trim().to_string());
+        ConfigErrors(c.errors)
+    })?;
+    validate::validate(raw, text, file_name, base)
+}
+
+#[cfg(test)]
+mod tests;

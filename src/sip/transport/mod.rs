@@ -1,1 +1,157 @@
-//! TODO
+//! Transport drivers (tokio): UDP sockets and TCP connections. They only move bytes: framing
+//! and parsing happen in `sip::message`, decisions in the sans-IO endpoint.
+
+mod tcp;
+mod udp;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{Peer, TransportKind};
+
+/// What the transports deliver to the endpoint task.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A datagram or a framed stream message.
+    Message { bytes: Bytes, peer: Peer },
+}
+
+#[derive(Debug, Clone)]
+pub struct TcpLimits {
+    pub idle_timeout: Duration,
+    pub max_connections_per_ip: usize,
+}
+
+/// The bound sockets and the live TCP connections.
+pub struct Transports {
+    udp: Vec<Arc<UdpSocket>>,
+    conns: Arc<DashMap<u64, mpsc::Sender<Bytes>>>,
+    tasks: Vec<JoinHandle<()>>,
+    local: Vec<(TransportKind, SocketAddr)>,
+}
+
+impl Transports {
+    /// Bind every listen address; `inbound` receives every message.
+    pub async fn bind(
+        listen: &[(TransportKind, SocketAddr)],
+        tcp_limits: TcpLimits,
+        inbound: mpsc::Sender<NetEvent>,
+    ) -> std::io::Result<Transports> {
+        let conns: Arc<DashMap<u64, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
+        let per_ip: Arc<DashMap<IpAddr, usize>> = Arc::new(DashMap::new());
+        let mut t = Transports {
+            udp: Vec::new(),
+            conns: conns.clone(),
+            tasks: Vec::new(),
+            local: Vec::new(),
+        };
+        for (kind, addr) in listen {
+            match kind {
+                TransportKind::Udp => {
+                    let sock = Arc::new(udp::bind(*addr)?);
+                    let local = sock.local_addr()?;
+                    let id = t.udp.len() as u64;
+                    t.tasks.push(tokio::spawn(udp::recv_loop(
+                        sock.clone(),
+                        id,
+                        inbound.clone(),
+                    )));
+                    t.udp.push(sock);
+                    t.local.push((TransportKind::Udp, local));
+                }
+                TransportKind::Tcp => {
+                    let listener = tokio::net::TcpListener::bind(addr).await?;
+                    t.local.push((TransportKind::Tcp, listener.local_addr()?));
+                    t.tasks.push(tokio::spawn(tcp::accept_loop(
+                        listener,
+                        tcp_limits.clone(),
+                        conns.clone(),
+                        per_ip.clone(),
+                        inbound.clone(),
+                    )));
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// Addresses actually bound (ephemeral ports resolved).
+    pub fn local_addrs(&self) -> &[(TransportKind, SocketAddr)] {
+        &self.local
+    }
+
+    /// Send without waiting. UDP drops on a full socket buffer (timers retransmit); TCP queues
+    /// on the connection the peer used and drops if that connection is gone or backed up.
+    pub fn send(&self, peer: &Peer, bytes: Bytes) {
+        if !is_sendable(peer.addr.ip()) {
+            tracing::warn!(dest = %peer.addr, "refusing to send to a broadcast/multicast/unspecified address");
+            return;
+        }
+        match peer.transport {
+            TransportKind::Udp => {
+                let sock = peer
+                    .conn
+                    .and_then(|i| self.udp.get(i as usize))
+                    .or_else(|| self.udp_for(peer.addr));
+                if let Some(sock) = sock {
+                    if let Err(e) = sock.try_send_to(&bytes, peer.addr) {
+                        tracing::debug!(dest = %peer.addr, error = %e, "udp send failed");
+                    }
+                }
+            }
+            TransportKind::Tcp => {
+                let sent = peer
+                    .conn
+                    .and_then(|c| self.conns.get(&c).map(|tx| tx.try_send(bytes).is_ok()));
+                if sent != Some(true) {
+                    tracing::debug!(dest = %peer.addr, "no usable tcp connection; message dropped");
+                }
+            }
+        }
+    }
+
+    fn udp_for(&self, dest: SocketAddr) -> Option<&Arc<UdpSocket>> {
+        self.udp
+            .iter()
+            .find(|s| s.local_addr().is_ok_and(|l| l.is_ipv4() == dest.is_ipv4()))
+            .or(self.udp.first())
+    }
+
+    /// Stop accepting and receiving (graceful shutdown, step one).
+    pub fn stop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        self.conns.clear();
+    }
+}
+
+/// RFC 4475 bcast: never answer towards broadcast, multicast or unspecified addresses.
+pub fn is_sendable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => !(v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified()),
+        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_and_multicast_are_never_targets() {
+        assert!(!is_sendable("255.255.255.255".parse().unwrap()));
+        assert!(!is_sendable("224.0.0.1".parse().unwrap()));
+        assert!(!is_sendable("0.0.0.0".parse().unwrap()));
+        assert!(!is_sendable("ff02::1".parse().unwrap()));
+        assert!(is_sendable("127.0.0.1".parse().unwrap()));
+        assert!(is_sendable("::1".parse().unwrap()));
+    }
+}

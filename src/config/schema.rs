@@ -1,0 +1,234 @@
+//! The TOML schema as written (serde, unknown keys refused), with spans on values that get
+//! semantic checks so each problem points at its line and column.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+fn sp<T>(v: T) -> Spanned<T> {
+    Spanned::new(0..0, v)
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub sip: RawSip,
+    #[serde(default)]
+    pub registrar: RawRegistrar,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub security: RawSecurity,
+    #[serde(default)]
+    pub store: RawStore,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub users: Vec<Spanned<RawUser>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSip {
+    pub domain: Spanned<String>,
+    pub realm: Option<Spanned<String>>,
+    pub listen: Spanned<Vec<Spanned<RawListen>>>,
+    pub user_agent: String,
+    pub force_rport: bool,
+    pub timers: RawTimers,
+    pub tcp: RawTcp,
+}
+
+impl Default for RawSip {
+    fn default() -> Self {
+        RawSip {
+            domain: sp("switchboard.local".into()),
+            realm: None,
+            listen: sp(vec![
+                sp(RawListen {
+                    transport: sp("udp".into()),
+                    addr: sp("127.0.0.1:5060".into()),
+                }),
+                sp(RawListen {
+                    transport: sp("tcp".into()),
+                    addr: sp("127.0.0.1:5060".into()),
+                }),
+            ]),
+            user_agent: "switchboard".into(),
+            force_rport: true,
+            timers: RawTimers::default(),
+            tcp: RawTcp::default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListen {
+    pub transport: Spanned<String>,
+    pub addr: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTimers {
+    pub t1_ms: Spanned<u64>,
+    pub t2_ms: Spanned<u64>,
+    pub t4_ms: Spanned<u64>,
+}
+
+impl Default for RawTimers {
+    fn default() -> Self {
+        RawTimers {
+            t1_ms: sp(500),
+            t2_ms: sp(4000),
+            t4_ms: sp(5000),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTcp {
+    pub idle_timeout_secs: Spanned<u64>,
+    pub max_connections_per_ip: Spanned<u64>,
+}
+
+impl Default for RawTcp {
+    fn default() -> Self {
+        RawTcp {
+            idle_timeout_secs: sp(600),
+            max_connections_per_ip: sp(64),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRegistrar {
+    pub min_expires: Spanned<u32>,
+    pub default_expires: Spanned<u32>,
+    pub max_expires: Spanned<u32>,
+    pub max_contacts_per_aor: Spanned<u32>,
+}
+
+impl Default for RawRegistrar {
+    fn default() -> Self {
+        RawRegistrar {
+            min_expires: sp(60),
+            default_expires: sp(3600),
+            max_expires: sp(7200),
+            max_contacts_per_aor: sp(5),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    pub nonce_ttl_secs: Spanned<u64>,
+    pub algorithms: Spanned<Vec<Spanned<String>>>,
+    pub secret: Option<Spanned<String>>,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            nonce_ttl_secs: sp(300),
+            algorithms: sp(vec![sp("SHA-256".into()), sp("MD5".into())]),
+            secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSecurity {
+    pub rate_limit: RawRateLimit,
+    pub auth_failures: RawAuthFailures,
+    pub trusted: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRateLimit {
+    pub requests: Spanned<u32>,
+    pub window_secs: Spanned<u64>,
+    pub ban_secs: Spanned<u64>,
+}
+
+impl Default for RawRateLimit {
+    fn default() -> Self {
+        RawRateLimit {
+            requests: sp(30),
+            window_secs: sp(2),
+            ban_secs: sp(300),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuthFailures {
+    pub max: Spanned<u32>,
+    pub window_secs: Spanned<u64>,
+}
+
+impl Default for RawAuthFailures {
+    fn default() -> Self {
+        RawAuthFailures {
+            max: sp(10),
+            window_secs: sp(60),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    pub path: String,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            path: "var/switchboard.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    pub format: Spanned<String>,
+    pub level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: sp("human".into()),
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    pub extension: Spanned<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub password: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ha1_md5: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ha1_sha256: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}

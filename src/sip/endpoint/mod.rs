@@ -1,0 +1,271 @@
+//! The sans-IO SIP endpoint: what switchboard does with every message, without sockets, files
+//! or clocks. The daemon feeds it (`handle_*`) and carries out what it asks (`poll_output`).
+//!
+//! Pipeline: rate limit → parse (`sip::message`) → transactions → UAS checks (`sip::uas`) →
+//! the method's handler (OPTIONS here, REGISTER in `register.rs`, the rest in `requests.rs`).
+//! A REGISTER that changes bindings is answered only after the daemon reports the change
+//! durable (`handle_store_done`): write-through, so an acknowledged registration survives a
+//! crash.
+
+mod register;
+mod requests;
+mod respond;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::config::DigestAlgorithm;
+use crate::sip::auth::{Authenticator, UserCredentials};
+use crate::sip::message;
+use crate::sip::ratelimit::{RateLimitConfig, RateLimiter, Verdict};
+use crate::sip::registrar::{Binding, BindingChange, Registrar, RegistrarLimits};
+use crate::sip::rsip;
+use crate::sip::transaction::{TimerConfig, TransactionLayer, TxEvent, TxKey};
+use crate::sip::Peer;
+
+/// What the endpoint needs to know, taken from the validated config.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    pub domain: String,
+    pub realm: String,
+    pub user_agent: String,
+    /// Answer UDP requests at their source port even without `;rport` (RFC 3581 behaviour
+    /// for every client, like Asterisk's force_rport): phones behind NAT get their answers,
+    /// and a forged Via cannot aim our responses at a third party.
+    pub force_rport: bool,
+    pub timers: TimerConfig,
+    pub registrar: RegistrarLimits,
+    pub rate_limit: RateLimitConfig,
+    pub nonce_ttl: Duration,
+    pub algorithms: Vec<DigestAlgorithm>,
+    pub auth_secret: [u8; 32],
+    pub users: HashMap<String, UserCredentials>,
+}
+
+/// Work for the driver.
+#[derive(Debug)]
+pub enum Output {
+    /// Send these bytes.
+    Transmit { dest: Peer, bytes: Vec<u8> },
+    /// Make these binding changes durable, then call `handle_store_done(id, ..)`.
+    Persist {
+        id: u64,
+        changes: Vec<BindingChange>,
+    },
+    /// A security event to log (bans, refused authentications).
+    Security(SecurityEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityEvent {
+    Banned {
+        ip: IpAddr,
+        reason: String,
+    },
+    AuthFailed {
+        ip: IpAddr,
+        user: Option<String>,
+        reason: String,
+    },
+}
+
+/// A response waiting for its store write.
+struct Parked {
+    key: TxKey,
+    response: rsip::Response,
+}
+
+pub struct Endpoint {
+    cfg: EndpointConfig,
+    txns: TransactionLayer,
+    auth: Authenticator,
+    registrar: Registrar,
+    limiter: RateLimiter,
+    rng: StdRng,
+    parked: HashMap<u64, Parked>,
+    next_persist: u64,
+    out: VecDeque<Output>,
+}
+
+impl Endpoint {
+    pub fn new(now: Instant, cfg: EndpointConfig, seed: u64) -> Endpoint {
+        Endpoint {
+            txns: TransactionLayer::new(cfg.timers),
+            auth: Authenticator::new(
+                now,
+                &cfg.realm,
+                cfg.auth_secret,
+                cfg.nonce_ttl,
+                cfg.algorithms.clone(),
+                seed ^ 0x5eed,
+            ),
+            registrar: Registrar::new(cfg.registrar.clone()),
+            limiter: RateLimiter::new(cfg.rate_limit.clone()),
+            rng: StdRng::seed_from_u64(seed),
+            parked: HashMap::new(),
+            next_persist: 1,
+            out: VecDeque::new(),
+            cfg,
+        }
+    }
+
+    /// Bindings loaded from the store at start.
+    pub fn restore(&mut self, now: Instant, bindings: Vec<Binding>) {
+        self.registrar.restore(now, bindings);
+    }
+
+    /// Apply a reloaded config. Registrations, transactions and parked answers are kept.
+    pub fn reconfigure(&mut self, cfg: EndpointConfig) {
+        self.registrar.set_limits(cfg.registrar.clone());
+        self.limiter.set_config(cfg.rate_limit.clone());
+        self.auth.set_policy(cfg.nonce_ttl, cfg.algorithms.clone());
+        self.cfg = cfg;
+    }
+
+    /// Answers still waiting for a store write (graceful shutdown waits for them).
+    pub fn has_parked(&self) -> bool {
+        !self.parked.is_empty()
+    }
+
+    pub fn registrar(&self) -> &Registrar {
+        &self.registrar
+    }
+
+    /// A datagram or framed stream message from `source`.
+    pub fn handle_message(&mut self, now: Instant, bytes: &[u8], source: Peer) {
+        match self.limiter.check(now, source.addr.ip()) {
+            Verdict::Allow => {}
+            Verdict::Banned => return,
+            Verdict::NewBan(reason) => {
+                self.out.push_back(Output::Security(SecurityEvent::Banned {
+                    ip: source.addr.ip(),
+                    reason: format!("{reason:?}"),
+                }));
+                return;
+            }
+        }
+        let parsed = match message::parse(bytes) {
+            Ok(p) => p,
+            Err(rejected) => {
+                tracing::debug!(source = %source.addr, error = %rejected.error, "refused message");
+                if let Some(ctx) = rejected.context {
+                    let (code, reason) = rejected.error.status();
+                    let tag = self.new_tag();
+                    let extra = respond::extra_for_parse_error(&rejected.error, &self.cfg);
+                    let bytes = message::response_from_raw(&ctx, code, reason, &extra, &tag);
+                    let dest = respond::response_peer(&ctx.vias[0], source, self.cfg.force_rport);
+                    self.out.push_back(Output::Transmit { dest, bytes });
+                }
+                return;
+            }
+        };
+        let result = match parsed.message {
+            rsip::SipMessage::Request(mut req) => {
+                let dest = respond::request_response_peer(&mut req, source, self.cfg.force_rport);
+                self.txns.handle_request(now, req, dest)
+            }
+            rsip::SipMessage::Response(resp) => self.txns.handle_response(now, resp, source),
+        };
+        if let Err(e) = result {
+            tracing::debug!(source = %source.addr, error = %e, "transaction layer refused message");
+        }
+        self.drain_transactions(now);
+    }
+
+    /// The store finished (or failed) the write `id`: release its parked answer.
+    pub fn handle_store_done(&mut self, now: Instant, id: u64, ok: bool) {
+        let Some(parked) = self.parked.remove(&id) else {
+            return;
+        };
+        let response = if ok {
+            parked.response
+        } else {
+            tracing::error!(persist_id = id, "binding write failed; answering 500");
+            let mut r = parked.response;
+            r.status_code = rsip::StatusCode::from(500);
+            r.headers.retain(|h| !matches!(h, rsip::Header::Contact(_)));
+            r
+        };
+        self.send_response(now, &parked.key, response);
+        self.drain_transactions(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.txns.handle_timeout(now);
+        self.registrar.handle_timeout(now);
+        self.limiter.handle_timeout(now);
+        self.auth.handle_timeout(now);
+        let mut expired = Vec::new();
+        while let Some(change) = self.registrar.poll_change() {
+            expired.push(change);
+        }
+        if !expired.is_empty() {
+            let id = self.next_id();
+            self.out.push_back(Output::Persist {
+                id,
+                changes: expired,
+            });
+        }
+        self.drain_transactions(now);
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.txns.poll_timeout(),
+            self.registrar.poll_timeout(),
+            self.limiter.poll_timeout(),
+            self.auth.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn drain_transactions(&mut self, now: Instant) {
+        loop {
+            while let Some(t) = self.txns.poll_transmit() {
+                self.out.push_back(Output::Transmit {
+                    dest: t.dest,
+                    bytes: t.bytes.to_vec(),
+                });
+            }
+            let Some(ev) = self.txns.poll_event() else {
+                break;
+            };
+            match ev {
+                TxEvent::Request {
+                    key,
+                    request,
+                    source,
+                } => self.handle_request(now, key, request, source),
+                TxEvent::Ack { .. }
+                | TxEvent::Response { .. }
+                | TxEvent::Timeout { .. }
+                | TxEvent::Terminated { .. } => {}
+            }
+        }
+    }
+
+    fn send_response(&mut self, now: Instant, key: &TxKey, response: rsip::Response) {
+        if let Err(e) = self.txns.send_response(now, key, response) {
+            tracing::debug!(error = %e, "response not sent");
+        }
+    }
+
+    fn new_tag(&mut self) -> String {
+        format!("{:016x}", self.rng.random::<u64>())
+    }
+
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_persist;
+        self.next_persist += 1;
+        id
+    }
+}

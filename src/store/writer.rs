@@ -1,0 +1,77 @@
+//! The writer thread: take everything queued (up to a batch), apply it in one transaction,
+//! commit, then acknowledge each operation with the commit's outcome.
+
+use std::sync::mpsc::Receiver;
+
+use rusqlite::{params, Connection};
+
+use super::{Job, Op, StoreError};
+
+const BATCH: usize = 512;
+
+pub fn run(mut conn: Connection, rx: Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let result = apply(&mut conn, &jobs);
+        for job in jobs {
+            let r = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Sqlite(clone_err(e))),
+            };
+            let _ = job.ack.send(r);
+        }
+        if let Err(e) = result {
+            tracing::error!(error = %e, "store commit failed");
+        }
+    }
+}
+
+fn clone_err(e: &rusqlite::Error) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some(e.to_string()),
+    )
+}
+
+fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for job in jobs {
+        match &job.op {
+            Op::UpsertBinding(b) => {
+                tx.prepare_cached(
+                    "INSERT INTO bindings (aor, contact, instance, call_id, cseq, expires_unix_ms, transport, source_addr, user_agent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT(aor, contact) DO UPDATE SET instance = ?3, call_id = ?4, cseq = ?5,
+                       expires_unix_ms = ?6, transport = ?7, source_addr = ?8, user_agent = ?9",
+                )?
+                .execute(params![
+                    b.aor,
+                    b.contact,
+                    b.instance,
+                    b.call_id,
+                    b.cseq,
+                    b.expires_unix_ms,
+                    b.transport,
+                    b.source_addr,
+                    b.user_agent
+                ])?;
+            }
+            Op::DeleteBinding { aor, contact } => {
+                tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND contact = ?2")?
+                    .execute(params![aor, contact])?;
+            }
+            Op::DeleteAor(aor) => {
+                tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
+                    .execute(params![aor])?;
+            }
+            Op::Flush => {}
+        }
+    }
+    tx.commit()
+}
