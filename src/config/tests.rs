@@ -59,7 +59,7 @@ fn semantic_errors_are_all_collected_with_positions() {
         "{joined}"
     );
     assert!(
-        joined.contains("t.toml:2:94: `nowhere` is not an IP:port"),
+        joined.contains("t.toml:2:88: `nowhere` is not an IP:port"),
         "{joined}"
     );
     assert!(

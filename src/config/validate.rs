@@ -119,7 +119,13 @@ pub fn validate(
         );
     }
     if def < min || def > max {
-        c.at(r.default_expires.span(), format!("registrar.default_expires ({def}) must lie between min_expires ({min}) and max_expires ({max})"));
+        // An unset default is blamed on the bound that excludes it, which the user did write.
+        let span = match r.default_expires.span() {
+            s if s != (0..0) => s,
+            _ if def < min => r.min_expires.span(),
+            _ => r.max_expires.span(),
+        };
+        c.at(span, format!("registrar.default_expires ({def}) must lie between min_expires ({min}) and max_expires ({max})"));
     }
     if max < min {
         c.at(

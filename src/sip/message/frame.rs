@@ -73,8 +73,8 @@ mod tests {
     #[test]
     fn frames_by_content_length() {
         let two = b"OPTIONS sip:a SIP/2.0\r\nl: 2\r\n\r\nhiBYE sip:b SIP/2.0\r\n";
-        assert_eq!(frame_stream(two), Frame::Message(32));
-        assert_eq!(frame_stream(&two[..31]), Frame::Incomplete);
+        assert_eq!(frame_stream(two), Frame::Message(33));
+        assert_eq!(frame_stream(&two[..32]), Frame::Incomplete);
     }
 
     #[test]

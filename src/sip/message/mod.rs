@@ -42,16 +42,21 @@ pub struct Rejected {
     pub context: Option<RawContext>,
 }
 
-/// Parse one message from a datagram (or a frame cut by [`frame_stream`]).
-pub fn parse(buf: &[u8]) -> Result<Parsed, Rejected> {
-    let raw = RawMessage::split(buf).map_err(|error| Rejected {
-        error,
-        context: None,
+/// Parse one message from a datagram (or a frame cut by [`frame_stream`]). The refusal is
+/// boxed: it is the rare path, and this keeps `Result` small on the hot one.
+pub fn parse(buf: &[u8]) -> Result<Parsed, Box<Rejected>> {
+    let raw = RawMessage::split(buf).map_err(|error| {
+        Box::new(Rejected {
+            error,
+            context: None,
+        })
     })?;
     let context = raw.context();
-    let reject = |error| Rejected {
-        error,
-        context: context.clone(),
+    let reject = |error| {
+        Box::new(Rejected {
+            error,
+            context: context.clone(),
+        })
     };
     let message = validate::build(&raw).map_err(reject)?;
     Ok(Parsed {

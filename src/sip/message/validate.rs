@@ -164,9 +164,7 @@ fn check_via(value: &str) -> Result<(), ParseError> {
             return Err(bad);
         }
         let rest = rest.trim_start();
-        let transport_end = rest
-            .find(|c: char| c == ' ' || c == '\t')
-            .ok_or(bad.clone())?;
+        let transport_end = rest.find([' ', '\t']).ok_or(bad.clone())?;
         let transport = &rest[..transport_end];
         let sent_by = rest[transport_end..].trim();
         if !super::compact::is_token(transport) || sent_by.is_empty() {

@@ -14,9 +14,11 @@ pub fn parse(value: &str) -> Result<Option<ContactValue>, &'static str> {
     if v == "*" {
         return Ok(None);
     }
-    let (uri, params) = match (v.find('<'), v.rfind('>')) {
-        (Some(open), Some(close)) if open < close => (&v[open + 1..close], &v[close + 1..]),
-        (None, None) => match v.find(';') {
+    let open = v.find('<');
+    let close = open.and_then(|o| v[o..].find('>').map(|c| o + c));
+    let (uri, params) = match (open, close) {
+        (Some(open), Some(close)) => (&v[open + 1..close], &v[close + 1..]),
+        (None, _) if !v.contains('>') => match v.find(';') {
             Some(i) => (&v[..i], &v[i..]),
             None => (v, ""),
         },

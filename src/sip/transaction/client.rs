@@ -74,16 +74,18 @@ impl TransactionLayer {
         match (kind, state) {
             (Kind::ClientInvite, State::Calling | State::Proceeding) => match code {
                 100..=199 => {
-                    self.txs.get_mut(&key).map(|t| t.state = State::Proceeding);
+                    self.set_state(&key, State::Proceeding);
                     self.cancel_timers(&key, &[Timer::A, Timer::B]);
+                    // Each provisional restarts Timer C (§16.6 step 11).
+                    self.set_timer(&key, Timer::C, now + self.cfg.c());
                     self.events.push_back(TxEvent::Response {
                         key,
                         response: resp,
                     });
                 }
                 200..=299 => {
-                    self.txs.get_mut(&key).map(|t| t.state = State::Accepted);
-                    self.cancel_timers(&key, &[Timer::A, Timer::B]);
+                    self.set_state(&key, State::Accepted);
+                    self.cancel_timers(&key, &[Timer::A, Timer::B, Timer::C]);
                     self.set_timer(&key, Timer::M, now + self.cfg.t64());
                     self.events.push_back(TxEvent::Response {
                         key,
@@ -105,7 +107,7 @@ impl TransactionLayer {
                         }
                         self.send(peer, bytes);
                     }
-                    self.cancel_timers(&key, &[Timer::A, Timer::B]);
+                    self.cancel_timers(&key, &[Timer::A, Timer::B, Timer::C]);
                     self.set_timer(&key, Timer::D, now + self.cfg.d(reliable));
                     self.events.push_back(TxEvent::Response {
                         key,
@@ -131,9 +133,9 @@ impl TransactionLayer {
             }
             (Kind::ClientNonInvite, State::Trying | State::Proceeding) => {
                 if code < 200 {
-                    self.txs.get_mut(&key).map(|t| t.state = State::Proceeding);
+                    self.set_state(&key, State::Proceeding);
                 } else {
-                    self.txs.get_mut(&key).map(|t| t.state = State::Completed);
+                    self.set_state(&key, State::Completed);
                     self.cancel_timers(&key, &[Timer::E, Timer::F]);
                     self.set_timer(&key, Timer::K, now + self.cfg.t4_or_zero(reliable));
                 }
@@ -172,7 +174,9 @@ impl TransactionLayer {
                 }
                 self.set_timer(key, Timer::E, next);
             }
-            (Timer::B, State::Calling) | (Timer::F, State::Trying | State::Proceeding) => {
+            (Timer::B, State::Calling)
+            | (Timer::C, State::Proceeding)
+            | (Timer::F, State::Trying | State::Proceeding) => {
                 self.events.push_back(TxEvent::Timeout { key: key.clone() });
                 self.terminate(key);
             }

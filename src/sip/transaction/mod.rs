@@ -71,6 +71,7 @@ pub enum TxError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // the RFC's names
 enum Kind {
     ClientInvite,
     ClientNonInvite,
@@ -197,6 +198,12 @@ impl TransactionLayer {
     fn cancel_timers(&mut self, key: &TxKey, which: &[Timer]) {
         if let Some(tx) = self.txs.get_mut(key) {
             tx.timers.retain(|(t, _)| !which.contains(t));
+        }
+    }
+
+    fn set_state(&mut self, key: &TxKey, state: State) {
+        if let Some(tx) = self.txs.get_mut(key) {
+            tx.state = state;
         }
     }
 

@@ -62,7 +62,7 @@ impl TransactionLayer {
         );
         match (kind, state, is_ack) {
             (Kind::ServerInvite, State::Completed, true) => {
-                self.txs.get_mut(&key).map(|t| t.state = State::Confirmed);
+                self.set_state(&key, State::Confirmed);
                 self.cancel_timers(&key, &[Timer::G, Timer::H]);
                 self.set_timer(&key, Timer::I, now + self.cfg.t4_or_zero(reliable));
             }

@@ -25,6 +25,11 @@ impl TimerConfig {
         self.t1 * 64
     }
 
+    /// Timer C: more than three minutes.
+    pub fn c(&self) -> Duration {
+        Duration::from_secs(181)
+    }
+
     /// Timer D: at least 32 s on unreliable transports, zero on reliable ones.
     pub fn d(&self, reliable: bool) -> Duration {
         if reliable {
@@ -49,6 +54,9 @@ impl TimerConfig {
 pub enum Timer {
     A,
     B,
+    /// RFC 3261 §16.6 Timer C, used by our client INVITE in Proceeding as a safety net: a
+    /// peer that sends 1xx and never a final answer cannot hold a transaction forever.
+    C,
     D,
     E,
     F,
