@@ -180,3 +180,13 @@ fn bad_version_is_505_and_garbage_is_rejected_without_context() {
     let err = message::parse(b"\x00\x01garbage").unwrap_err();
     assert!(err.context.is_none());
 }
+
+/// Found by the sip_message fuzz target: a multi-byte character where the version is.
+#[test]
+fn non_ascii_version_is_a_400_not_a_panic() {
+    let msg = "OPTIONS sip:a@b \u{fffd}\u{fffd}\u{fffd}\u{fffd}\r\nVia: SIP/2.0/UDP h\r\nFrom: a\r\nTo: b\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    let err = message::parse(msg.as_bytes()).unwrap_err();
+    assert_eq!(err.error.status().0, 400);
+    let resp = "SIP/2.0\u{fffd} 200 OK\r\n\r\n";
+    assert!(message::parse(resp.as_bytes()).is_err());
+}

@@ -67,10 +67,13 @@ fn check_version(version: &str) -> Result<(), ParseError> {
     if version.eq_ignore_ascii_case("SIP/2.0") {
         return Ok(());
     }
-    let looks_like_sip = version.len() > 4
-        && version[..4].eq_ignore_ascii_case("SIP/")
-        && version[4..].split('.').count() == 2
-        && version[4..]
+    // `get` rather than slicing: the input may be any UTF-8 (found by fuzzing).
+    let number = match (version.get(..4), version.get(4..)) {
+        (Some(p), Some(n)) if p.eq_ignore_ascii_case("SIP/") => n,
+        _ => "",
+    };
+    let looks_like_sip = number.split('.').count() == 2
+        && number
             .split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     if looks_like_sip {
