@@ -267,3 +267,50 @@ fn ipv6_loopback_is_served() {
         "{answer}"
     );
 }
+
+#[test]
+fn idle_tcp_connections_are_closed() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &test_config(
+            dir.path(),
+            port,
+            TRUSTING,
+            "[sip.tcp]\nidle_timeout_secs = 1\n",
+        ),
+    );
+    let mut s = TcpStream::connect(d.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let closed = poll_until(Duration::from_secs(10), || {
+        matches!(s.read(&mut buf), Ok(0))
+    });
+    assert!(closed, "idle connection still open");
+}
+
+#[test]
+fn json_logs_with_the_flag() {
+    let dir = temp_dir();
+    let port = free_port();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, test_config(dir.path(), port, TRUSTING, "")).unwrap();
+    let mut child = Command::new(bin())
+        .args(["run", "--json", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+    let first = lines.next().unwrap().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with('{') && first.contains("\"level\":\"INFO\""),
+        "{first}"
+    );
+}

@@ -190,3 +190,15 @@ fn non_ascii_version_is_a_400_not_a_panic() {
     let resp = "SIP/2.0\u{fffd} 200 OK\r\n\r\n";
     assert!(message::parse(resp.as_bytes()).is_err());
 }
+
+#[test]
+fn invite_with_max_forwards_zero_is_483_but_options_is_processed() {
+    let text = |method: &str| {
+        format!(
+            "{method} sip:1002@switchboard.local SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:1002@switchboard.local>\r\nCall-ID: mf0\r\nCSeq: 1 {method}\r\nMax-Forwards: 0\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    assert_eq!(outcome(text("INVITE").as_bytes()), Status(483));
+    assert_eq!(outcome(text("OPTIONS").as_bytes()), p("OPTIONS"));
+    assert_eq!(outcome(text("SUBSCRIBE").as_bytes()), Status(405));
+}
