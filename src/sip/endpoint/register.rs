@@ -102,6 +102,8 @@ impl Endpoint {
             .map(|c| ("WWW-Authenticate", c))
             .collect();
         let resp = self.answer(req, 401, &challenges);
-        self.send_response(now, &key, resp);
+        if let Err(e) = self.txns.respond_statelessly(&key, resp) {
+            tracing::debug!(error = %e, "challenge not sent");
+        }
     }
 }

@@ -142,6 +142,24 @@ impl TransactionLayer {
         Ok(())
     }
 
+    /// Answer a non-INVITE server transaction with a final response and forget it at once
+    /// (like Kamailio's stateless replies). For digest challenges: a retransmitted request
+    /// simply earns a fresh challenge, so keeping 32 s of state per challenge buys nothing.
+    pub fn respond_statelessly(
+        &mut self,
+        key: &TxKey,
+        resp: rsip::Response,
+    ) -> Result<(), TxError> {
+        let tx = self.txs.get(key).ok_or(TxError::Unknown)?;
+        if tx.kind != Kind::ServerNonInvite || resp.status_code.code() < 200 {
+            return Err(TxError::State);
+        }
+        let peer = tx.peer;
+        self.txs.remove(key);
+        self.send(peer, to_bytes(resp));
+        Ok(())
+    }
+
     /// The INVITE server transaction a CANCEL refers to (§9.2), if it is still live.
     pub fn find_invite_for_cancel(&self, cancel: &rsip::Request) -> Option<TxKey> {
         let key = key::server_key_as(cancel, &rsip::Method::Invite).ok()?;

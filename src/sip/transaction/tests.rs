@@ -379,6 +379,39 @@ fn rfc2543_fallback_matches_retransmissions_and_ack() {
 }
 
 #[test]
+fn stateless_answer_leaves_no_state() {
+    let t0 = Instant::now();
+    let mut l = TransactionLayer::new(TimerConfig::default());
+    l.handle_request(t0, req("REGISTER", "z9hG4bKsl", ""), udp())
+        .unwrap();
+    let TxEvent::Request { key, .. } = events(&mut l).remove(0) else {
+        panic!("request event")
+    };
+    l.respond_statelessly(&key, resp(401, "REGISTER", "z9hG4bKsl"))
+        .unwrap();
+    assert!(transmits(&mut l)[0].starts_with("SIP/2.0 401"));
+    assert!(l.is_empty());
+    // The retransmission is a new request for the TU (which challenges again).
+    l.handle_request(t0, req("REGISTER", "z9hG4bKsl", ""), udp())
+        .unwrap();
+    assert!(matches!(events(&mut l)[..], [TxEvent::Request { .. }]));
+    // Not for INVITE, not for provisionals.
+    l.handle_request(t0, req("INVITE", "z9hG4bKsi", ""), udp())
+        .unwrap();
+    let key = events(&mut l)
+        .into_iter()
+        .find_map(|e| match e {
+            TxEvent::Request { key, .. } => Some(key),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        l.respond_statelessly(&key, resp(401, "INVITE", "z9hG4bKsi")),
+        Err(TxError::State)
+    );
+}
+
+#[test]
 fn cancel_finds_its_invite() {
     let t0 = Instant::now();
     let mut l = TransactionLayer::new(TimerConfig::default());
