@@ -257,7 +257,6 @@ impl Config {
     /// The endpoint's view of the config. A missing auth secret is drawn at random.
     pub fn endpoint_config(&self) -> EndpointConfig {
         use crate::sip::auth::UserCredentials;
-        use crate::sip::ratelimit::RateLimitConfig;
         use crate::sip::registrar::RegistrarLimits;
         use crate::sip::transaction::TimerConfig;
         EndpointConfig {
@@ -276,14 +275,7 @@ impl Config {
                 max_expires: self.registrar.max_expires,
                 max_contacts_per_aor: self.registrar.max_contacts_per_aor,
             },
-            rate_limit: RateLimitConfig {
-                requests: self.security.requests,
-                window: self.security.window,
-                ban: self.security.ban,
-                auth_failures: self.security.auth_failures,
-                auth_failure_window: self.security.auth_failure_window,
-                trusted: self.security.trusted.clone(),
-            },
+            rate_limit: self.security.clone(),
             nonce_ttl: self.auth.nonce_ttl,
             algorithms: self.auth.algorithms.clone(),
             auth_secret: self.auth.secret.unwrap_or_else(rand::random),

@@ -68,6 +68,7 @@ pub struct AuthConfig {
     pub secret: Option<[u8; 32]>,
 }
 
+/// Per-source rate limit and bans (`[security]`), used as is by `sip::ratelimit`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SecurityConfig {
     pub requests: u32,
@@ -76,6 +77,20 @@ pub struct SecurityConfig {
     pub auth_failures: u32,
     pub auth_failure_window: Duration,
     pub trusted: Vec<Cidr>,
+}
+
+impl Default for SecurityConfig {
+    /// Kamailio pike-like defaults: 30 requests / 2 s, ban 300 s; 10 failed logins / 60 s.
+    fn default() -> Self {
+        SecurityConfig {
+            requests: 30,
+            window: Duration::from_secs(2),
+            ban: Duration::from_secs(300),
+            auth_failures: 10,
+            auth_failure_window: Duration::from_secs(60),
+            trusted: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

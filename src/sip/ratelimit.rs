@@ -4,32 +4,10 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::config::Cidr;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RateLimitConfig {
-    pub requests: u32,
-    pub window: Duration,
-    pub ban: Duration,
-    pub auth_failures: u32,
-    pub auth_failure_window: Duration,
-    pub trusted: Vec<Cidr>,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> Self {
-        RateLimitConfig {
-            requests: 30,
-            window: Duration::from_secs(2),
-            ban: Duration::from_secs(300),
-            auth_failures: 10,
-            auth_failure_window: Duration::from_secs(60),
-            trusted: Vec::new(),
-        }
-    }
-}
+/// The `[security]` section is exactly the limiter's configuration.
+pub use crate::config::SecurityConfig as RateLimitConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BanReason {
@@ -200,6 +178,7 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
