@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
@@ -76,6 +75,8 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
 
     let (net_tx, mut net_rx) = mpsc::channel::<NetEvent>(4096);
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(4096);
+    let (acks_tx, acks_rx) = mpsc::unbounded_channel::<PendingAcks>();
+    tokio::spawn(collect_acks(acks_rx, ctl_tx));
     let mut transports = Transports::bind(&cfg.listen_addrs(), tcp_limits(&cfg), net_tx)
         .await
         .map_err(DaemonError::Listen)?;
@@ -88,7 +89,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let listen_now = cfg.listen_addrs();
 
     loop {
-        flush(&mut endpoint, &transports, &store, &ctl_tx);
+        flush(&mut endpoint, &transports, &store, &acks_tx);
         let deadline = endpoint
             .poll_timeout()
             .map(tokio::time::Instant::from_std)
@@ -126,14 +127,14 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
 
     tracing::info!("shutting down: no new requests; flushing the store");
     transports.stop();
-    flush(&mut endpoint, &transports, &store, &ctl_tx);
+    flush(&mut endpoint, &transports, &store, &acks_tx);
     // Answers parked on a store write go out once it is committed.
     let drain_until = Instant::now() + Duration::from_secs(2);
     while endpoint.has_parked() && Instant::now() < drain_until {
         match tokio::time::timeout(Duration::from_millis(100), ctl_rx.recv()).await {
             Ok(Some(Control::StoreDone { id, ok })) => {
                 endpoint.handle_store_done(Instant::now(), id, ok);
-                flush(&mut endpoint, &transports, &store, &ctl_tx);
+                flush(&mut endpoint, &transports, &store, &acks_tx);
             }
             _ => continue,
         }
@@ -149,12 +150,12 @@ fn flush(
     endpoint: &mut Endpoint,
     transports: &Transports,
     store: &Store,
-    ctl: &mpsc::Sender<Control>,
+    acks: &mpsc::UnboundedSender<PendingAcks>,
 ) {
     while let Some(out) = endpoint.poll_output() {
         match out {
-            Output::Transmit { dest, bytes } => transports.send(&dest, Bytes::from(bytes)),
-            Output::Persist { id, changes } => persist(store, id, changes, ctl.clone()),
+            Output::Transmit { dest, bytes } => transports.send(&dest, bytes),
+            Output::Persist { id, changes } => persist(store, id, changes, acks),
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")
@@ -167,7 +168,13 @@ fn flush(
     }
 }
 
-fn persist(store: &Store, id: u64, changes: Vec<BindingChange>, ctl: mpsc::Sender<Control>) {
+/// Hand the changes to the store; their acknowledgements go to the ack collector.
+fn persist(
+    store: &Store,
+    id: u64,
+    changes: Vec<BindingChange>,
+    acks_tx: &mpsc::UnboundedSender<PendingAcks>,
+) {
     let now = Instant::now();
     let wall = SystemTime::now();
     let acks: Vec<_> = changes
@@ -177,13 +184,28 @@ fn persist(store: &Store, id: u64, changes: Vec<BindingChange>, ctl: mpsc::Sende
             BindingChange::Remove { aor, contact } => store.delete_binding(&aor, &contact),
         })
         .collect();
-    tokio::spawn(async move {
+    let _ = acks_tx.send(PendingAcks { id, acks });
+}
+
+/// One write's acknowledgements.
+struct PendingAcks {
+    id: u64,
+    acks: Vec<crate::store::Ack>,
+}
+
+/// One task awaits every acknowledgement in submission order (the writer commits in that
+/// order, so this adds no latency) and reports each write back to the main loop: no task
+/// spawned per write.
+async fn collect_acks(mut rx: mpsc::UnboundedReceiver<PendingAcks>, ctl: mpsc::Sender<Control>) {
+    while let Some(PendingAcks { id, acks }) = rx.recv().await {
         let mut ok = true;
         for ack in acks {
             ok &= matches!(ack.await, Ok(Ok(())));
         }
-        let _ = ctl.send(Control::StoreDone { id, ok }).await;
-    });
+        if ctl.send(Control::StoreDone { id, ok }).await.is_err() {
+            return;
+        }
+    }
 }
 
 fn unix_ms(t: SystemTime) -> i64 {

@@ -15,6 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::config::DigestAlgorithm;
@@ -49,7 +50,7 @@ pub struct EndpointConfig {
 #[derive(Debug)]
 pub enum Output {
     /// Send these bytes.
-    Transmit { dest: Peer, bytes: Vec<u8> },
+    Transmit { dest: Peer, bytes: Bytes },
     /// Make these binding changes durable, then call `handle_store_done(id, ..)`.
     Persist {
         id: u64,
@@ -157,7 +158,10 @@ impl Endpoint {
                     let extra = respond::extra_for_parse_error(&rejected.error, &self.cfg);
                     let bytes = message::response_from_raw(&ctx, code, reason, &extra, &tag);
                     let dest = respond::response_peer(&ctx.vias[0], source, self.cfg.force_rport);
-                    self.out.push_back(Output::Transmit { dest, bytes });
+                    self.out.push_back(Output::Transmit {
+                        dest,
+                        bytes: Bytes::from(bytes),
+                    });
                 }
                 return;
             }
@@ -233,7 +237,7 @@ impl Endpoint {
             while let Some(t) = self.txns.poll_transmit() {
                 self.out.push_back(Output::Transmit {
                     dest: t.dest,
-                    bytes: t.bytes.to_vec(),
+                    bytes: t.bytes,
                 });
             }
             let Some(ev) = self.txns.poll_event() else {
