@@ -115,6 +115,9 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     if new_cfg.listen_addrs() != listen_now {
                         tracing::warn!("listen addresses changed: they take effect at the next restart");
                     }
+                    if new_cfg.store.path != cfg.store.path {
+                        tracing::warn!("store path changed: it takes effect at the next restart");
+                    }
                     endpoint.reconfigure(endpoint_config(&new_cfg));
                     tracing::info!(config = %config_path.display(), "configuration reloaded");
                 }
