@@ -61,7 +61,7 @@ enum Control {
 async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let store = Store::open(&cfg.store.path)?;
     let now = Instant::now();
-    let mut endpoint = Endpoint::new(now, endpoint_config(&cfg), rand::random());
+    let mut endpoint = Endpoint::new(now, cfg.endpoint_config(), rand::random());
     let restored: Vec<Binding> = store
         .load_bindings()?
         .into_iter()
@@ -118,7 +118,9 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     if new_cfg.store.path != cfg.store.path {
                         tracing::warn!("store path changed: it takes effect at the next restart");
                     }
-                    endpoint.reconfigure(endpoint_config(&new_cfg));
+                    if !endpoint.reconfigure(new_cfg.endpoint_config()) {
+                        tracing::warn!("sip.domain / sip.realm changed: they take effect at the next restart");
+                    }
                     tracing::info!(config = %config_path.display(), "configuration reloaded");
                 }
                 Err(errors) => tracing::error!(config = %config_path.display(), "reload refused, keeping the running configuration:\n{errors}"),
@@ -164,7 +166,7 @@ fn flush(
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")
                 }
                 SecurityEvent::AuthFailed { ip, user, reason } => {
-                    tracing::warn!(security = true, source = %ip, user = user.as_deref().unwrap_or("-"), %reason, "authentication failed")
+                    tracing::warn!(security = true, source = %ip, user = %user.as_deref().unwrap_or("-"), %reason, "authentication failed")
                 }
             },
         }
@@ -272,10 +274,6 @@ fn tcp_limits(cfg: &Config) -> TcpLimits {
         idle_timeout: Duration::from_secs(cfg.sip.tcp.idle_timeout_secs),
         max_connections_per_ip: cfg.sip.tcp.max_connections_per_ip,
     }
-}
-
-fn endpoint_config(cfg: &Config) -> EndpointConfig {
-    cfg.endpoint_config()
 }
 
 impl Config {

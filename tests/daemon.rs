@@ -93,16 +93,7 @@ fn sighup_reloads_and_refuses_a_bad_config() {
         "{}",
         d.log_text()
     );
-    let py = |user: &str, pw: &str| {
-        Command::new("python3")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/py/sha256_register.py"
-            ))
-            .args(["127.0.0.1", &port.to_string(), user, pw])
-            .output()
-            .unwrap()
-    };
+    let py = |user: &str, pw: &str| py_register(port, user, pw);
     let out = py("1005", "1005pass");
     assert!(
         out.status.success(),
@@ -125,6 +116,18 @@ fn sighup_reloads_and_refuses_a_bad_config() {
     );
 }
 
+/// The independent Python (stdlib) client: REGISTER with a SHA-256 digest.
+fn py_register(port: u16, user: &str, password: &str) -> std::process::Output {
+    Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/sha256_register.py"
+        ))
+        .args(["127.0.0.1", &port.to_string(), user, password])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn python_client_registers_with_sha256() {
     let dir = temp_dir();
@@ -134,28 +137,14 @@ fn python_client_registers_with_sha256() {
         port,
         &test_config(dir.path(), port, TRUSTING, ""),
     );
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/sha256_register.py"
-        ))
-        .args(["127.0.0.1", &port.to_string(), "1002", "1002pass"])
-        .output()
-        .unwrap();
+    let out = py_register(port, "1002", "1002pass");
     assert!(
         out.status.success(),
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/sha256_register.py"
-        ))
-        .args(["127.0.0.1", &port.to_string(), "1002", "wrong"])
-        .output()
-        .unwrap();
+    let out = py_register(port, "1002", "wrong");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("SIP/2.0 403"));
 }

@@ -11,6 +11,16 @@ use common::*;
 #[path = "common/sipp.rs"]
 mod sipp;
 
+/// Run a SIPp scenario against `target` and fail the test (with both logs) if SIPp fails.
+fn sipp_ok(d: &Daemon, scenario: &str, target: &str, users: &[(&str, &str)], extra: &[&str]) {
+    let (ok, log) = sipp::run_uac(&d.dir, scenario, target, users, users.len(), extra);
+    assert!(
+        ok,
+        "sipp {scenario} failed:\n{log}\n--- daemon:\n{}",
+        d.log_text()
+    );
+}
+
 fn daemon(dir: &std::path::Path, extra: &str) -> Daemon {
     let port = free_port();
     let extra = if extra.is_empty() { LEGACY_AUTH } else { extra };
@@ -21,8 +31,8 @@ fn daemon(dir: &std::path::Path, extra: &str) -> Daemon {
 fn sipp_registers_with_digest_auth_and_unregisters() {
     let dir = temp_dir();
     let d = daemon(dir.path(), "");
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d,
         "register_auth.xml",
         &d.addr().to_string(),
         &[
@@ -30,41 +40,40 @@ fn sipp_registers_with_digest_auth_and_unregisters() {
             ("1002", "1002pass"),
             ("1003", "1003pass"),
         ],
-        3,
         &[],
     );
-    assert!(ok, "sipp failed:\n{log}\n--- daemon:\n{}", d.log_text());
 }
 
 #[test]
 fn sipp_over_tcp_registers() {
     let dir = temp_dir();
     let d = daemon(dir.path(), "");
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d,
         "register_auth.xml",
         &d.addr().to_string(),
         &[("1004", "1004pass")],
-        1,
         &["-t", "t1"],
     );
-    assert!(ok, "sipp failed:\n{log}\n--- daemon:\n{}", d.log_text());
 }
 
 #[test]
 fn sipp_wrong_password_and_unknown_user_get_the_same_403() {
     let dir = temp_dir();
     let d = daemon(dir.path(), "");
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d,
         "register_refused.xml",
         &d.addr().to_string(),
         &[("1001", "not-the-password"), ("9999", "whatever")],
-        2,
         &[],
     );
-    assert!(ok, "sipp failed:\n{log}\n--- daemon:\n{}", d.log_text());
-    assert!(d.wait_log("authentication failed", Duration::from_secs(5)));
+    // The security log names the user tried, for fail2ban-style tooling.
+    assert!(
+        d.wait_log("user=9999", Duration::from_secs(5)),
+        "{}",
+        d.log_text()
+    );
 }
 
 #[test]
@@ -74,15 +83,13 @@ fn sipp_expired_nonce_gets_stale_challenge_then_succeeds() {
         dir.path(),
         "[auth]\nalgorithms = [\"MD5\", \"SHA-256\"]\nnonce_ttl_secs = 1\n",
     );
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d,
         "register_stale.xml",
         &d.addr().to_string(),
         &[("1002", "1002pass")],
-        1,
         &[],
     );
-    assert!(ok, "sipp failed:\n{log}\n--- daemon:\n{}", d.log_text());
 }
 
 /// A UDP relay between SIPp and the daemon that records what SIPp sends, so the test can
@@ -128,15 +135,13 @@ fn replayed_authorization_is_refused() {
     let dir = temp_dir();
     let d = daemon(dir.path(), "");
     let r = relay(d.addr());
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d,
         "register_auth.xml",
         &format!("127.0.0.1:{}", r.port),
         &[("1003", "1003pass")],
-        1,
         &[],
     );
-    assert!(ok, "sipp failed:\n{log}\n--- daemon:\n{}", d.log_text());
     let authed = r
         .captured
         .lock()
@@ -217,15 +222,13 @@ fn bindings_survive_kill_9() {
     let port = free_port();
     let cfg = test_config(dir.path(), port, TRUSTING, LEGACY_AUTH);
     let mut d = Daemon::start(dir.path(), port, &cfg);
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d,
         "register_keep.xml",
         &d.addr().to_string(),
         &[("1001", "1001pass"), ("1002", "1002pass")],
-        2,
         &[],
     );
-    assert!(ok, "sipp failed:\n{log}");
     d.kill9();
     let d2 = Daemon::start(dir.path(), port, &cfg);
     assert!(
@@ -237,18 +240,12 @@ fn bindings_survive_kill_9() {
         d2.log_text()
     );
     // And a query REGISTER (no Contact) by the owner lists the binding made before the kill.
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
+    sipp_ok(
+        &d2,
         "register_query.xml",
         &d2.addr().to_string(),
         &[("1001", "1001pass")],
-        1,
         &[],
-    );
-    assert!(
-        ok,
-        "query after restart failed:\n{log}\n--- daemon:\n{}",
-        d2.log_text()
     );
 }
 

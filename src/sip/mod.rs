@@ -34,8 +34,9 @@ impl TransportKind {
     }
 }
 
-/// The other end of a message: transport, address and, for streams, the connection it
-/// arrived on (responses go back over the same connection, RFC 3261 §18.2.2).
+/// The other end of a message: transport, address, and the local socket it used: for UDP
+/// the index of our socket, for TCP the connection id (ids start at 2^32 so they never clash);
+/// responses go back the same way (RFC 3261 §18.2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Peer {
     pub transport: TransportKind,

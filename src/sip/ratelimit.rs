@@ -1,6 +1,11 @@
 //! Per-source request rate limit and bans, like Kamailio's pike: too many requests from one
 //! IP within a window, or too many failed authentications, ban the IP for a while. Sans-IO:
 //! time comes in as `now`.
+//!
+//! Memory: a source is forgotten by the timed sweep once it has no ban and no live window, so
+//! what is tracked is bounded by (new sources per second × window) plus the banned ones. The
+//! sweep runs from `handle_timeout`, never per packet, so a flood of spoofed sources costs
+//! O(1) per packet.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,9 +37,6 @@ struct Source {
     failures: u32,
     banned_until: Option<Instant>,
 }
-
-/// Sources tracked at most; beyond it, entries with no ban are forgotten first.
-const MAX_SOURCES: usize = 100_000;
 
 pub struct RateLimiter {
     cfg: RateLimitConfig,
@@ -69,9 +71,6 @@ impl RateLimiter {
     pub fn check(&mut self, now: Instant, ip: IpAddr) -> Verdict {
         if self.trusted(ip) {
             return Verdict::Allow;
-        }
-        if self.sources.len() >= MAX_SOURCES && !self.sources.contains_key(&ip) {
-            self.sweep(now);
         }
         let (window, limit, ban) = (self.cfg.window, self.cfg.requests, self.cfg.ban);
         let s = self.sources.entry(ip).or_default();

@@ -119,11 +119,18 @@ impl Endpoint {
     }
 
     /// Apply a reloaded config. Registrations, transactions and parked answers are kept.
-    pub fn reconfigure(&mut self, cfg: EndpointConfig) {
+    /// The domain and realm stay as started: bindings are keyed by the domain and outstanding
+    /// nonces by the realm, so changing them live would fail every phone in flight. Returns
+    /// false when the new config asked to change them (the driver says a restart is needed).
+    pub fn reconfigure(&mut self, mut cfg: EndpointConfig) -> bool {
+        let identity_kept = cfg.domain == self.cfg.domain && cfg.realm == self.cfg.realm;
+        cfg.domain = self.cfg.domain.clone();
+        cfg.realm = self.cfg.realm.clone();
         self.registrar.set_limits(cfg.registrar.clone());
         self.limiter.set_config(cfg.rate_limit.clone());
         self.auth.set_policy(cfg.nonce_ttl, cfg.algorithms.clone());
         self.cfg = cfg;
+        identity_kept
     }
 
     /// Answers still waiting for a store write (graceful shutdown waits for them).
@@ -273,3 +280,6 @@ impl Endpoint {
         id
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -40,7 +40,9 @@ impl Endpoint {
                 self.out
                     .push_back(Output::Security(SecurityEvent::AuthFailed {
                         ip,
-                        user: None,
+                        user: crate::sip::auth::parse_credentials(&credentials)
+                            .ok()
+                            .map(|c| c.username),
                         reason: why.to_string(),
                     }));
                 if let Some(reason) = self.limiter.auth_failed(now, ip) {
