@@ -5,5 +5,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod media;
+pub mod sdp;
 pub mod sip;
 pub mod store;

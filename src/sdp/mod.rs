@@ -1,0 +1,1 @@
+//! SDP: a small model of our own (parse, write) and offer/answer negotiation.
