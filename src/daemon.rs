@@ -7,7 +7,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use crate::call::cdr::Cdr;
+use crate::call::dialog::LocalAddr;
 use crate::config::{self, Config};
+use crate::media::driver::MediaDriver;
+use crate::sip::endpoint::calls::{CallRef, CdrWrite, MediaEvent};
 use crate::sip::endpoint::{Endpoint, EndpointConfig, Output, SecurityEvent};
 use crate::sip::registrar::{Binding, BindingChange};
 use crate::sip::transport::{NetEvent, TcpLimits, Transports};
@@ -56,6 +60,19 @@ fn init_tracing(cfg: &Config, json: bool) {
 /// What the driver's loop waits for besides the network.
 enum Control {
     StoreDone { id: u64, ok: bool },
+    /// A finished call's CDR with its media figures: ready to store.
+    CdrReady(Box<Cdr>),
+}
+
+/// Everything the main loop drives besides the endpoint.
+struct Io<'a> {
+    transports: &'a Transports,
+    store: &'a Store,
+    acks: &'a mpsc::UnboundedSender<PendingAcks>,
+    media: &'a mut MediaDriver,
+    ctl: &'a mpsc::Sender<Control>,
+    /// CDRs waiting for their relay's figures.
+    pending_cdrs: &'a mut usize,
 }
 
 async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
@@ -72,24 +89,50 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         "registrations restored from the store"
     );
     endpoint.restore(now, restored);
+    endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
+    let orphans = store.close_orphan_cdrs(unix_ms(SystemTime::now()))?;
+    if orphans > 0 {
+        tracing::warn!(calls = orphans, "closed CDRs of calls cut by the last stop (end cause system-restart)");
+    }
 
     let (net_tx, mut net_rx) = mpsc::channel::<NetEvent>(4096);
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(4096);
     let (acks_tx, acks_rx) = mpsc::unbounded_channel::<PendingAcks>();
-    tokio::spawn(collect_acks(acks_rx, ctl_tx));
+    tokio::spawn(collect_acks(acks_rx, ctl_tx.clone()));
     let mut transports = Transports::bind(&cfg.listen_addrs(), tcp_limits(&cfg), net_tx)
         .await
         .map_err(DaemonError::Listen)?;
     for (kind, addr) in transports.local_addrs() {
         tracing::info!(transport = kind.as_via_str(), %addr, "listening");
     }
+    let local = transports.local_addrs();
+    let udp = local.iter().find(|(k, _)| *k == TransportKind::Udp).map(|(_, a)| *a);
+    let tcp = local.iter().find(|(k, _)| *k == TransportKind::Tcp).map(|(_, a)| *a);
+    if let Some(udp) = udp.or(tcp) {
+        endpoint.set_local_addrs(Instant::now(), LocalAddr { udp, tcp });
+    }
+    let (media_tx, mut media_rx) = mpsc::unbounded_channel::<(CallRef, MediaEvent)>();
+    let mut media = MediaDriver::new(cfg.media.address, cfg.media.rtp_timeout, media_tx);
+    let mut pending_cdrs = 0usize;
     let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
     let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Runtime)?;
     let listen_now = cfg.listen_addrs();
 
+    macro_rules! io {
+        () => {
+            Io {
+                transports: &transports,
+                store: &store,
+                acks: &acks_tx,
+                media: &mut media,
+                ctl: &ctl_tx,
+                pending_cdrs: &mut pending_cdrs,
+            }
+        };
+    }
     loop {
-        flush(&mut endpoint, &transports, &store, &acks_tx);
+        flush(&mut endpoint, &mut io!());
         let deadline = endpoint
             .poll_timeout()
             .map(tokio::time::Instant::from_std)
@@ -108,7 +151,12 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             }
             Some(ctl) = ctl_rx.recv() => match ctl {
                 Control::StoreDone { id, ok } => endpoint.handle_store_done(Instant::now(), id, ok),
+                Control::CdrReady(cdr) => {
+                    pending_cdrs -= 1;
+                    let _ = store.put_cdr(*cdr);
+                }
             },
+            Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
             _ = tokio::time::sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
             _ = sighup.recv() => match config::load(&config_path) {
                 Ok(new_cfg) => {
@@ -130,16 +178,22 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         }
     }
 
-    tracing::info!("shutting down: no new requests; flushing the store");
+    tracing::info!(calls = endpoint.active_calls(), "shutting down: hanging up calls; no new requests; flushing the store");
+    endpoint.shutdown_calls(Instant::now());
+    flush(&mut endpoint, &mut io!());
     transports.stop();
-    flush(&mut endpoint, &transports, &store, &acks_tx);
-    // Answers parked on a store write go out once it is committed.
+    // Answers parked on a store write go out once it is committed; ended calls' CDRs wait
+    // for their relay's figures.
     let drain_until = Instant::now() + Duration::from_secs(2);
-    while endpoint.has_parked() && Instant::now() < drain_until {
+    while (endpoint.has_parked() || pending_cdrs > 0) && Instant::now() < drain_until {
         match tokio::time::timeout(Duration::from_millis(100), ctl_rx.recv()).await {
             Ok(Some(Control::StoreDone { id, ok })) => {
                 endpoint.handle_store_done(Instant::now(), id, ok);
-                flush(&mut endpoint, &transports, &store, &acks_tx);
+                flush(&mut endpoint, &mut io!());
+            }
+            Ok(Some(Control::CdrReady(cdr))) => {
+                pending_cdrs -= 1;
+                let _ = store.put_cdr(*cdr);
             }
             _ => continue,
         }
@@ -151,16 +205,36 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
 }
 
 /// Carry out everything the endpoint asked for.
-fn flush(
-    endpoint: &mut Endpoint,
-    transports: &Transports,
-    store: &Store,
-    acks: &mpsc::UnboundedSender<PendingAcks>,
-) {
+fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     while let Some(out) = endpoint.poll_output() {
         match out {
-            Output::Transmit { dest, bytes } => transports.send(&dest, bytes),
-            Output::Persist { id, changes } => persist(store, id, changes, acks),
+            Output::Transmit { dest, bytes } => io.transports.send(&dest, bytes),
+            Output::Persist { id, changes } => persist(io.store, id, changes, io.acks),
+            Output::Media(cmd) => io.media.command(cmd),
+            Output::Cdr(CdrWrite::Start(cdr)) => {
+                // The journal entry; its commit needs no waiting (the call goes on).
+                let _ = io.store.put_cdr(cdr);
+            }
+            Output::Cdr(CdrWrite::End(call, cdr)) => {
+                *io.pending_cdrs += 1;
+                let summary = io.media.finish(call);
+                let ctl = io.ctl.clone();
+                tokio::spawn(async move {
+                    let mut cdr = cdr;
+                    if let Some(rx) = summary {
+                        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(1), rx).await {
+                            cdr.a_to_b = s.a_to_b;
+                            cdr.b_to_a = s.b_to_a;
+                            cdr.mos = s.mos;
+                            if s.foreign_dropped > 0 {
+                                tracing::warn!(call = %cdr.id, packets = s.foreign_dropped, security = true, "dropped RTP from unexpected sources");
+                            }
+                        }
+                    }
+                    let _ = ctl.send(Control::CdrReady(Box::new(cdr))).await;
+                });
+            }
+            Output::Event(ev) => tracing::debug!(?ev, "call event"),
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")
@@ -315,6 +389,33 @@ impl Config {
                     (u.extension.clone(), creds)
                 })
                 .collect(),
+            permissions: self
+                .users
+                .iter()
+                .map(|u| (u.extension.clone(), u.permissions.clone()))
+                .collect(),
+            display_names: self
+                .users
+                .iter()
+                .filter_map(|u| Some((u.extension.clone(), u.display_name.clone()?)))
+                .collect(),
+            dialplan: self.dialplan.clone(),
+            trunks: self.trunks.clone(),
+            max_calls: self.calls.max_calls,
+            ring_timeout: self.calls.ring_timeout,
+            session_expires: self.calls.session_expires,
+            min_se: self.calls.min_se,
+            codecs: self
+                .media
+                .codecs
+                .iter()
+                .filter_map(|c| crate::sdp::CodecName::parse(c))
+                .collect(),
+            telephone_event: self.media.telephone_event,
+            media_address: self.media.address,
+            ptime_ms: self.media.ptime_ms,
+            port_min: self.media.port_min,
+            port_max: self.media.port_max,
         }
     }
 }

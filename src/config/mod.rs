@@ -6,14 +6,16 @@ mod cidr;
 mod error;
 mod schema;
 mod validate;
+mod validate_calls;
 
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::call::pattern::Pattern;
 use crate::sip::TransportKind;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +26,99 @@ pub struct Config {
     pub security: SecurityConfig,
     pub store: StoreConfig,
     pub log: LogConfig,
+    pub media: MediaConfig,
+    pub calls: CallsConfig,
+    pub dialplan: DialplanConfig,
+    pub trunks: Vec<TrunkConfig>,
     pub users: Vec<User>,
+}
+
+/// `[media]`: where RTP is anchored and which codecs we speak.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaConfig {
+    pub address: IpAddr,
+    /// Even ports from this range carry RTP, the odd port above each carries RTCP.
+    pub port_min: u16,
+    pub port_max: u16,
+    /// Upper-case encoding names ("PCMU", "PCMA"), most preferred first.
+    pub codecs: Vec<String>,
+    pub telephone_event: bool,
+    pub ptime_ms: u32,
+    /// Hang up a call when no RTP arrived from either side for this long (not on hold).
+    pub rtp_timeout: Option<Duration>,
+}
+
+/// `[calls]`: B2BUA limits and RFC 4028 session timers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallsConfig {
+    pub ring_timeout: Duration,
+    /// None: no session timers.
+    pub session_expires: Option<u32>,
+    pub min_se: u32,
+    pub max_calls: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DialplanConfig {
+    /// Calls from a caller number matching any of these are refused (603).
+    pub blocked: Vec<Pattern>,
+    /// Outbound routes, tried in order.
+    pub routes: Vec<Route>,
+    /// DIDs: a number dialled from a trunk, routed to an extension.
+    pub inbound: Vec<Inbound>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub pattern: Pattern,
+    pub trunk: String,
+    /// Permission a user needs to use this route ("national", "international", ...).
+    pub class: String,
+    pub strip: usize,
+    pub prepend: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    pub number: Pattern,
+    pub extension: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrunkConfig {
+    pub name: String,
+    pub address: SocketAddr,
+    /// Sources whose INVITEs are this trunk's inbound calls (default: exactly `address`).
+    pub inbound_from: Vec<TrunkSource>,
+    /// Number presented as caller on outbound calls (None: the caller's own).
+    pub caller_id: Option<String>,
+    pub caller_name: Option<String>,
+    pub register: Option<TrunkRegister>,
+}
+
+/// An inbound source: a network, or one exact IP:port.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrunkSource {
+    Net(Cidr),
+    Addr(SocketAddr),
+}
+
+impl TrunkConfig {
+    pub fn accepts_from(&self, source: SocketAddr) -> bool {
+        self.inbound_from.iter().any(|s| match s {
+            TrunkSource::Net(n) => n.contains(source.ip()),
+            TrunkSource::Addr(a) => *a == source,
+        })
+    }
+}
+
+/// Our own registration with the carrier (we act as a UA).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrunkRegister {
+    pub username: String,
+    pub password: String,
+    pub domain: String,
+    pub expires_secs: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -113,6 +207,8 @@ pub struct User {
     pub ha1_md5: Option<String>,
     pub ha1_sha256: Option<String>,
     pub enabled: bool,
+    /// Route classes this user may dial (default `["national"]`).
+    pub permissions: Vec<String>,
 }
 
 impl Config {

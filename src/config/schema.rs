@@ -24,7 +24,131 @@ pub struct RawConfig {
     #[serde(default)]
     pub log: RawLog,
     #[serde(default)]
+    pub media: RawMedia,
+    #[serde(default)]
+    pub calls: RawCalls,
+    #[serde(default)]
+    pub dialplan: RawDialplan,
+    #[serde(default)]
+    pub trunks: Vec<Spanned<RawTrunk>>,
+    #[serde(default)]
     pub users: Vec<Spanned<RawUser>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMedia {
+    pub address: Spanned<String>,
+    pub port_min: Spanned<u16>,
+    pub port_max: Spanned<u16>,
+    pub codecs: Spanned<Vec<Spanned<String>>>,
+    pub telephone_event: bool,
+    pub ptime_ms: Spanned<u32>,
+    pub rtp_timeout_secs: u64,
+}
+
+impl Default for RawMedia {
+    fn default() -> Self {
+        RawMedia {
+            address: sp("127.0.0.1".into()),
+            port_min: sp(20000),
+            port_max: sp(29999),
+            codecs: sp(vec![sp("PCMU".into()), sp("PCMA".into())]),
+            telephone_event: true,
+            ptime_ms: sp(20),
+            rtp_timeout_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCalls {
+    pub ring_timeout_secs: Spanned<u64>,
+    pub session_expires_secs: Spanned<u32>,
+    pub min_se_secs: Spanned<u32>,
+    pub max_calls: Spanned<u32>,
+}
+
+impl Default for RawCalls {
+    fn default() -> Self {
+        RawCalls {
+            ring_timeout_secs: sp(60),
+            session_expires_secs: sp(1800),
+            min_se_secs: sp(90),
+            max_calls: sp(10000),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDialplan {
+    pub blocked: Vec<Spanned<String>>,
+    pub routes: Vec<Spanned<RawRoute>>,
+    pub inbound: Vec<Spanned<RawInbound>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub pattern: Spanned<String>,
+    pub trunk: Spanned<String>,
+    #[serde(default = "national")]
+    pub class: Spanned<String>,
+    #[serde(default = "zero")]
+    pub strip: Spanned<u32>,
+    #[serde(default = "empty")]
+    pub prepend: Spanned<String>,
+}
+
+fn zero() -> Spanned<u32> {
+    sp(0)
+}
+
+fn empty() -> Spanned<String> {
+    sp(String::new())
+}
+
+fn national() -> Spanned<String> {
+    sp("national".into())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInbound {
+    pub number: Spanned<String>,
+    pub extension: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrunk {
+    pub name: Spanned<String>,
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub inbound_from: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub caller_id: Option<Spanned<String>>,
+    #[serde(default)]
+    pub caller_name: Option<String>,
+    #[serde(default)]
+    pub register: Option<Spanned<RawTrunkRegister>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrunkRegister {
+    pub username: Spanned<String>,
+    pub password: Spanned<String>,
+    #[serde(default)]
+    pub domain: Option<Spanned<String>>,
+    #[serde(default = "register_expires")]
+    pub expires_secs: Spanned<u32>,
+}
+
+fn register_expires() -> Spanned<u32> {
+    sp(600)
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,6 +351,8 @@ pub struct RawUser {
     pub ha1_sha256: Option<Spanned<String>>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    #[serde(default)]
+    pub permissions: Option<Vec<Spanned<String>>>,
 }
 
 fn yes() -> bool {

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::error::Collector;
+use super::validate_calls;
 use super::schema::RawConfig;
 use super::*;
 
@@ -285,9 +286,11 @@ pub fn validate(
                 .as_ref()
                 .map(|h| h.get_ref().to_ascii_lowercase()),
             enabled: u.enabled,
+            permissions: validate_calls::permissions(&mut c, u.permissions.as_deref()),
         });
     }
 
+    let calls = validate_calls::calls(&mut c, &raw, &extensions);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -335,6 +338,10 @@ pub fn validate(
             json: log_json,
             level: raw.log.level,
         },
+        media: calls.media,
+        calls: calls.calls,
+        dialplan: calls.dialplan,
+        trunks: calls.trunks,
         users,
     })
 }

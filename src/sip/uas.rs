@@ -12,10 +12,11 @@ pub const ALLOW: &[rsip::Method] = &[
     rsip::Method::Bye,
     rsip::Method::Options,
     rsip::Method::Register,
+    rsip::Method::Info,
 ];
 
 /// Extensions (option tags) we support; a Require naming anything else gets 420.
-pub const SUPPORTED: &[&str] = &[];
+pub const SUPPORTED: &[&str] = &["timer"];
 
 /// Bodies we understand in INVITE-family requests.
 pub const ACCEPT: &[&str] = &["application/sdp", "multipart/mixed"];

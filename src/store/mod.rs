@@ -11,6 +11,8 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
+use crate::call::cdr::{Cdr, MediaQuality};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("sqlite: {0}")]
@@ -42,6 +44,8 @@ pub type Ack = oneshot::Receiver<Result<(), StoreError>>;
 
 pub(crate) enum Op {
     UpsertBinding(StoredBinding),
+    /// Insert or replace a whole CDR (open at start, complete at the end).
+    PutCdr(Box<Cdr>),
     DeleteBinding { aor: String, contact: String },
     DeleteAor(String),
     Flush,
@@ -140,6 +144,69 @@ impl Store {
 
     pub fn delete_aor(&self, aor: &str) -> Ack {
         self.submit(Op::DeleteAor(aor.into()))
+    }
+
+    pub fn put_cdr(&self, cdr: Cdr) -> Ack {
+        self.submit(Op::PutCdr(Box::new(cdr)))
+    }
+
+    /// Close every CDR left open by a crash: end cause `system-restart`, ended at the
+    /// restart (the best bound we have). Returns how many were closed.
+    pub fn close_orphan_cdrs(&self, now_unix_ms: i64) -> Result<usize, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let n = conn.execute(
+            "UPDATE cdrs SET end_unix_ms = ?1, end_cause = 'system-restart', hangup_side = 'system'
+             WHERE end_unix_ms IS NULL",
+            rusqlite::params![now_unix_ms],
+        )?;
+        Ok(n)
+    }
+
+    /// The most recent CDRs, newest first.
+    pub fn recent_cdrs(&self, limit: usize) -> Result<Vec<Cdr>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt = conn.prepare(
+            "SELECT id, a_call_id, b_call_id, direction, caller, callee, trunk, start_unix_ms,
+                    answer_unix_ms, end_unix_ms, end_cause, hangup_side, a_sip_code, b_sip_code, codec,
+                    a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets, b_to_a_lost,
+                    b_to_a_jitter_ms, mos, queue, agent, recording, disposition
+             FROM cdrs ORDER BY start_unix_ms DESC, rowid DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(Cdr {
+                id: r.get(0)?,
+                a_call_id: r.get(1)?,
+                b_call_id: r.get(2)?,
+                direction: r.get(3)?,
+                caller: r.get(4)?,
+                callee: r.get(5)?,
+                trunk: r.get(6)?,
+                start_unix_ms: r.get(7)?,
+                answer_unix_ms: r.get(8)?,
+                end_unix_ms: r.get(9)?,
+                end_cause: r.get(10)?,
+                hangup_side: r.get(11)?,
+                a_sip_code: r.get(12)?,
+                b_sip_code: r.get(13)?,
+                codec: r.get(14)?,
+                a_to_b: MediaQuality {
+                    packets: r.get::<_, Option<i64>>(15)?.unwrap_or(0) as u64,
+                    lost: r.get::<_, Option<i64>>(16)?.unwrap_or(0) as u64,
+                    jitter_ms: r.get::<_, Option<f64>>(17)?.unwrap_or(0.0),
+                },
+                b_to_a: MediaQuality {
+                    packets: r.get::<_, Option<i64>>(18)?.unwrap_or(0) as u64,
+                    lost: r.get::<_, Option<i64>>(19)?.unwrap_or(0) as u64,
+                    jitter_ms: r.get::<_, Option<f64>>(20)?.unwrap_or(0.0),
+                },
+                mos: r.get(21)?,
+                queue: r.get(22)?,
+                agent: r.get(23)?,
+                recording: r.get(24)?,
+                disposition: r.get(25)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Resolves once everything submitted before it is committed.

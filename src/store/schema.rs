@@ -15,7 +15,39 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS bindings (
         source_addr TEXT NOT NULL,
         user_agent TEXT,
         PRIMARY KEY (aor, contact)
-    )"];
+    )",
+    // One row per call: inserted open when the call starts (the journal), completed when it
+    // ends. Rows still open at start-up are closed as `system-restart`.
+    "CREATE TABLE IF NOT EXISTS cdrs (
+        id TEXT PRIMARY KEY,
+        a_call_id TEXT NOT NULL,
+        b_call_id TEXT,
+        direction TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        callee TEXT NOT NULL,
+        trunk TEXT,
+        start_unix_ms INTEGER NOT NULL,
+        answer_unix_ms INTEGER,
+        end_unix_ms INTEGER,
+        end_cause TEXT,
+        hangup_side TEXT,
+        a_sip_code INTEGER,
+        b_sip_code INTEGER,
+        codec TEXT,
+        a_to_b_packets INTEGER,
+        a_to_b_lost INTEGER,
+        a_to_b_jitter_ms REAL,
+        b_to_a_packets INTEGER,
+        b_to_a_lost INTEGER,
+        b_to_a_jitter_ms REAL,
+        mos REAL,
+        queue TEXT,
+        agent TEXT,
+        recording TEXT,
+        disposition TEXT
+    );
+    CREATE INDEX IF NOT EXISTS cdrs_open ON cdrs(end_unix_ms) WHERE end_unix_ms IS NULL;
+    CREATE INDEX IF NOT EXISTS cdrs_caller ON cdrs(caller, start_unix_ms);"];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;

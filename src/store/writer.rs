@@ -70,6 +70,44 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                 tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
                     .execute(params![aor])?;
             }
+            Op::PutCdr(c) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO cdrs (id, a_call_id, b_call_id, direction, caller, callee, trunk,
+                       start_unix_ms, answer_unix_ms, end_unix_ms, end_cause, hangup_side, a_sip_code,
+                       b_sip_code, codec, a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets,
+                       b_to_a_lost, b_to_a_jitter_ms, mos, queue, agent, recording, disposition)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                )?
+                .execute(params![
+                    c.id,
+                    c.a_call_id,
+                    c.b_call_id,
+                    c.direction,
+                    c.caller,
+                    c.callee,
+                    c.trunk,
+                    c.start_unix_ms,
+                    c.answer_unix_ms,
+                    c.end_unix_ms,
+                    c.end_cause,
+                    c.hangup_side,
+                    c.a_sip_code,
+                    c.b_sip_code,
+                    c.codec,
+                    c.a_to_b.packets as i64,
+                    c.a_to_b.lost as i64,
+                    c.a_to_b.jitter_ms,
+                    c.b_to_a.packets as i64,
+                    c.b_to_a.lost as i64,
+                    c.b_to_a.jitter_ms,
+                    c.mos,
+                    c.queue,
+                    c.agent,
+                    c.recording,
+                    c.disposition
+                ])?;
+            }
             Op::Flush => {}
         }
     }

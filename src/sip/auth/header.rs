@@ -60,7 +60,7 @@ pub fn parse(value: &str) -> Result<DigestCredentials, DigestParseError> {
 }
 
 /// `name = token / quoted-string` pairs separated by commas; names are case-insensitive.
-fn params(s: &str) -> Result<HashMap<String, String>, DigestParseError> {
+pub(super) fn params(s: &str) -> Result<HashMap<String, String>, DigestParseError> {
     let mut out = HashMap::new();
     let b = s.as_bytes();
     let mut i = 0;

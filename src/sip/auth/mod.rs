@@ -8,6 +8,7 @@
 
 mod header;
 mod nonce;
+pub mod client;
 
 pub use header::{parse as parse_credentials, DigestCredentials, DigestParseError};
 

@@ -7,9 +7,11 @@
 //! durable (`handle_store_done`): write-through, so an acknowledged registration survives a
 //! crash.
 
+pub mod calls;
 mod register;
 mod requests;
 mod respond;
+mod trunkreg;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -18,7 +20,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::config::DigestAlgorithm;
+use crate::call::dialog::LocalAddr;
+use crate::config::{DialplanConfig, DigestAlgorithm, TrunkConfig};
+use crate::sdp::CodecName;
 use crate::sip::auth::{Authenticator, UserCredentials};
 use crate::sip::message;
 use crate::sip::ratelimit::{RateLimitConfig, RateLimiter, Verdict};
@@ -44,6 +48,21 @@ pub struct EndpointConfig {
     pub algorithms: Vec<DigestAlgorithm>,
     pub auth_secret: [u8; 32],
     pub users: HashMap<String, UserCredentials>,
+    /// Route classes each user may dial.
+    pub permissions: HashMap<String, Vec<String>>,
+    pub display_names: HashMap<String, String>,
+    pub dialplan: DialplanConfig,
+    pub trunks: Vec<TrunkConfig>,
+    pub max_calls: usize,
+    pub ring_timeout: Duration,
+    pub session_expires: Option<u32>,
+    pub min_se: u32,
+    pub codecs: Vec<CodecName>,
+    pub telephone_event: bool,
+    pub media_address: IpAddr,
+    pub ptime_ms: u32,
+    pub port_min: u16,
+    pub port_max: u16,
 }
 
 /// Work for the driver.
@@ -58,6 +77,12 @@ pub enum Output {
     },
     /// A security event to log (bans, refused authentications).
     Security(SecurityEvent),
+    /// Start, steer or stop a call's media relay.
+    Media(calls::MediaCommand),
+    /// Write a CDR (journal entry or final record).
+    Cdr(calls::CdrWrite),
+    /// A call event (logs now; the event bus later).
+    Event(calls::CallEvent),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +114,10 @@ pub struct Endpoint {
     parked: HashMap<u64, Parked>,
     next_persist: u64,
     out: VecDeque<Output>,
+    calls: calls::CallTable,
+    /// Where we are reachable (Via, Contact); set by the driver once sockets are bound.
+    local: LocalAddr,
+    trunk_regs: Vec<trunkreg::TrunkReg>,
 }
 
 impl Endpoint {
@@ -109,8 +138,21 @@ impl Endpoint {
             parked: HashMap::new(),
             next_persist: 1,
             out: VecDeque::new(),
+            calls: calls::CallTable::new(now, cfg.port_min, cfg.port_max),
+            local: LocalAddr {
+                udp: std::net::SocketAddr::from(([127, 0, 0, 1], 5060)),
+                tcp: None,
+            },
+            trunk_regs: Vec::new(),
             cfg,
         }
+    }
+
+    /// The addresses our SIP sockets are bound to (for Via and Contact).
+    pub fn set_local_addrs(&mut self, now: Instant, local: LocalAddr) {
+        self.local = local;
+        // Our own registrations to carriers start once we know our address.
+        self.init_trunk_regs(now);
     }
 
     /// Bindings loaded from the store at start.
@@ -209,6 +251,8 @@ impl Endpoint {
         self.registrar.handle_timeout(now);
         self.limiter.handle_timeout(now);
         self.auth.handle_timeout(now);
+        self.calls_handle_timeout(now);
+        self.trunk_regs_handle_timeout(now);
         let mut expired = Vec::new();
         while let Some(change) = self.registrar.poll_change() {
             expired.push(change);
@@ -233,13 +277,15 @@ impl Endpoint {
             self.registrar.poll_timeout(),
             self.limiter.poll_timeout(),
             self.auth.poll_timeout(),
+            self.calls_poll_timeout(),
+            self.trunk_regs_poll_timeout(),
         ]
         .into_iter()
         .flatten()
         .min()
     }
 
-    fn drain_transactions(&mut self, now: Instant) {
+    pub(crate) fn drain_transactions(&mut self, now: Instant) {
         loop {
             while let Some(t) = self.txns.poll_transmit() {
                 self.out.push_back(Output::Transmit {
@@ -256,10 +302,21 @@ impl Endpoint {
                     request,
                     source,
                 } => self.handle_request(now, key, request, source),
-                TxEvent::Ack { .. }
-                | TxEvent::Response { .. }
-                | TxEvent::Timeout { .. }
-                | TxEvent::Terminated { .. } => {}
+                TxEvent::Ack { request, .. } => self.calls_handle_ack(now, &request),
+                TxEvent::Response { key, response } => {
+                    if !self.trunk_regs_handle_response(now, &key, &response) {
+                        self.calls_handle_response(now, &key, response);
+                    }
+                }
+                TxEvent::Timeout { key } => {
+                    if !self.trunk_regs_handle_tx_timeout(now, &key) {
+                        self.calls_handle_tx_timeout(now, &key);
+                    }
+                }
+                TxEvent::Terminated { key } => {
+                    // A client transaction that ended without a final response for us.
+                    self.calls.forget_client(&key);
+                }
             }
         }
     }

@@ -32,24 +32,25 @@ impl Endpoint {
                 self.send_response(now, &key, resp);
             }
             rsip::Method::Register => self.handle_register(now, key, req, source),
-            rsip::Method::Invite => {
-                // Calls arrive with the B2BUA; until then a known extension is "not
-                // reachable now" and anything else does not exist.
-                let code = if self.is_local_user(&req) { 480 } else { 404 };
-                let resp = self.answer(&req, code, &[]);
-                self.send_response(now, &key, resp);
+            _ if has_to_tag(&req) => {
+                if !self.calls_handle_in_dialog(now, &key, req.clone()) {
+                    let resp = self.answer(&req, 481, &[]);
+                    self.send_response(now, &key, resp);
+                }
             }
+            rsip::Method::Invite => self.handle_invite(now, key, req, source, source),
             rsip::Method::Cancel => {
-                // We answer INVITEs at once, so there is never one left to cancel.
-                let code = if self.txns.find_invite_for_cancel(&req).is_some() {
-                    200
-                } else {
-                    481
-                };
-                let resp = self.answer(&req, code, &[]);
-                self.send_response(now, &key, resp);
+                if !self.calls_handle_cancel(now, &key, &req) {
+                    let code = if self.txns.find_invite_for_cancel(&req).is_some() {
+                        200
+                    } else {
+                        481
+                    };
+                    let resp = self.answer(&req, code, &[]);
+                    self.send_response(now, &key, resp);
+                }
             }
-            rsip::Method::Bye => {
+            rsip::Method::Bye | rsip::Method::Info => {
                 let resp = self.answer(&req, 481, &[]);
                 self.send_response(now, &key, resp);
             }
@@ -80,8 +81,34 @@ impl Endpoint {
         resp
     }
 
-    fn is_local_user(&self, req: &rsip::Request) -> bool {
-        let user = req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or("");
-        self.cfg.users.contains_key(user)
+    /// A response with a given To tag (the dialog's), Server header and extra headers.
+    pub(super) fn answer_with_tag(
+        &mut self,
+        req: &rsip::Request,
+        code: u16,
+        extra: &[(&str, String)],
+        tag: &str,
+    ) -> rsip::Response {
+        let mut resp = response_to(req, code, Some(tag));
+        for (name, value) in extra {
+            resp.headers
+                .push(rsip::headers::make_header(name, value.clone()));
+        }
+        resp.headers.push(rsip::headers::make_header(
+            "Server",
+            self.cfg.user_agent.clone(),
+        ));
+        resp.headers
+            .push(rsip::headers::make_header("Content-Length", "0".into()));
+        resp
     }
+}
+
+/// In-dialog requests carry the dialog's tag in To (REGISTER and OPTIONS outside a dialog
+/// never do, and are handled above this check only when they have none).
+fn has_to_tag(req: &rsip::Request) -> bool {
+    !matches!(req.method, rsip::Method::Register | rsip::Method::Cancel | rsip::Method::Ack)
+        && crate::sip::message::header_value(&req.headers, "To")
+            .and_then(crate::call::sipstr::tag)
+            .is_some()
 }

@@ -27,6 +27,20 @@ fn cfg(domain: &str) -> EndpointConfig {
         algorithms: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5],
         auth_secret: [3; 32],
         users,
+        permissions: HashMap::new(),
+        display_names: HashMap::new(),
+        dialplan: Default::default(),
+        trunks: Vec::new(),
+        max_calls: 100,
+        ring_timeout: Duration::from_secs(60),
+        session_expires: Some(1800),
+        min_se: 90,
+        codecs: vec![crate::sdp::CodecName::Pcmu, crate::sdp::CodecName::Pcma],
+        telephone_event: true,
+        media_address: "127.0.0.1".parse().unwrap(),
+        ptime_ms: 20,
+        port_min: 20000,
+        port_max: 20100,
     }
 }
 

@@ -1,0 +1,45 @@
+//! The call detail record: one per call, both legs. Written as an open record when the call
+//! starts (the journal) and completed when it ends; a restart after a crash closes open
+//! records with end cause `system-restart`.
+
+/// Per-direction media quality from the relay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaQuality {
+    pub packets: u64,
+    pub lost: u64,
+    pub jitter_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cdr {
+    /// Our id for the call (also in logs and events).
+    pub id: String,
+    pub a_call_id: String,
+    pub b_call_id: Option<String>,
+    /// internal | inbound | outbound
+    pub direction: String,
+    pub caller: String,
+    pub callee: String,
+    pub trunk: Option<String>,
+    pub start_unix_ms: i64,
+    pub answer_unix_ms: Option<i64>,
+    pub end_unix_ms: Option<i64>,
+    /// answered-normal, caller-cancel, busy, no-answer, rejected, failed, rtp-timeout,
+    /// session-timeout, system-restart, shutdown ...
+    pub end_cause: Option<String>,
+    /// caller | callee | system
+    pub hangup_side: Option<String>,
+    /// Final status we sent the caller, and the callee's final status.
+    pub a_sip_code: Option<u16>,
+    pub b_sip_code: Option<u16>,
+    pub codec: Option<String>,
+    /// From caller to callee (what the callee heard) and back.
+    pub a_to_b: MediaQuality,
+    pub b_to_a: MediaQuality,
+    pub mos: Option<f64>,
+    /// Filled by later features (ACD, recording, dispositions).
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub recording: Option<String>,
+    pub disposition: Option<String>,
+}

@@ -1,0 +1,137 @@
+//! Routing a new call: who is calling (a user or a trunk), where it goes (an extension, a
+//! trunk), or why it may not.
+
+use crate::config::{DialplanConfig, TrunkConfig};
+
+/// Who placed the call, as established before routing (digest auth or trunk source).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An authenticated local user (their extension).
+    User(String),
+    /// A call arriving from a trunk (by name).
+    Trunk(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Extension(String),
+    Trunk {
+        trunk: String,
+        /// The number as sent to the carrier (after strip/prepend).
+        number: String,
+    },
+}
+
+/// A refusal with the SIP status to send and the reason to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoRoute {
+    pub code: u16,
+    pub why: String,
+}
+
+pub struct Dialplan<'a> {
+    pub plan: &'a DialplanConfig,
+    pub trunks: &'a [TrunkConfig],
+    /// Is this a configured (enabled) extension?
+    pub is_extension: &'a dyn Fn(&str) -> bool,
+    /// The route classes a user may dial.
+    pub permissions: &'a dyn Fn(&str) -> Vec<String>,
+}
+
+impl Dialplan<'_> {
+    pub fn is_blocked(&self, caller_number: &str) -> bool {
+        self.plan.blocked.iter().any(|p| p.matches(caller_number))
+    }
+
+    pub fn route(&self, origin: &Origin, dialled: &str) -> Result<Target, NoRoute> {
+        match origin {
+            Origin::Trunk(trunk) => self
+                .plan
+                .inbound
+                .iter()
+                .find(|i| i.number.matches(dialled))
+                .map(|i| Target::Extension(i.extension.clone()))
+                .ok_or_else(|| NoRoute {
+                    code: 404,
+                    why: format!("number {dialled} from trunk {trunk} matches no [[dialplan.inbound]] entry"),
+                }),
+            Origin::User(user) => {
+                if (self.is_extension)(dialled) {
+                    return Ok(Target::Extension(dialled.to_string()));
+                }
+                let Some(route) = self.plan.routes.iter().find(|r| r.pattern.matches(dialled)) else {
+                    return Err(NoRoute {
+                        code: 404,
+                        why: format!("{dialled} is no extension and matches no [[dialplan.routes]] pattern"),
+                    });
+                };
+                if !(self.permissions)(user).iter().any(|p| *p == route.class) {
+                    return Err(NoRoute {
+                        code: 403,
+                        why: format!(
+                            "user {user} may not dial {dialled}: route {} needs permission `{}`",
+                            route.pattern, route.class
+                        ),
+                    });
+                }
+                let rest = dialled.get(route.strip.min(dialled.len())..).unwrap_or("");
+                Ok(Target::Trunk {
+                    trunk: route.trunk.clone(),
+                    number: format!("{}{rest}", route.prepend),
+                })
+            }
+        }
+    }
+
+    /// The trunk an unauthenticated request comes from, by source address.
+    pub fn trunk_for_source(&self, source: std::net::SocketAddr) -> Option<&TrunkConfig> {
+        self.trunks.iter().find(|t| t.accepts_from(source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Inbound, Route};
+
+    fn plan() -> DialplanConfig {
+        DialplanConfig {
+            blocked: vec!["_1900X.".parse().unwrap(), "+15550000001".parse().unwrap()],
+            routes: vec![
+                Route { pattern: "_00X.".parse().unwrap(), trunk: "carrier".into(), class: "international".into(), strip: 2, prepend: "+".into() },
+                Route { pattern: "_0X.".parse().unwrap(), trunk: "carrier".into(), class: "national".into(), strip: 1, prepend: "+44".into() },
+            ],
+            inbound: vec![Inbound { number: "+15551230001".parse().unwrap(), extension: "1001".into() }],
+        }
+    }
+
+    #[test]
+    fn routes_extensions_trunks_and_dids() {
+        let plan = plan();
+        let dp = Dialplan {
+            plan: &plan,
+            trunks: &[],
+            is_extension: &|e| e == "1001" || e == "1002",
+            permissions: &|u| if u == "1001" { vec!["national".into(), "international".into()] } else { vec!["national".into()] },
+        };
+        let alice = Origin::User("1001".into());
+        let bob = Origin::User("1002".into());
+        assert_eq!(dp.route(&alice, "1002"), Ok(Target::Extension("1002".into())));
+        assert_eq!(
+            dp.route(&alice, "0049301234"),
+            Ok(Target::Trunk { trunk: "carrier".into(), number: "+49301234".into() })
+        );
+        assert_eq!(
+            dp.route(&bob, "02071234567"),
+            Ok(Target::Trunk { trunk: "carrier".into(), number: "+442071234567".into() })
+        );
+        assert_eq!(dp.route(&bob, "0049301234").unwrap_err().code, 403);
+        assert_eq!(dp.route(&bob, "9999").unwrap_err().code, 404);
+        let trunk = Origin::Trunk("carrier".into());
+        assert_eq!(dp.route(&trunk, "+15551230001"), Ok(Target::Extension("1001".into())));
+        assert_eq!(dp.route(&trunk, "1002").unwrap_err().code, 404);
+        assert!(dp.is_blocked("19005551234"));
+        assert!(dp.is_blocked("+15550000001"));
+        assert!(!dp.is_blocked("+15550000002"));
+    }
+}

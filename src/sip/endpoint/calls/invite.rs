@@ -1,0 +1,357 @@
+//! A new INVITE: who calls (trunk source or digest), blocked numbers, the dial plan, SDP,
+//! then the B legs (one per registered device, or the trunk).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::{ALeg, BSide, Call, CallEvent, CdrWrite, Fork, ForkState, MediaCommand, Purpose, Side, State};
+use crate::call::cdr::Cdr;
+use crate::call::dialog::Dialog;
+use crate::call::dialplan::{Dialplan, Origin, Target};
+use crate::call::sipstr;
+use crate::sdp::{self, Direction, LocalMedia, OriginState};
+use crate::sip::auth::AuthOutcome;
+use crate::sip::endpoint::{Endpoint, Output, SecurityEvent};
+use crate::sip::message::{header_value, header_values, list_values};
+use crate::sip::registrar::Registrar;
+use crate::sip::transaction::TxKey;
+use crate::sip::{rsip, Peer};
+
+impl Endpoint {
+    pub(in crate::sip::endpoint) fn handle_invite(&mut self, now: Instant, key: TxKey, req: rsip::Request, source: Peer, dest: Peer) {
+        // RFC 3261 §8.2.6.1: a 100 at once stops the caller's retransmissions.
+        let trying = crate::sip::message::response_to(&req, 100, None);
+        self.send_response(now, &key, trying);
+
+        let origin = match self.identify_caller(now, &key, &req, source) {
+            Some(o) => o,
+            None => return,
+        };
+        let from = header_value(&req.headers, "From").unwrap_or("").to_string();
+        let caller_number = match &origin {
+            Origin::User(u) => u.clone(),
+            Origin::Trunk(_) => sipstr::sanitize(sipstr::user(sipstr::uri(&from)).unwrap_or("anonymous")),
+        };
+        let dialled = sipstr::sanitize(req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or(""));
+        let users = &self.cfg.users;
+        let permissions = &self.cfg.permissions;
+        let dp = Dialplan {
+            plan: &self.cfg.dialplan,
+            trunks: &self.cfg.trunks,
+            is_extension: &|e| users.contains_key(e),
+            permissions: &|u| permissions.get(u).cloned().unwrap_or_default(),
+        };
+        if dp.is_blocked(&caller_number) {
+            tracing::info!(caller = %caller_number, "call refused: caller is on the blocked list");
+            return self.refuse(now, &key, &req, 603, &[]);
+        }
+        let target = match dp.route(&origin, &dialled) {
+            Ok(t) => t,
+            Err(no) => {
+                tracing::info!(caller = %caller_number, dialled = %dialled, code = no.code, "call refused: {}", no.why);
+                return self.refuse(now, &key, &req, no.code, &[]);
+            }
+        };
+        if self.calls.len() >= self.cfg.max_calls {
+            tracing::warn!(max = self.cfg.max_calls, "call refused: max_calls reached");
+            return self.refuse(now, &key, &req, 503, &[("Retry-After", "5".into())]);
+        }
+
+        // RFC 4028 §8: refuse an interval below our minimum.
+        let their_se = header_value(&req.headers, "Session-Expires");
+        let se = their_se.and_then(|v| v.split(';').next()).and_then(|n| n.trim().parse::<u32>().ok());
+        if let (Some(n), Some(_)) = (se, self.cfg.session_expires) {
+            if n < self.cfg.min_se {
+                return self.refuse(now, &key, &req, 422, &[("Min-SE", self.cfg.min_se.to_string())]);
+            }
+        }
+
+        // SDP: we need the caller's offer (late-offer INVITEs are refused, documented).
+        let prefs = self.cfg.codecs.clone();
+        let offer = match sdp::parse(&req.body) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::info!(error = %e, "call refused: no usable SDP offer");
+                return self.refuse(now, &key, &req, 488, &[("Warning", "399 switchboard \"an SDP offer is required\"".into())]);
+            }
+        };
+        let offered = match sdp::offered_audio(&offer, &prefs) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::info!(error = %e, "call refused: no codec in common");
+                return self.refuse(now, &key, &req, 488, &[("Warning", "305 switchboard \"incompatible media format\"".into())]);
+            }
+        };
+
+        // The B side: one fork per registered device, or the trunk.
+        let (targets, direction, trunk_name, callee) = match &target {
+            Target::Extension(ext) => {
+                let aor = Registrar::aor_of(ext, &self.cfg.domain);
+                let contacts: Vec<(String, Peer)> = self
+                    .registrar
+                    .lookup(&aor)
+                    .iter()
+                    .map(|b| (sipstr::uri(&b.contact).to_string(), b.source))
+                    .collect();
+                if contacts.is_empty() {
+                    tracing::info!(callee = %ext, "call refused: extension not registered");
+                    return self.refuse(now, &key, &req, 480, &[]);
+                }
+                let dir = if matches!(origin, Origin::Trunk(_)) { "inbound" } else { "internal" };
+                let trunk = match &origin {
+                    Origin::Trunk(t) => Some(t.clone()),
+                    Origin::User(_) => None,
+                };
+                (contacts, dir, trunk, ext.clone())
+            }
+            Target::Trunk { trunk, number } => {
+                let Some(t) = self.cfg.trunks.iter().find(|t| t.name == *trunk) else {
+                    return self.refuse(now, &key, &req, 404, &[]);
+                };
+                let ruri = format!("sip:{number}@{}", crate::call::dialog::host(t.address) + &format!(":{}", t.address.port()));
+                (vec![(ruri, Peer::udp(t.address))], "outbound", Some(trunk.clone()), number.clone())
+            }
+        };
+
+        let Some(a_port) = self.calls.ports.take() else {
+            tracing::warn!("call refused: no free RTP ports");
+            return self.refuse(now, &key, &req, 503, &[]);
+        };
+        let Some(b_port) = self.calls.ports.take() else {
+            self.calls.ports.give_back(a_port);
+            tracing::warn!("call refused: no free RTP ports");
+            return self.refuse(now, &key, &req, 503, &[]);
+        };
+
+        let call = self.calls.next;
+        self.calls.next += 1;
+        let uuid = format!("{:016x}", rand::Rng::random::<u64>(&mut self.rng));
+        let a_tag = self.new_tag();
+        let a_dialog = Dialog {
+            call_id: header_value(&req.headers, "Call-ID").unwrap_or("").to_string(),
+            local_tag: a_tag.clone(),
+            remote_tag: sipstr::tag(&from).map(str::to_string),
+            local_uri: without_tag(header_value(&req.headers, "To").unwrap_or("")),
+            remote_uri: without_tag(&from),
+            local_cseq: 0,
+            remote_cseq: header_value(&req.headers, "CSeq").and_then(|c| c.split_whitespace().next()?.parse().ok()),
+            remote_target: header_value(&req.headers, "Contact").map(|c| sipstr::uri(c).to_string()).unwrap_or_else(|| req.uri.to_string()),
+            route_set: header_values(&req.headers, "Record-Route").map(str::to_string).collect(),
+            peer: dest,
+        };
+
+        let media_ip = self.cfg.media_address;
+        let mut b_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
+        let b_local = LocalMedia { addr: media_ip, port: b_port, ptime: Some(self.cfg.ptime_ms) };
+        let te = if self.cfg.telephone_event { offered.telephone_event } else { None };
+        let b_offer = sdp::build_offer(&mut b_origin, &b_local, &offered.codecs, te, offered.direction);
+        let b_body = b_offer.to_bytes();
+
+        // Caller presentation.
+        let (from_number, from_name) = match (&origin, &target) {
+            (Origin::User(u), Target::Trunk { trunk, .. }) => {
+                let t = self.cfg.trunks.iter().find(|t| t.name == *trunk);
+                (
+                    t.and_then(|t| t.caller_id.clone()).unwrap_or_else(|| u.clone()),
+                    t.and_then(|t| t.caller_name.clone()).or_else(|| self.cfg.display_names.get(u).cloned()),
+                )
+            }
+            (Origin::User(u), _) => (u.clone(), self.cfg.display_names.get(u).cloned()),
+            (Origin::Trunk(_), _) => (caller_number.clone(), sipstr::display_name(&from).map(sipstr::sanitize)),
+        };
+        let domain = self.cfg.domain.clone();
+        let from_uri = match &from_name {
+            Some(n) if !n.is_empty() => format!("\"{n}\" <sip:{from_number}@{domain}>"),
+            _ => format!("<sip:{from_number}@{domain}>"),
+        };
+
+        let mut forks = Vec::new();
+        let mut fork_reqs = Vec::new();
+        for (i, (ruri, peer)) in targets.iter().enumerate() {
+            let branch = self.new_branch();
+            let call_id = format!("{}-{i}@switchboard", self.new_tag());
+            let to_uri = match &target {
+                Target::Extension(ext) => format!("<sip:{ext}@{domain}>"),
+                Target::Trunk { .. } => format!("<{ruri}>"),
+            };
+            let mut dialog = Dialog {
+                call_id: call_id.clone(),
+                local_tag: self.new_tag(),
+                remote_tag: None,
+                local_uri: from_uri.clone(),
+                remote_uri: to_uri,
+                local_cseq: 0,
+                remote_cseq: None,
+                remote_target: ruri.clone(),
+                route_set: Vec::new(),
+                peer: *peer,
+            };
+            let mut text = dialog.request("INVITE", &self.local, &branch, &self.cfg.user_agent);
+            text = text.header("Allow", &crate::sip::uas::allow_header()).header("Supported", "timer");
+            if let Some(se) = self.cfg.session_expires {
+                text = text.header("Session-Expires", &format!("{se};refresher=uac")).header("Min-SE", &self.cfg.min_se.to_string());
+            }
+            let Some(invite) = text.build(Some("application/sdp"), &b_body) else { continue };
+            fork_reqs.push((i, invite.clone(), *peer));
+            forks.push(Fork {
+                key: TxKey(std::sync::Arc::from("")),
+                dialog,
+                invite,
+                state: ForkState::Calling,
+                cancel_pending: false,
+                final_code: None,
+                auth_tried: false,
+            });
+        }
+
+        let start_ms = self.calls.unix_ms(now);
+        let cdr = Cdr {
+            id: uuid.clone(),
+            a_call_id: a_dialog.call_id.clone(),
+            b_call_id: forks.first().map(|f| f.dialog.call_id.clone()),
+            direction: direction.to_string(),
+            caller: caller_number.clone(),
+            callee: callee.clone(),
+            trunk: trunk_name,
+            start_unix_ms: start_ms,
+            ..Default::default()
+        };
+        let a_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
+        let session_a = match (self.cfg.session_expires, se) {
+            (Some(ours), Some(theirs)) => Some((theirs.min(ours), refresher_is(their_se, "uas"))),
+            (Some(ours), None) if list_values(&req.headers, "Supported").any(|v| v.eq_ignore_ascii_case("timer")) => Some((ours, false)),
+            _ => None,
+        };
+        let c = Call {
+            uuid: uuid.clone(),
+            state: State::Ringing,
+            a: ALeg {
+                key: key.clone(),
+                dialog: a_dialog.clone(),
+                invite: Some(req),
+                origin: a_origin,
+                port: a_port,
+                answer: None,
+                remote_sdp_version: offer.origin.session_version,
+                last_offer: Some(offer),
+                ok_bytes: None,
+                ok_interval: self.cfg.timers.t1,
+            },
+            b: BSide {
+                port: b_port,
+                origin: b_origin,
+                offered: offered.codecs.clone(),
+                telephone_event: te,
+                dialog: None,
+                invite_cseq: 1,
+                last_answer: None,
+            },
+            forks,
+            codec: None,
+            reinvite: None,
+            session: [session_a, None],
+            deadlines: HashMap::new(),
+            cdr: cdr.clone(),
+            ending: false,
+            hold: [offered.direction != Direction::SendRecv, false],
+            local_sdp: [None, Some(b_body.clone())],
+        };
+        self.calls.dialogs.insert((a_dialog.call_id.clone(), a_tag), (call, Side::A));
+        for f in &c.forks {
+            self.calls.dialogs.insert((f.dialog.call_id.clone(), f.dialog.local_tag.clone()), (call, Side::B));
+        }
+        self.calls.invites.insert(key, call);
+        self.calls.calls.insert(call, c);
+        tracing::info!(call = %uuid, caller = %caller_number, callee = %callee, forks = fork_reqs.len(), "call started");
+        self.out.push_back(Output::Cdr(CdrWrite::Start(cdr)));
+        self.out.push_back(Output::Event(CallEvent::Created { call: uuid, caller: caller_number, callee }));
+        self.out.push_back(Output::Media(MediaCommand::Open { call, a_port, b_port }));
+        self.out.push_back(Output::Media(MediaCommand::Remote {
+            call,
+            side: Side::A,
+            rtp: offered.remote,
+            rtcp: offered.remote_rtcp,
+            signal_ip: None,
+            telephone_event: offered.telephone_event,
+            active: offered.direction == Direction::SendRecv,
+        }));
+        for (i, invite, peer) in fork_reqs {
+            if let Some(k) = self.send_client(now, call, Purpose::Invite(i), invite, peer) {
+                if let Some(f) = self.calls.calls.get_mut(&call).and_then(|c| c.forks.get_mut(i)) {
+                    f.key = k;
+                }
+            }
+        }
+        let ring = self.cfg.ring_timeout;
+        self.set_call_timer(call, super::CallTimer::Ring, now + ring);
+    }
+
+    /// Trunk by source address, else a local user by digest (407 challenge first).
+    fn identify_caller(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, source: Peer) -> Option<Origin> {
+        if let Some(t) = self.cfg.trunks.iter().find(|t| t.accepts_from(source.addr)) {
+            return Some(Origin::Trunk(t.name.clone()));
+        }
+        let credentials = header_values(&req.headers, "Proxy-Authorization")
+            .find(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("digest")))
+            .map(str::to_string);
+        let Some(credentials) = credentials else {
+            self.challenge_invite(now, key, req, false);
+            return None;
+        };
+        let users = &self.cfg.users;
+        match self.auth.verify(now, "INVITE", &credentials, |u| users.get(u).cloned()) {
+            AuthOutcome::Ok { username } => Some(Origin::User(username)),
+            AuthOutcome::Stale => {
+                self.challenge_invite(now, key, req, true);
+                None
+            }
+            AuthOutcome::Failed(why) => {
+                let ip = source.addr.ip();
+                self.out.push_back(Output::Security(SecurityEvent::AuthFailed {
+                    ip,
+                    user: crate::sip::auth::parse_credentials(&credentials).ok().map(|c| c.username),
+                    reason: why.to_string(),
+                }));
+                if let Some(reason) = self.limiter.auth_failed(now, ip) {
+                    self.out.push_back(Output::Security(SecurityEvent::Banned { ip, reason: format!("{reason:?}") }));
+                }
+                self.refuse(now, key, req, 403, &[]);
+                None
+            }
+        }
+    }
+
+    fn challenge_invite(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, stale: bool) {
+        let challenges: Vec<(&str, String)> =
+            self.auth.challenge(now, stale).into_iter().map(|c| ("Proxy-Authenticate", c)).collect();
+        self.refuse(now, key, req, 407, &challenges);
+    }
+
+    /// A final non-2xx answer to a new INVITE (the transaction absorbs the ACK).
+    pub(in crate::sip::endpoint) fn refuse(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, code: u16, extra: &[(&str, String)]) {
+        let resp = self.answer(req, code, extra);
+        self.send_response(now, key, resp);
+    }
+}
+
+fn refresher_is(se: Option<&str>, who: &str) -> bool {
+    se.and_then(|v| sipstr::param(&format!(">{v}"), "refresher").map(|r| r.eq_ignore_ascii_case(who))).unwrap_or(false)
+}
+
+/// A From/To value without its tag parameter.
+pub(super) fn without_tag(value: &str) -> String {
+    let v = value.trim();
+    let (head, params) = match v.rfind('>') {
+        Some(i) => (&v[..=i], &v[i + 1..]),
+        None => match v.find(';') {
+            Some(i) => (&v[..i], &v[i..]),
+            None => (v, ""),
+        },
+    };
+    let kept: String = params
+        .split(';')
+        .filter(|p| !p.trim().is_empty() && !p.trim().to_ascii_lowercase().starts_with("tag="))
+        .map(|p| format!(";{}", p.trim()))
+        .collect();
+    format!("{head}{kept}")
+}
