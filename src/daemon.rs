@@ -59,7 +59,10 @@ fn init_tracing(cfg: &Config, json: bool) {
 
 /// What the driver's loop waits for besides the network.
 enum Control {
-    StoreDone { id: u64, ok: bool },
+    StoreDone {
+        id: u64,
+        ok: bool,
+    },
     /// A finished call's CDR with its media figures: ready to store.
     CdrReady(Box<Cdr>),
 }
@@ -92,7 +95,10 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
     let orphans = store.close_orphan_cdrs(unix_ms(SystemTime::now()))?;
     if orphans > 0 {
-        tracing::warn!(calls = orphans, "closed CDRs of calls cut by the last stop (end cause system-restart)");
+        tracing::warn!(
+            calls = orphans,
+            "closed CDRs of calls cut by the last stop (end cause system-restart)"
+        );
     }
 
     let (net_tx, mut net_rx) = mpsc::channel::<NetEvent>(4096);
@@ -106,8 +112,14 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         tracing::info!(transport = kind.as_via_str(), %addr, "listening");
     }
     let local = transports.local_addrs();
-    let udp = local.iter().find(|(k, _)| *k == TransportKind::Udp).map(|(_, a)| *a);
-    let tcp = local.iter().find(|(k, _)| *k == TransportKind::Tcp).map(|(_, a)| *a);
+    let udp = local
+        .iter()
+        .find(|(k, _)| *k == TransportKind::Udp)
+        .map(|(_, a)| *a);
+    let tcp = local
+        .iter()
+        .find(|(k, _)| *k == TransportKind::Tcp)
+        .map(|(_, a)| *a);
     if let Some(udp) = udp.or(tcp) {
         endpoint.set_local_addrs(Instant::now(), LocalAddr { udp, tcp });
     }
@@ -178,7 +190,10 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         }
     }
 
-    tracing::info!(calls = endpoint.active_calls(), "shutting down: hanging up calls; no new requests; flushing the store");
+    tracing::info!(
+        calls = endpoint.active_calls(),
+        "shutting down: hanging up calls; no new requests; flushing the store"
+    );
     endpoint.shutdown_calls(Instant::now());
     flush(&mut endpoint, &mut io!());
     transports.stop();

@@ -66,7 +66,13 @@ pub struct RequestText {
 }
 
 impl RequestText {
-    pub fn new(method: &str, ruri: &str, local: &LocalAddr, transport: TransportKind, branch: &str) -> Self {
+    pub fn new(
+        method: &str,
+        ruri: &str,
+        local: &LocalAddr,
+        transport: TransportKind,
+        branch: &str,
+    ) -> Self {
         let via_addr = local.for_transport(transport);
         let mut text = String::with_capacity(768);
         let _ = write!(
@@ -108,19 +114,44 @@ impl RequestText {
 
 impl Dialog {
     /// A new in-dialog request (not ACK/CANCEL): next CSeq, route set, our tags.
-    pub fn request(&mut self, method: &str, local: &LocalAddr, branch: &str, user_agent: &str) -> RequestText {
+    pub fn request(
+        &mut self,
+        method: &str,
+        local: &LocalAddr,
+        branch: &str,
+        user_agent: &str,
+    ) -> RequestText {
         self.local_cseq += 1;
         let cseq = self.local_cseq;
         self.request_with_cseq(method, cseq, local, branch, user_agent)
     }
 
     /// ACK for a 2xx: same CSeq number as the INVITE (§13.2.2.4).
-    pub fn ack(&self, invite_cseq: u32, local: &LocalAddr, branch: &str, user_agent: &str) -> RequestText {
+    pub fn ack(
+        &self,
+        invite_cseq: u32,
+        local: &LocalAddr,
+        branch: &str,
+        user_agent: &str,
+    ) -> RequestText {
         self.request_with_cseq("ACK", invite_cseq, local, branch, user_agent)
     }
 
-    fn request_with_cseq(&self, method: &str, cseq: u32, local: &LocalAddr, branch: &str, user_agent: &str) -> RequestText {
-        let mut r = RequestText::new(method, &self.remote_target, local, self.peer.transport, branch);
+    fn request_with_cseq(
+        &self,
+        method: &str,
+        cseq: u32,
+        local: &LocalAddr,
+        branch: &str,
+        user_agent: &str,
+    ) -> RequestText {
+        let mut r = RequestText::new(
+            method,
+            &self.remote_target,
+            local,
+            self.peer.transport,
+            branch,
+        );
         for route in &self.route_set {
             r = r.header("Route", route);
         }
@@ -129,11 +160,14 @@ impl Dialog {
             None => self.remote_uri.clone(),
         };
         let method_word = if method == "ACK" { "ACK" } else { method };
-        r.header("From", &format!("{};tag={}", self.local_uri, self.local_tag))
-            .header("To", &to)
-            .header("Call-ID", &self.call_id)
-            .header("CSeq", &format!("{cseq} {method_word}"))
-            .header("Contact", &local.contact(self.peer.transport))
-            .header("User-Agent", user_agent)
+        r.header(
+            "From",
+            &format!("{};tag={}", self.local_uri, self.local_tag),
+        )
+        .header("To", &to)
+        .header("Call-ID", &self.call_id)
+        .header("CSeq", &format!("{cseq} {method_word}"))
+        .header("Contact", &local.contact(self.peer.transport))
+        .header("User-Agent", user_agent)
     }
 }

@@ -53,16 +53,21 @@ impl Dialplan<'_> {
                 .map(|i| Target::Extension(i.extension.clone()))
                 .ok_or_else(|| NoRoute {
                     code: 404,
-                    why: format!("number {dialled} from trunk {trunk} matches no [[dialplan.inbound]] entry"),
+                    why: format!(
+                        "number {dialled} from trunk {trunk} matches no [[dialplan.inbound]] entry"
+                    ),
                 }),
             Origin::User(user) => {
                 if (self.is_extension)(dialled) {
                     return Ok(Target::Extension(dialled.to_string()));
                 }
-                let Some(route) = self.plan.routes.iter().find(|r| r.pattern.matches(dialled)) else {
+                let Some(route) = self.plan.routes.iter().find(|r| r.pattern.matches(dialled))
+                else {
                     return Err(NoRoute {
                         code: 404,
-                        why: format!("{dialled} is no extension and matches no [[dialplan.routes]] pattern"),
+                        why: format!(
+                            "{dialled} is no extension and matches no [[dialplan.routes]] pattern"
+                        ),
                     });
                 };
                 if !(self.permissions)(user).iter().any(|p| *p == route.class) {
@@ -98,10 +103,25 @@ mod tests {
         DialplanConfig {
             blocked: vec!["_1900X.".parse().unwrap(), "+15550000001".parse().unwrap()],
             routes: vec![
-                Route { pattern: "_00X.".parse().unwrap(), trunk: "carrier".into(), class: "international".into(), strip: 2, prepend: "+".into() },
-                Route { pattern: "_0X.".parse().unwrap(), trunk: "carrier".into(), class: "national".into(), strip: 1, prepend: "+44".into() },
+                Route {
+                    pattern: "_00X.".parse().unwrap(),
+                    trunk: "carrier".into(),
+                    class: "international".into(),
+                    strip: 2,
+                    prepend: "+".into(),
+                },
+                Route {
+                    pattern: "_0X.".parse().unwrap(),
+                    trunk: "carrier".into(),
+                    class: "national".into(),
+                    strip: 1,
+                    prepend: "+44".into(),
+                },
             ],
-            inbound: vec![Inbound { number: "+15551230001".parse().unwrap(), extension: "1001".into() }],
+            inbound: vec![Inbound {
+                number: "+15551230001".parse().unwrap(),
+                extension: "1001".into(),
+            }],
         }
     }
 
@@ -112,23 +132,41 @@ mod tests {
             plan: &plan,
             trunks: &[],
             is_extension: &|e| e == "1001" || e == "1002",
-            permissions: &|u| if u == "1001" { vec!["national".into(), "international".into()] } else { vec!["national".into()] },
+            permissions: &|u| {
+                if u == "1001" {
+                    vec!["national".into(), "international".into()]
+                } else {
+                    vec!["national".into()]
+                }
+            },
         };
         let alice = Origin::User("1001".into());
         let bob = Origin::User("1002".into());
-        assert_eq!(dp.route(&alice, "1002"), Ok(Target::Extension("1002".into())));
+        assert_eq!(
+            dp.route(&alice, "1002"),
+            Ok(Target::Extension("1002".into()))
+        );
         assert_eq!(
             dp.route(&alice, "0049301234"),
-            Ok(Target::Trunk { trunk: "carrier".into(), number: "+49301234".into() })
+            Ok(Target::Trunk {
+                trunk: "carrier".into(),
+                number: "+49301234".into()
+            })
         );
         assert_eq!(
             dp.route(&bob, "02071234567"),
-            Ok(Target::Trunk { trunk: "carrier".into(), number: "+442071234567".into() })
+            Ok(Target::Trunk {
+                trunk: "carrier".into(),
+                number: "+442071234567".into()
+            })
         );
         assert_eq!(dp.route(&bob, "0049301234").unwrap_err().code, 403);
         assert_eq!(dp.route(&bob, "9999").unwrap_err().code, 404);
         let trunk = Origin::Trunk("carrier".into());
-        assert_eq!(dp.route(&trunk, "+15551230001"), Ok(Target::Extension("1001".into())));
+        assert_eq!(
+            dp.route(&trunk, "+15551230001"),
+            Ok(Target::Extension("1001".into()))
+        );
         assert_eq!(dp.route(&trunk, "1002").unwrap_err().code, 404);
         assert!(dp.is_blocked("19005551234"));
         assert!(dp.is_blocked("+15550000001"));

@@ -184,9 +184,15 @@ mod tests {
     #[test]
     fn bad_patterns_are_errors() {
         assert_eq!("_".parse::<Pattern>(), Err(PatternError::Empty));
-        assert_eq!("_0.X".parse::<Pattern>(), Err(PatternError::WildcardNotLast('.')));
+        assert_eq!(
+            "_0.X".parse::<Pattern>(),
+            Err(PatternError::WildcardNotLast('.'))
+        );
         assert_eq!("_[1-".parse::<Pattern>(), Err(PatternError::Unclosed));
-        assert!(matches!("_[9-1]".parse::<Pattern>(), Err(PatternError::BadSet(_))));
+        assert!(matches!(
+            "_[9-1]".parse::<Pattern>(),
+            Err(PatternError::BadSet(_))
+        ));
         assert_eq!("10 01".parse::<Pattern>(), Err(PatternError::BadChar(' ')));
     }
 }

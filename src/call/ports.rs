@@ -12,7 +12,10 @@ impl PortPool {
     pub fn new(min: u16, max: u16) -> Self {
         let first = min + (min % 2);
         let free = (first..max).step_by(2).filter(|p| p + 1 <= max).collect();
-        PortPool { free, used: HashSet::new() }
+        PortPool {
+            free,
+            used: HashSet::new(),
+        }
     }
 
     pub fn take(&mut self) -> Option<u16> {

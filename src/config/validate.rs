@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::error::Collector;
-use super::validate_calls;
 use super::schema::RawConfig;
+use super::validate_calls;
 use super::*;
 
 pub fn validate(

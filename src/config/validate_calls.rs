@@ -44,7 +44,10 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
         if !KNOWN_CODECS.contains(&name.as_str()) {
             c.at(
                 codec.span(),
-                format!("unknown codec `{}`, expected one of PCMU, PCMA", codec.get_ref()),
+                format!(
+                    "unknown codec `{}`, expected one of PCMU, PCMA",
+                    codec.get_ref()
+                ),
             );
         } else if codecs.contains(&name) {
             c.at(codec.span(), format!("codec `{name}` listed twice"));
@@ -57,17 +60,26 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
     }
     let ptime = *m.ptime_ms.get_ref();
     if !(10..=60).contains(&ptime) || ptime % 10 != 0 {
-        c.at(m.ptime_ms.span(), "media.ptime_ms must be 10, 20, 30, 40, 50 or 60");
+        c.at(
+            m.ptime_ms.span(),
+            "media.ptime_ms must be 10, 20, 30, 40, 50 or 60",
+        );
     }
 
     let k = &raw.calls;
     if *k.ring_timeout_secs.get_ref() == 0 {
-        c.at(k.ring_timeout_secs.span(), "calls.ring_timeout_secs must be at least 1");
+        c.at(
+            k.ring_timeout_secs.span(),
+            "calls.ring_timeout_secs must be at least 1",
+        );
     }
     let se = *k.session_expires_secs.get_ref();
     let min_se = *k.min_se_secs.get_ref();
     if min_se < 90 {
-        c.at(k.min_se_secs.span(), "calls.min_se_secs must be at least 90 (RFC 4028)");
+        c.at(
+            k.min_se_secs.span(),
+            "calls.min_se_secs must be at least 90 (RFC 4028)",
+        );
     }
     if se != 0 && se < min_se {
         c.at(
@@ -91,12 +103,23 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
         if !names.contains(r.trunk.get_ref().as_str()) {
             c.at(
                 r.trunk.span(),
-                format!("route to unknown trunk `{}` (define it in [[trunks]])", r.trunk.get_ref()),
+                format!(
+                    "route to unknown trunk `{}` (define it in [[trunks]])",
+                    r.trunk.get_ref()
+                ),
             );
         }
         check_class(c, &r.class);
-        if let Some(p) = r.prepend.get_ref().chars().find(|ch| !(ch.is_ascii_digit() || *ch == '+')) {
-            c.at(r.prepend.span(), format!("prepend may hold only digits and `+`, not `{p}`"));
+        if let Some(p) = r
+            .prepend
+            .get_ref()
+            .chars()
+            .find(|ch| !(ch.is_ascii_digit() || *ch == '+'))
+        {
+            c.at(
+                r.prepend.span(),
+                format!("prepend may hold only digits and `+`, not `{p}`"),
+            );
         }
         if let Some(pattern) = pat {
             routes.push(Route {
@@ -115,7 +138,10 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
         if !extensions.contains(i.extension.get_ref()) {
             c.at(
                 i.extension.span(),
-                format!("inbound number routed to unknown extension `{}`", i.extension.get_ref()),
+                format!(
+                    "inbound number routed to unknown extension `{}`",
+                    i.extension.get_ref()
+                ),
             );
         }
         if let Some(number) = pat {
@@ -163,8 +189,15 @@ fn pattern(c: &mut Collector, s: &Spanned<String>) -> Option<Pattern> {
 
 fn check_class(c: &mut Collector, class: &Spanned<String>) {
     let v = class.get_ref();
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        c.at(class.span(), format!("route class `{v}` must be a word such as `national`"));
+    if v.is_empty()
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        c.at(
+            class.span(),
+            format!("route class `{v}` must be a word such as `national`"),
+        );
     }
 }
 
@@ -184,8 +217,15 @@ fn trunks(c: &mut Collector, raw: &[Spanned<schema::RawTrunk>]) -> Vec<TrunkConf
     for t in raw {
         let t = t.get_ref();
         let name = t.name.get_ref();
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
-            c.at(t.name.span(), format!("trunk name `{name}` must be a word (letters, digits, - _)"));
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        {
+            c.at(
+                t.name.span(),
+                format!("trunk name `{name}` must be a word (letters, digits, - _)"),
+            );
         } else if !names.insert(name.clone()) {
             c.at(t.name.span(), format!("trunk `{name}` is defined twice"));
         }
@@ -194,7 +234,10 @@ fn trunks(c: &mut Collector, raw: &[Spanned<schema::RawTrunk>]) -> Vec<TrunkConf
             Err(_) => {
                 c.at(
                     t.address.span(),
-                    format!("trunk address `{}` must be IP:port (no DNS names yet)", t.address.get_ref()),
+                    format!(
+                        "trunk address `{}` must be IP:port (no DNS names yet)",
+                        t.address.get_ref()
+                    ),
                 );
                 None
             }
@@ -215,10 +258,17 @@ fn trunks(c: &mut Collector, raw: &[Spanned<schema::RawTrunk>]) -> Vec<TrunkConf
                     }
                 })
                 .collect(),
-            None => address.map(|a| vec![TrunkSource::Addr(a)]).unwrap_or_default(),
+            None => address
+                .map(|a| vec![TrunkSource::Addr(a)])
+                .unwrap_or_default(),
         };
         if let Some(cid) = &t.caller_id {
-            if cid.get_ref().is_empty() || !cid.get_ref().bytes().all(|b| b.is_ascii_digit() || b == b'+') {
+            if cid.get_ref().is_empty()
+                || !cid
+                    .get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'+')
+            {
                 c.at(cid.span(), "caller_id may hold only digits and `+`");
             }
         }
@@ -233,7 +283,10 @@ fn trunks(c: &mut Collector, raw: &[Spanned<schema::RawTrunk>]) -> Vec<TrunkConf
             }
             let expires = *r.expires_secs.get_ref();
             if expires < 60 {
-                c.at(r.expires_secs.span(), "register.expires_secs must be at least 60");
+                c.at(
+                    r.expires_secs.span(),
+                    "register.expires_secs must be at least 60",
+                );
             }
             let domain = match (&r.domain, address) {
                 (Some(d), _) => d.get_ref().clone(),

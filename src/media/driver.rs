@@ -18,8 +18,17 @@ pub struct MediaDriver {
 }
 
 impl MediaDriver {
-    pub fn new(ip: IpAddr, rtp_timeout: Option<Duration>, events: mpsc::UnboundedSender<(CallRef, MediaEvent)>) -> Self {
-        MediaDriver { ip, rtp_timeout, relays: HashMap::new(), events }
+    pub fn new(
+        ip: IpAddr,
+        rtp_timeout: Option<Duration>,
+        events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
+    ) -> Self {
+        MediaDriver {
+            ip,
+            rtp_timeout,
+            relays: HashMap::new(),
+            events,
+        }
     }
 
     pub fn active(&self) -> usize {
@@ -28,19 +37,50 @@ impl MediaDriver {
 
     pub fn command(&mut self, cmd: MediaCommand) {
         match cmd {
-            MediaCommand::Open { call, a_port, b_port } => {
-                match relay::open(call, self.ip, a_port, b_port, self.rtp_timeout, self.events.clone()) {
+            MediaCommand::Open {
+                call,
+                a_port,
+                b_port,
+            } => {
+                match relay::open(
+                    call,
+                    self.ip,
+                    a_port,
+                    b_port,
+                    self.rtp_timeout,
+                    self.events.clone(),
+                ) {
                     Ok(h) => {
                         self.relays.insert(call, h);
                     }
                     Err(e) => {
-                        let _ = self.events.send((call, MediaEvent::Failed(format!("cannot bind RTP ports {a_port}/{b_port}: {e}"))));
+                        let _ = self.events.send((
+                            call,
+                            MediaEvent::Failed(format!(
+                                "cannot bind RTP ports {a_port}/{b_port}: {e}"
+                            )),
+                        ));
                     }
                 }
             }
-            MediaCommand::Remote { call, side, rtp, rtcp, signal_ip, telephone_event, active } => {
+            MediaCommand::Remote {
+                call,
+                side,
+                rtp,
+                rtcp,
+                signal_ip,
+                telephone_event,
+                active,
+            } => {
                 if let Some(h) = self.relays.get(&call) {
-                    let _ = h.cmd.send(RelayCmd::Remote { side, rtp, rtcp, signal_ip, telephone_event, active });
+                    let _ = h.cmd.send(RelayCmd::Remote {
+                        side,
+                        rtp,
+                        rtcp,
+                        signal_ip,
+                        telephone_event,
+                        active,
+                    });
                 }
             }
             MediaCommand::Close { call } => {

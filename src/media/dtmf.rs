@@ -18,7 +18,12 @@ pub enum DtmfError {
 
 pub fn parse_telephone_event(payload: &[u8]) -> Result<TelephoneEvent, DtmfError> {
     let p = payload.get(..4).ok_or(DtmfError::Short)?;
-    Ok(TelephoneEvent { event: p[0], end: p[1] & 0x80 != 0, volume: p[1] & 0x3f, duration: u16::from_be_bytes([p[2], p[3]]) })
+    Ok(TelephoneEvent {
+        event: p[0],
+        end: p[1] & 0x80 != 0,
+        volume: p[1] & 0x3f,
+        duration: u16::from_be_bytes([p[2], p[3]]),
+    })
 }
 
 pub fn event_char(event: u8) -> Option<char> {
@@ -48,11 +53,18 @@ pub struct DtmfDetector {
 
 impl DtmfDetector {
     pub fn new(clock_rate: u32) -> Self {
-        DtmfDetector { clock_rate: clock_rate.max(1), current: None, reported: None, ready: None }
+        DtmfDetector {
+            clock_rate: clock_rate.max(1),
+            current: None,
+            reported: None,
+            ready: None,
+        }
     }
 
     pub fn handle_packet(&mut self, now: Instant, rtp_timestamp: u32, payload: &[u8]) {
-        let Ok(ev) = parse_telephone_event(payload) else { return };
+        let Ok(ev) = parse_telephone_event(payload) else {
+            return;
+        };
         if self.reported == Some(rtp_timestamp) {
             return;
         }
@@ -79,7 +91,10 @@ impl DtmfDetector {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.current.is_some_and(|(.., at)| now >= at + Duration::from_secs(1)) {
+        if self
+            .current
+            .is_some_and(|(.., at)| now >= at + Duration::from_secs(1))
+        {
             self.finish();
         }
     }
@@ -113,7 +128,13 @@ mod tests {
         for _ in 0..3 {
             d.handle_packet(t, 1000, &ev(5, true, 800));
         }
-        assert_eq!(d.poll_digit(), Some(DtmfDigit { digit: '5', duration_ms: 100 }));
+        assert_eq!(
+            d.poll_digit(),
+            Some(DtmfDigit {
+                digit: '5',
+                duration_ms: 100
+            })
+        );
         assert_eq!(d.poll_digit(), None);
         // Same key again: a new timestamp, a new digit.
         d.handle_packet(t, 3000, &ev(5, true, 800));

@@ -1,14 +1,16 @@
 //! Media: RTP/RTCP packets, RFC 4733 DTMF, quality, and the anchored relay.
 
+pub mod driver;
 mod dtmf;
 mod quality;
-pub mod driver;
 pub mod relay;
 mod rewrite;
 mod rtcp;
 mod rtp;
 
-pub use dtmf::{event_char, parse_telephone_event, DtmfDetector, DtmfDigit, DtmfError, TelephoneEvent};
+pub use dtmf::{
+    event_char, parse_telephone_event, DtmfDetector, DtmfDigit, DtmfError, TelephoneEvent,
+};
 pub use quality::{estimate_mos, ReceiveStats};
 pub use rewrite::{rewrite_rtcp_ssrc, StreamRewriter};
 pub use rtcp::{parse_rtcp, ReportBlock, RtcpError, RtcpPacket};

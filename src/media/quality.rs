@@ -57,7 +57,9 @@ impl ReceiveStats {
             }
         }
         let epoch = *self.epoch.get_or_insert(now);
-        let arrival = (now.saturating_duration_since(epoch).as_micros() as i64) * self.clock_rate as i64 / 1_000_000;
+        let arrival = (now.saturating_duration_since(epoch).as_micros() as i64)
+            * self.clock_rate as i64
+            / 1_000_000;
         let transit = arrival - ts as i64;
         if let Some(last) = self.last_transit {
             let d = (transit - last).abs() as f64;
@@ -77,7 +79,8 @@ impl ReceiveStats {
     }
 
     fn current_expected(&self) -> u64 {
-        self.base_seq.map_or(0, |b| (self.max_ext as u64).saturating_sub(b as u64) + 1)
+        self.base_seq
+            .map_or(0, |b| (self.max_ext as u64).saturating_sub(b as u64) + 1)
     }
 
     pub fn packets(&self) -> u64 {
@@ -116,7 +119,11 @@ impl ReceiveStats {
 pub fn estimate_mos(loss_fraction: f64, jitter_ms: f64, rtt_ms: Option<f64>) -> f64 {
     let one_way = rtt_ms.map_or(20.0, |r| r / 2.0);
     let latency = one_way + 2.0 * jitter_ms.max(0.0) + 10.0;
-    let id = if latency < 160.0 { latency / 40.0 } else { (latency - 120.0) / 10.0 };
+    let id = if latency < 160.0 {
+        latency / 40.0
+    } else {
+        (latency - 120.0) / 10.0
+    };
     let ppl = (loss_fraction.clamp(0.0, 1.0)) * 100.0;
     let ie_eff = 95.0 * ppl / (ppl + 25.1);
     let r = (93.2 - id - ie_eff).clamp(0.0, 100.0);
@@ -156,7 +163,12 @@ mod tests {
         let mut s = ReceiveStats::new(8000);
         for i in 0..500u64 {
             let noise = if i % 2 == 0 { 0 } else { 10 };
-            s.on_packet(t + Duration::from_millis(20 * i + noise), i as u16, 160 * i as u32, 172);
+            s.on_packet(
+                t + Duration::from_millis(20 * i + noise),
+                i as u16,
+                160 * i as u32,
+                172,
+            );
         }
         // |D| = 10 ms every packet: the estimate converges to 10 ms.
         assert!((8.0..=10.5).contains(&s.jitter_ms()), "{}", s.jitter_ms());

@@ -13,7 +13,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::{estimate_mos, parse_rtcp, parse_rtp, rewrite_rtcp_ssrc, DtmfDetector, ReceiveStats, RtcpPacket, StreamRewriter};
+use super::{
+    estimate_mos, parse_rtcp, parse_rtp, rewrite_rtcp_ssrc, DtmfDetector, ReceiveStats, RtcpPacket,
+    StreamRewriter,
+};
 use crate::call::cdr::MediaQuality;
 use crate::sip::endpoint::calls::{CallRef, MediaEvent, Side};
 
@@ -72,7 +75,10 @@ pub fn open(
     let seed: u64 = rand::random();
     let relay = Relay {
         call,
-        sides: [SideState::new(seed as u32), SideState::new((seed >> 32) as u32)],
+        sides: [
+            SideState::new(seed as u32),
+            SideState::new((seed >> 32) as u32),
+        ],
         rtp_timeout,
         active: true,
         last_rx: Instant::now(),
@@ -142,11 +148,17 @@ impl SideState {
     /// Symmetric RTP latching: before latching, accept the first packet from the address
     /// the SDP named (any port: NAT may rewrite it) or from the phone's signalling address;
     /// after, only that exact source.
-    fn accept(latched: &mut Option<SocketAddr>, expected: Option<SocketAddr>, signal_ip: Option<IpAddr>, src: SocketAddr) -> bool {
+    fn accept(
+        latched: &mut Option<SocketAddr>,
+        expected: Option<SocketAddr>,
+        signal_ip: Option<IpAddr>,
+        src: SocketAddr,
+    ) -> bool {
         match *latched {
             Some(l) => l == src,
             None => {
-                let ok = expected.is_some_and(|e| e.ip() == src.ip()) || signal_ip == Some(src.ip());
+                let ok =
+                    expected.is_some_and(|e| e.ip() == src.ip()) || signal_ip == Some(src.ip());
                 if ok {
                     *latched = Some(src);
                 }
@@ -160,9 +172,10 @@ impl SideState {
     }
 
     fn rtcp_dest(&self) -> Option<SocketAddr> {
-        self.latched_rtcp
-            .or(self.expected_rtcp)
-            .or_else(|| self.latched.map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1))))
+        self.latched_rtcp.or(self.expected_rtcp).or_else(|| {
+            self.latched
+                .map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))
+        })
     }
 
     fn quality(&self) -> MediaQuality {
@@ -210,14 +223,22 @@ impl Relay {
             }
             s.last_ssrc = Some(h.ssrc);
         }
-        s.stats.on_packet(std_now, h.sequence, h.timestamp, h.payload_len);
+        s.stats
+            .on_packet(std_now, h.sequence, h.timestamp, h.payload_len);
         if s.telephone_event == Some(h.payload_type) {
             let end = (h.payload_offset + h.payload_len).min(buf.len());
             if let Some(payload) = buf.get(h.payload_offset..end) {
                 s.dtmf.handle_packet(std_now, h.timestamp, payload);
             }
             while let Some(d) = s.dtmf.poll_digit() {
-                let _ = self.events.send((self.call, MediaEvent::Dtmf { side: from, digit: d.digit, duration_ms: d.duration_ms }));
+                let _ = self.events.send((
+                    self.call,
+                    MediaEvent::Dtmf {
+                        side: from,
+                        digit: d.digit,
+                        duration_ms: d.duration_ms,
+                    },
+                ));
             }
         }
         let t = &mut self.sides[idx(to)];
@@ -244,7 +265,11 @@ impl Relay {
         let mut ok = true;
         for p in parse_rtcp(buf) {
             match p {
-                Ok(RtcpPacket::SenderReport { .. } | RtcpPacket::ReceiverReport { .. } | RtcpPacket::Other { .. }) => {}
+                Ok(
+                    RtcpPacket::SenderReport { .. }
+                    | RtcpPacket::ReceiverReport { .. }
+                    | RtcpPacket::Other { .. },
+                ) => {}
                 Err(_) => {
                     ok = false;
                     break;
@@ -263,7 +288,14 @@ impl Relay {
 
     fn on_cmd(&mut self, cmd: RelayCmd) -> Option<oneshot::Sender<MediaSummary>> {
         match cmd {
-            RelayCmd::Remote { side, rtp, rtcp, signal_ip, telephone_event, active } => {
+            RelayCmd::Remote {
+                side,
+                rtp,
+                rtcp,
+                signal_ip,
+                telephone_event,
+                active,
+            } => {
                 let s = &mut self.sides[idx(side)];
                 if s.expected != rtp {
                     // The far end moved (re-INVITE): latch afresh.
@@ -288,7 +320,14 @@ impl Relay {
             s.dtmf.handle_timeout(now.into_std());
             while let Some(d) = s.dtmf.poll_digit() {
                 let side = if i == 0 { Side::A } else { Side::B };
-                let _ = self.events.send((self.call, MediaEvent::Dtmf { side, digit: d.digit, duration_ms: d.duration_ms }));
+                let _ = self.events.send((
+                    self.call,
+                    MediaEvent::Dtmf {
+                        side,
+                        digit: d.digit,
+                        duration_ms: d.duration_ms,
+                    },
+                ));
             }
         }
         if let Some(limit) = self.rtp_timeout {

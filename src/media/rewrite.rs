@@ -43,7 +43,9 @@ impl StreamRewriter {
         let ssrc = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
         if self.in_ssrc != Some(ssrc) {
             // Re-base so the outgoing stream continues where it left off.
-            let elapsed = self.last_at.map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
+            let elapsed = self
+                .last_at
+                .map_or(0, |t| now.saturating_duration_since(t).as_micros() as u64);
             let step = ((elapsed * self.clock_rate as u64) / 1_000_000).max(160) as u32;
             let next_seq = self.last_seq.wrapping_add(1);
             let next_ts = self.last_ts.wrapping_add(step);
@@ -71,7 +73,9 @@ impl StreamRewriter {
 pub fn rewrite_rtcp_ssrc(buf: &mut [u8], out_ssrc: u32) -> bool {
     let mut pos = 0;
     while pos < buf.len() {
-        let Some(hdr) = buf.get(pos..pos + 4) else { return false };
+        let Some(hdr) = buf.get(pos..pos + 4) else {
+            return false;
+        };
         if hdr[0] >> 6 != 2 {
             return false;
         }

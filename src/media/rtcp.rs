@@ -14,9 +14,19 @@ pub struct ReportBlock {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RtcpPacket<'a> {
-    SenderReport { ssrc: u32, packets: u32, octets: u32, blocks: ReportBlocks<'a> },
-    ReceiverReport { ssrc: u32, blocks: ReportBlocks<'a> },
-    Other { packet_type: u8 },
+    SenderReport {
+        ssrc: u32,
+        packets: u32,
+        octets: u32,
+        blocks: ReportBlocks<'a>,
+    },
+    ReceiverReport {
+        ssrc: u32,
+        blocks: ReportBlocks<'a>,
+    },
+    Other {
+        packet_type: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +74,10 @@ pub struct RtcpIter<'a> {
 }
 
 pub fn parse_rtcp(buf: &[u8]) -> RtcpIter<'_> {
-    RtcpIter { rest: buf, failed: false }
+    RtcpIter {
+        rest: buf,
+        failed: false,
+    }
 }
 
 impl<'a> Iterator for RtcpIter<'a> {
@@ -100,11 +113,19 @@ impl<'a> RtcpIter<'a> {
         match pt {
             200 => {
                 let blocks = pkt.get(28..28 + count * 24).ok_or(RtcpError::Count)?;
-                Ok(RtcpPacket::SenderReport { ssrc: w(4)?, packets: w(20)?, octets: w(24)?, blocks: ReportBlocks { data: blocks } })
+                Ok(RtcpPacket::SenderReport {
+                    ssrc: w(4)?,
+                    packets: w(20)?,
+                    octets: w(24)?,
+                    blocks: ReportBlocks { data: blocks },
+                })
             }
             201 => {
                 let blocks = pkt.get(8..8 + count * 24).ok_or(RtcpError::Count)?;
-                Ok(RtcpPacket::ReceiverReport { ssrc: w(4)?, blocks: ReportBlocks { data: blocks } })
+                Ok(RtcpPacket::ReceiverReport {
+                    ssrc: w(4)?,
+                    blocks: ReportBlocks { data: blocks },
+                })
             }
             other => Ok(RtcpPacket::Other { packet_type: other }),
         }
@@ -124,14 +145,27 @@ mod tests {
             rr.extend_from_slice(&lost);
             rr.extend_from_slice(&[0, 0, 0, 100, 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 0]);
         }
-        let mut sr = vec![0x80, 200, 0, 6, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 0, 31, 64];
+        let mut sr = vec![
+            0x80, 200, 0, 6, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 0, 31,
+            64,
+        ];
         sr.extend_from_slice(&[0x81, 202, 0, 1, 0, 0, 0, 2]);
         sr.extend_from_slice(&rr);
         let pkts: Vec<_> = parse_rtcp(&sr).collect();
         assert_eq!(pkts.len(), 3);
-        let Ok(RtcpPacket::SenderReport { ssrc: 2, packets: 50, octets: 8000, .. }) = pkts[0] else { panic!("{:?}", pkts[0]) };
+        let Ok(RtcpPacket::SenderReport {
+            ssrc: 2,
+            packets: 50,
+            octets: 8000,
+            ..
+        }) = pkts[0]
+        else {
+            panic!("{:?}", pkts[0])
+        };
         assert_eq!(pkts[1], Ok(RtcpPacket::Other { packet_type: 202 }));
-        let Ok(RtcpPacket::ReceiverReport { blocks, .. }) = pkts[2] else { panic!() };
+        let Ok(RtcpPacket::ReceiverReport { blocks, .. }) = pkts[2] else {
+            panic!()
+        };
         let b: Vec<_> = blocks.collect();
         assert_eq!(b[0].cumulative_lost, -1);
         assert_eq!(b[1].cumulative_lost, 3);

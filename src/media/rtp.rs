@@ -56,10 +56,15 @@ mod tests {
     fn parses_and_demultiplexes() {
         let p = packet(0, 7, 160, 0xdead, &[1, 2, 3, 4]);
         let h = parse_rtp(&p).unwrap();
-        assert_eq!((h.payload_type, h.sequence, h.timestamp, h.ssrc), (0, 7, 160, 0xdead));
+        assert_eq!(
+            (h.payload_type, h.sequence, h.timestamp, h.ssrc),
+            (0, 7, 160, 0xdead)
+        );
         assert_eq!((h.payload_offset, h.payload_len), (12, 4));
         // One CSRC and a one-word extension move the payload.
-        let mut c = vec![0x91, 8, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0, 1, 9, 9, 9, 9, 5, 6];
+        let mut c = vec![
+            0x91, 8, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xbe, 0xde, 0, 1, 9, 9, 9, 9, 5, 6,
+        ];
         let h = parse_rtp(&c).unwrap();
         assert_eq!(h.payload_offset, 24);
         assert_eq!(h.payload_len, 2);

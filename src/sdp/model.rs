@@ -110,7 +110,11 @@ impl Media {
             let encoding = parts.next()?.to_string();
             let clock_rate = parts.next()?.trim().parse().ok()?;
             let channels = parts.next().and_then(|c| c.trim().parse().ok());
-            Some(RtpMap { encoding, clock_rate, channels })
+            Some(RtpMap {
+                encoding,
+                clock_rate,
+                channels,
+            })
         });
         found.or_else(|| {
             let name = match pt {
@@ -118,7 +122,11 @@ impl Media {
                 8 => "PCMA",
                 _ => return None,
             };
-            Some(RtpMap { encoding: name.into(), clock_rate: 8000, channels: None })
+            Some(RtpMap {
+                encoding: name.into(),
+                clock_rate: 8000,
+                channels: None,
+            })
         })
     }
 
@@ -134,7 +142,8 @@ impl Media {
     }
 
     pub fn rtcp_port(&self) -> Option<u16> {
-        self.attr("rtcp").find_map(|v| v.split_whitespace().next()?.parse().ok())
+        self.attr("rtcp")
+            .find_map(|v| v.split_whitespace().next()?.parse().ok())
     }
 }
 
@@ -175,9 +184,24 @@ fn write_attrs(f: &mut fmt::Formatter<'_>, attrs: &[Attribute]) -> fmt::Result {
 impl fmt::Display for SessionDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = &self.origin;
-        let user = if o.username.is_empty() { "-" } else { &o.username };
-        write!(f, "v=0\r\no={user} {} {} IN {} {}\r\n", o.session_id, o.session_version, addr_type(&o.address), o.address)?;
-        let name = if self.session_name.is_empty() { "-" } else { &self.session_name };
+        let user = if o.username.is_empty() {
+            "-"
+        } else {
+            &o.username
+        };
+        write!(
+            f,
+            "v=0\r\no={user} {} {} IN {} {}\r\n",
+            o.session_id,
+            o.session_version,
+            addr_type(&o.address),
+            o.address
+        )?;
+        let name = if self.session_name.is_empty() {
+            "-"
+        } else {
+            &self.session_name
+        };
         write!(f, "s={name}\r\n")?;
         if let Some(c) = &self.connection {
             write!(f, "c=IN {} {c}\r\n", addr_type(c))?;

@@ -84,12 +84,21 @@ pub struct OriginState {
 
 impl OriginState {
     pub fn new(session_id: u64, address: IpAddr) -> Self {
-        OriginState { session_id, version: session_id % 1_000_000, address }
+        OriginState {
+            session_id,
+            version: session_id % 1_000_000,
+            address,
+        }
     }
 
     fn next(&mut self) -> Origin {
         self.version += 1;
-        Origin { username: "switchboard".into(), session_id: self.session_id, session_version: self.version, address: self.address }
+        Origin {
+            username: "switchboard".into(),
+            session_id: self.session_id,
+            session_version: self.version,
+            address: self.address,
+        }
     }
 }
 
@@ -114,14 +123,24 @@ fn remote_of(sd: &SessionDescription, m: &Media) -> (Option<SocketAddr>, Option<
     match sd.media_addr(m) {
         Some(ip) if !ip.is_unspecified() && m.port != 0 => {
             let rtcp = m.rtcp_port().unwrap_or(m.port.wrapping_add(1));
-            (Some(SocketAddr::new(ip, m.port)), Some(SocketAddr::new(ip, rtcp)))
+            (
+                Some(SocketAddr::new(ip, m.port)),
+                Some(SocketAddr::new(ip, rtcp)),
+            )
         }
         _ => (None, None),
     }
 }
 
-pub fn offered_audio(sd: &SessionDescription, prefs: &[CodecName]) -> Result<OfferedAudio, NegotiateError> {
-    let m = sd.media.iter().find(|m| is_rtp_audio(m)).ok_or(NegotiateError::NoAudio)?;
+pub fn offered_audio(
+    sd: &SessionDescription,
+    prefs: &[CodecName],
+) -> Result<OfferedAudio, NegotiateError> {
+    let m = sd
+        .media
+        .iter()
+        .find(|m| is_rtp_audio(m))
+        .ok_or(NegotiateError::NoAudio)?;
     let offered: Vec<Codec> = m
         .formats
         .iter()
@@ -131,7 +150,10 @@ pub fn offered_audio(sd: &SessionDescription, prefs: &[CodecName]) -> Result<Off
             (clock == 8000).then_some(Codec { name, pt })
         })
         .collect();
-    let codecs: Vec<Codec> = prefs.iter().filter_map(|p| offered.iter().find(|c| c.name == *p).copied()).collect();
+    let codecs: Vec<Codec> = prefs
+        .iter()
+        .filter_map(|p| offered.iter().find(|c| c.name == *p).copied())
+        .collect();
     if codecs.is_empty() {
         return Err(NegotiateError::NoCommonCodec);
     }
@@ -141,24 +163,51 @@ pub fn offered_audio(sd: &SessionDescription, prefs: &[CodecName]) -> Result<Off
     if remote.is_none() && direction == Direction::SendRecv {
         direction = Direction::SendOnly;
     }
-    Ok(OfferedAudio { codecs, telephone_event: telephone_event_of(m), ptime: m.ptime(), direction, remote, remote_rtcp })
+    Ok(OfferedAudio {
+        codecs,
+        telephone_event: telephone_event_of(m),
+        ptime: m.ptime(),
+        direction,
+        remote,
+        remote_rtcp,
+    })
 }
 
-fn audio_media(local: &LocalMedia, codecs: &[Codec], telephone_event: Option<u8>, direction: Direction) -> Media {
+fn audio_media(
+    local: &LocalMedia,
+    codecs: &[Codec],
+    telephone_event: Option<u8>,
+    direction: Direction,
+) -> Media {
     let mut formats: Vec<String> = codecs.iter().map(|c| c.pt.to_string()).collect();
     let mut attributes: Vec<Attribute> = codecs
         .iter()
-        .map(|c| Attribute { name: "rtpmap".into(), value: Some(format!("{} {}/8000", c.pt, c.name.encoding())) })
+        .map(|c| Attribute {
+            name: "rtpmap".into(),
+            value: Some(format!("{} {}/8000", c.pt, c.name.encoding())),
+        })
         .collect();
     if let Some(pt) = telephone_event {
         formats.push(pt.to_string());
-        attributes.push(Attribute { name: "rtpmap".into(), value: Some(format!("{pt} telephone-event/8000")) });
-        attributes.push(Attribute { name: "fmtp".into(), value: Some(format!("{pt} 0-16")) });
+        attributes.push(Attribute {
+            name: "rtpmap".into(),
+            value: Some(format!("{pt} telephone-event/8000")),
+        });
+        attributes.push(Attribute {
+            name: "fmtp".into(),
+            value: Some(format!("{pt} 0-16")),
+        });
     }
     if let Some(p) = local.ptime {
-        attributes.push(Attribute { name: "ptime".into(), value: Some(p.to_string()) });
+        attributes.push(Attribute {
+            name: "ptime".into(),
+            value: Some(p.to_string()),
+        });
     }
-    attributes.push(Attribute { name: direction.as_str().into(), value: None });
+    attributes.push(Attribute {
+        name: direction.as_str().into(),
+        value: None,
+    });
     Media {
         kind: "audio".into(),
         port: local.port,
@@ -183,7 +232,13 @@ fn session(origin: &mut OriginState, local: &LocalMedia, media: Vec<Media>) -> S
     }
 }
 
-pub fn build_offer(origin: &mut OriginState, local: &LocalMedia, codecs: &[Codec], telephone_event: Option<u8>, direction: Direction) -> SessionDescription {
+pub fn build_offer(
+    origin: &mut OriginState,
+    local: &LocalMedia,
+    codecs: &[Codec],
+    telephone_event: Option<u8>,
+    direction: Direction,
+) -> SessionDescription {
     let m = audio_media(local, codecs, telephone_event, direction);
     session(origin, local, vec![m])
 }
@@ -196,11 +251,19 @@ pub fn build_answer(
     telephone_event: bool,
     direction: Direction,
 ) -> Result<SessionDescription, NegotiateError> {
-    let audio = offer.media.iter().position(is_rtp_audio).ok_or(NegotiateError::NoAudio)?;
+    let audio = offer
+        .media
+        .iter()
+        .position(is_rtp_audio)
+        .ok_or(NegotiateError::NoAudio)?;
     let mut media = Vec::with_capacity(offer.media.len());
     for (i, m) in offer.media.iter().enumerate() {
         if i == audio {
-            let te = if telephone_event { telephone_event_of(m) } else { None };
+            let te = if telephone_event {
+                telephone_event_of(m)
+            } else {
+                None
+            };
             media.push(audio_media(local, &[chosen], te, direction));
         } else {
             // RFC 3264 §6: every offered stream gets a line; the ones we decline get port 0.
@@ -219,7 +282,10 @@ pub fn build_answer(
     Ok(session(origin, local, media))
 }
 
-pub fn answered_audio(answer: &SessionDescription, offered: &[Codec]) -> Result<Negotiated, NegotiateError> {
+pub fn answered_audio(
+    answer: &SessionDescription,
+    offered: &[Codec],
+) -> Result<Negotiated, NegotiateError> {
     let m = answer
         .media
         .iter()
@@ -234,7 +300,10 @@ pub fn answered_audio(answer: &SessionDescription, offered: &[Codec]) -> Result<
         .find_map(|f| {
             let (pt, enc, _) = codec_of(m, f)?;
             let name = CodecName::parse(&enc)?;
-            offered.iter().find(|c| c.name == name).map(|c| Codec { name, pt: if pt == c.pt { pt } else { c.pt } })
+            offered.iter().find(|c| c.name == name).map(|c| Codec {
+                name,
+                pt: if pt == c.pt { pt } else { c.pt },
+            })
         })
         .ok_or(NegotiateError::NoCommonCodec)?;
     let (remote, remote_rtcp) = remote_of(answer, m);

@@ -34,7 +34,11 @@ pub fn parse(body: &[u8]) -> Result<SessionDescription, SdpError> {
         return Err(SdpError::TooLarge);
     }
     let text = std::str::from_utf8(body).map_err(|_| SdpError::NotUtf8)?;
-    let mut lines = text.lines().map(str::trim_end).enumerate().filter(|(_, l)| !l.is_empty());
+    let mut lines = text
+        .lines()
+        .map(str::trim_end)
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty());
     match lines.next() {
         None => return Err(SdpError::Empty),
         Some((_, "v=0")) => {}
@@ -112,7 +116,9 @@ pub fn parse(body: &[u8]) -> Result<SessionDescription, SdpError> {
 
 fn parse_origin(v: &str) -> Option<Origin> {
     let p: Vec<&str> = v.split_whitespace().collect();
-    let [user, id, version, "IN", _kind, addr] = p.as_slice() else { return None };
+    let [user, id, version, "IN", _kind, addr] = p.as_slice() else {
+        return None;
+    };
     Some(Origin {
         username: user.to_string(),
         // Some phones send ids wider than 64 bits: keep the low digits rather than refuse.
@@ -132,7 +138,10 @@ fn parse_wide(s: &str) -> Option<u64> {
 
 fn parse_connection(v: &str) -> Option<IpAddr> {
     let mut p = v.split_whitespace();
-    let (Some("IN"), Some(kind), Some(addr), None) = (p.next(), p.next(), p.next(), p.next()) else { return None };
+    let (Some("IN"), Some(kind), Some(addr), None) = (p.next(), p.next(), p.next(), p.next())
+    else {
+        return None;
+    };
     let addr = addr.split('/').next()?;
     let ip: IpAddr = addr.parse().ok()?;
     match (kind, ip) {
@@ -154,5 +163,14 @@ fn parse_media(v: &str) -> Option<Media> {
     if formats.is_empty() || formats.len() > 64 {
         return None;
     }
-    Some(Media { kind, port, port_count, proto, formats, connection: None, bandwidth: Vec::new(), attributes: Vec::new() })
+    Some(Media {
+        kind,
+        port,
+        port_count,
+        proto,
+        formats,
+        connection: None,
+        bandwidth: Vec::new(),
+        attributes: Vec::new(),
+    })
 }

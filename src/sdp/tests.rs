@@ -11,7 +11,11 @@ const IPV6_HOLD: &str = "v=0\no=- 1 2 IN IP6 2001:db8::1\ns=call\nc=IN IP6 2001:
 const PREFS: &[CodecName] = &[CodecName::Pcmu, CodecName::Pcma];
 
 fn local() -> LocalMedia {
-    LocalMedia { addr: IpAddr::from([10, 0, 0, 1]), port: 20000, ptime: Some(20) }
+    LocalMedia {
+        addr: IpAddr::from([10, 0, 0, 1]),
+        port: 20000,
+        ptime: Some(20),
+    }
 }
 
 #[test]
@@ -27,7 +31,11 @@ fn parses_real_offers() {
     let v6 = parse(IPV6_HOLD.as_bytes()).unwrap();
     assert_eq!(v6.direction_of(&v6.media[0]), Direction::SendOnly);
     assert!(v6.connection.unwrap().is_ipv6());
-    let old_hold = parse(SIPP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0").as_bytes()).unwrap();
+    let old_hold = parse(
+        SIPP.replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0")
+            .as_bytes(),
+    )
+    .unwrap();
     let o = offered_audio(&old_hold, PREFS).unwrap();
     assert_eq!(o.remote, None);
     assert_eq!(o.direction, Direction::SendOnly);
@@ -46,22 +54,56 @@ fn writes_and_round_trips() {
 fn negotiates_in_our_preference_order() {
     let b = parse(BARESIP.as_bytes()).unwrap();
     let o = offered_audio(&b, &[CodecName::Pcma, CodecName::Pcmu]).unwrap();
-    assert_eq!(o.codecs, vec![Codec { name: CodecName::Pcma, pt: 8 }, Codec { name: CodecName::Pcmu, pt: 0 }]);
+    assert_eq!(
+        o.codecs,
+        vec![
+            Codec {
+                name: CodecName::Pcma,
+                pt: 8
+            },
+            Codec {
+                name: CodecName::Pcmu,
+                pt: 0
+            }
+        ]
+    );
     assert_eq!(o.telephone_event, Some(101));
     assert_eq!(o.remote, Some(SocketAddr::from(([192, 168, 1, 20], 10150))));
-    assert_eq!(o.remote_rtcp, Some(SocketAddr::from(([192, 168, 1, 20], 10151))));
-    let g729 = SIPP.replace("RTP/AVP 0", "RTP/AVP 18").replace("0 PCMU", "18 G729");
-    assert_eq!(offered_audio(&parse(g729.as_bytes()).unwrap(), PREFS), Err(NegotiateError::NoCommonCodec));
+    assert_eq!(
+        o.remote_rtcp,
+        Some(SocketAddr::from(([192, 168, 1, 20], 10151)))
+    );
+    let g729 = SIPP
+        .replace("RTP/AVP 0", "RTP/AVP 18")
+        .replace("0 PCMU", "18 G729");
+    assert_eq!(
+        offered_audio(&parse(g729.as_bytes()).unwrap(), PREFS),
+        Err(NegotiateError::NoCommonCodec)
+    );
     let video_only = "v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nt=0 0\nm=video 5000 RTP/AVP 96\n";
-    assert_eq!(offered_audio(&parse(video_only.as_bytes()).unwrap(), PREFS), Err(NegotiateError::NoAudio));
+    assert_eq!(
+        offered_audio(&parse(video_only.as_bytes()).unwrap(), PREFS),
+        Err(NegotiateError::NoAudio)
+    );
 }
 
 #[test]
 fn answers_keep_lines_and_directions() {
     let b = parse(BARESIP.as_bytes()).unwrap();
     let mut origin = OriginState::new(42, IpAddr::from([10, 0, 0, 1]));
-    let pcmu = Codec { name: CodecName::Pcmu, pt: 0 };
-    let a1 = build_answer(&mut origin, &local(), &b, pcmu, true, answer_direction(Direction::SendOnly)).unwrap();
+    let pcmu = Codec {
+        name: CodecName::Pcmu,
+        pt: 0,
+    };
+    let a1 = build_answer(
+        &mut origin,
+        &local(),
+        &b,
+        pcmu,
+        true,
+        answer_direction(Direction::SendOnly),
+    )
+    .unwrap();
     assert_eq!(a1.media.len(), 3);
     assert_eq!(a1.media[1].port, 0);
     assert_eq!(a1.media[2].port, 0);
@@ -77,27 +119,62 @@ fn answers_keep_lines_and_directions() {
 #[test]
 fn reads_answers_to_our_offers() {
     let mut origin = OriginState::new(7, IpAddr::from([10, 0, 0, 1]));
-    let codecs = [Codec { name: CodecName::Pcma, pt: 8 }];
-    let offer = build_offer(&mut origin, &local(), &codecs, Some(101), Direction::SendRecv);
+    let codecs = [Codec {
+        name: CodecName::Pcma,
+        pt: 8,
+    }];
+    let offer = build_offer(
+        &mut origin,
+        &local(),
+        &codecs,
+        Some(101),
+        Direction::SendRecv,
+    );
     let offer = parse(offer.to_string().as_bytes()).unwrap();
-    assert_eq!(offered_audio(&offer, PREFS).unwrap().telephone_event, Some(101));
-    let answer = parse(SIPP.replace("RTP/AVP 0", "RTP/AVP 8").replace("0 PCMU", "8 PCMA").as_bytes()).unwrap();
+    assert_eq!(
+        offered_audio(&offer, PREFS).unwrap().telephone_event,
+        Some(101)
+    );
+    let answer = parse(
+        SIPP.replace("RTP/AVP 0", "RTP/AVP 8")
+            .replace("0 PCMU", "8 PCMA")
+            .as_bytes(),
+    )
+    .unwrap();
     let n = answered_audio(&answer, &codecs).unwrap();
     assert_eq!(n.codec, codecs[0]);
     assert_eq!(n.remote, Some(SocketAddr::from(([127, 0, 0, 1], 6000))));
     let wrong = parse(SIPP.as_bytes()).unwrap();
-    assert_eq!(answered_audio(&wrong, &codecs), Err(NegotiateError::NoCommonCodec));
+    assert_eq!(
+        answered_audio(&wrong, &codecs),
+        Err(NegotiateError::NoCommonCodec)
+    );
 }
 
 #[test]
 fn malformed_sdp_is_an_error() {
     assert_eq!(parse(b""), Err(SdpError::Empty));
-    assert_eq!(parse(b"o=- 1 1 IN IP4 1.2.3.4\n"), Err(SdpError::BadVersion));
-    assert!(matches!(parse(b"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio x RTP/AVP 0\n"), Err(SdpError::BadLine { line: 4, .. })));
-    assert!(matches!(parse(b"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 nope\n"), Err(SdpError::BadLine { .. })));
+    assert_eq!(
+        parse(b"o=- 1 1 IN IP4 1.2.3.4\n"),
+        Err(SdpError::BadVersion)
+    );
+    assert!(matches!(
+        parse(b"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nm=audio x RTP/AVP 0\n"),
+        Err(SdpError::BadLine { line: 4, .. })
+    ));
+    assert!(matches!(
+        parse(b"v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\nc=IN IP4 nope\n"),
+        Err(SdpError::BadLine { .. })
+    ));
     assert_eq!(parse(b"v=0\ns=-\n"), Err(SdpError::MissingLine('o')));
-    assert_eq!(parse(&[b'v', b'=', b'0', b'\n', 0xff]), Err(SdpError::NotUtf8));
-    let many = format!("v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n{}", "m=audio 1 RTP/AVP 0\n".repeat(17));
+    assert_eq!(
+        parse(&[b'v', b'=', b'0', b'\n', 0xff]),
+        Err(SdpError::NotUtf8)
+    );
+    let many = format!(
+        "v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\n{}",
+        "m=audio 1 RTP/AVP 0\n".repeat(17)
+    );
     assert_eq!(parse(many.as_bytes()), Err(SdpError::TooManyMedia));
 }
 

@@ -46,7 +46,10 @@ pub(crate) enum Op {
     UpsertBinding(StoredBinding),
     /// Insert or replace a whole CDR (open at start, complete at the end).
     PutCdr(Box<Cdr>),
-    DeleteBinding { aor: String, contact: String },
+    DeleteBinding {
+        aor: String,
+        contact: String,
+    },
     DeleteAor(String),
     Flush,
 }

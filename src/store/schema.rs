@@ -4,7 +4,8 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS bindings (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS bindings (
         aor TEXT NOT NULL,
         contact TEXT NOT NULL,
         instance TEXT,
@@ -47,7 +48,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE IF NOT EXISTS bindings (
         disposition TEXT
     );
     CREATE INDEX IF NOT EXISTS cdrs_open ON cdrs(end_unix_ms) WHERE end_unix_ms IS NULL;
-    CREATE INDEX IF NOT EXISTS cdrs_caller ON cdrs(caller, start_unix_ms);"];
+    CREATE INDEX IF NOT EXISTS cdrs_caller ON cdrs(caller, start_unix_ms);",
+];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;

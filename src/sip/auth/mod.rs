@@ -6,9 +6,9 @@
 //! response to an expired (or pre-restart) nonce is `Stale`: the phone gets a new challenge
 //! with `stale=true`. The nonce count must increase for each use of a nonce (replays fail).
 
+pub mod client;
 mod header;
 mod nonce;
-pub mod client;
 
 pub use header::{parse as parse_credentials, DigestCredentials, DigestParseError};
 

@@ -107,8 +107,10 @@ impl Endpoint {
 /// In-dialog requests carry the dialog's tag in To (REGISTER and OPTIONS outside a dialog
 /// never do, and are handled above this check only when they have none).
 fn has_to_tag(req: &rsip::Request) -> bool {
-    !matches!(req.method, rsip::Method::Register | rsip::Method::Cancel | rsip::Method::Ack)
-        && crate::sip::message::header_value(&req.headers, "To")
-            .and_then(crate::call::sipstr::tag)
-            .is_some()
+    !matches!(
+        req.method,
+        rsip::Method::Register | rsip::Method::Cancel | rsip::Method::Ack
+    ) && crate::sip::message::header_value(&req.headers, "To")
+        .and_then(crate::call::sipstr::tag)
+        .is_some()
 }

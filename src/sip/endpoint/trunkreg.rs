@@ -25,7 +25,14 @@ const RETRY: Duration = Duration::from_secs(30);
 
 impl Endpoint {
     pub(super) fn init_trunk_regs(&mut self, now: Instant) {
-        let with_reg: Vec<usize> = self.cfg.trunks.iter().enumerate().filter(|(_, t)| t.register.is_some()).map(|(i, _)| i).collect();
+        let with_reg: Vec<usize> = self
+            .cfg
+            .trunks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.register.is_some())
+            .map(|(i, _)| i)
+            .collect();
         self.trunk_regs = with_reg
             .into_iter()
             .map(|i| TrunkReg {
@@ -43,11 +50,17 @@ impl Endpoint {
 
     /// Is trunk `name` registered right now? (For tests and status.)
     pub fn trunk_registered(&self, name: &str) -> bool {
-        self.trunk_regs.iter().any(|r| r.registered && self.cfg.trunks.get(r.trunk).is_some_and(|t| t.name == name))
+        self.trunk_regs
+            .iter()
+            .any(|r| r.registered && self.cfg.trunks.get(r.trunk).is_some_and(|t| t.name == name))
     }
 
     pub(super) fn trunk_regs_poll_timeout(&self) -> Option<Instant> {
-        self.trunk_regs.iter().filter(|r| r.pending.is_none()).map(|r| r.next).min()
+        self.trunk_regs
+            .iter()
+            .filter(|r| r.pending.is_none())
+            .map(|r| r.next)
+            .min()
     }
 
     pub(super) fn trunk_regs_handle_timeout(&mut self, now: Instant) {
@@ -65,12 +78,19 @@ impl Endpoint {
         let local = self.local;
         let ua = self.cfg.user_agent.clone();
         let r = &mut self.trunk_regs[i];
-        let Some(t) = self.cfg.trunks.get(r.trunk) else { return };
+        let Some(t) = self.cfg.trunks.get(r.trunk) else {
+            return;
+        };
         let Some(reg) = &t.register else { return };
         r.cseq += 1;
         let aor = format!("sip:{}@{}", reg.username, reg.domain);
         let ruri = format!("sip:{}", reg.domain);
-        let contact = format!("<sip:{}@{}:{}>", reg.username, crate::call::dialog::host(local.udp), local.udp.port());
+        let contact = format!(
+            "<sip:{}@{}:{}>",
+            reg.username,
+            crate::call::dialog::host(local.udp),
+            local.udp.port()
+        );
         let mut text = RequestText::new("REGISTER", &ruri, &local, TransportKind::Udp, &branch)
             .header("From", &format!("<{aor}>;tag={}", r.tag))
             .header("To", &format!("<{aor}>"))
@@ -83,7 +103,9 @@ impl Endpoint {
             text = text.header(name, value);
         }
         let dest = Peer::udp(t.address);
-        let Some(req) = text.build(None, b"") else { return };
+        let Some(req) = text.build(None, b"") else {
+            return;
+        };
         match self.txns.send_request(now, req, dest) {
             Ok(key) => self.trunk_regs[i].pending = Some(key),
             Err(e) => {
@@ -94,16 +116,31 @@ impl Endpoint {
     }
 
     /// A response to one of our REGISTERs. False: not ours.
-    pub(super) fn trunk_regs_handle_response(&mut self, now: Instant, key: &TxKey, resp: &rsip::Response) -> bool {
-        let Some(i) = self.trunk_regs.iter().position(|r| r.pending.as_ref() == Some(key)) else { return false };
+    pub(super) fn trunk_regs_handle_response(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        resp: &rsip::Response,
+    ) -> bool {
+        let Some(i) = self
+            .trunk_regs
+            .iter()
+            .position(|r| r.pending.as_ref() == Some(key))
+        else {
+            return false;
+        };
         let code = resp.status_code.code();
         if code < 200 {
             return true;
         }
         self.trunk_regs[i].pending = None;
         let trunk = self.trunk_regs[i].trunk;
-        let Some(t) = self.cfg.trunks.get(trunk).cloned() else { return true };
-        let Some(reg) = t.register.clone() else { return true };
+        let Some(t) = self.cfg.trunks.get(trunk).cloned() else {
+            return true;
+        };
+        let Some(reg) = t.register.clone() else {
+            return true;
+        };
         match code {
             200..=299 => {
                 let granted = header_value(&resp.headers, "Expires")
@@ -125,12 +162,30 @@ impl Endpoint {
                 r.next = now + Duration::from_secs(granted * 8 / 10);
             }
             401 | 407 if !self.trunk_regs[i].challenged => {
-                let header = if code == 401 { "WWW-Authenticate" } else { "Proxy-Authenticate" };
-                let answer_name = if code == 401 { "Authorization" } else { "Proxy-Authorization" };
+                let header = if code == 401 {
+                    "WWW-Authenticate"
+                } else {
+                    "Proxy-Authenticate"
+                };
+                let answer_name = if code == 401 {
+                    "Authorization"
+                } else {
+                    "Proxy-Authorization"
+                };
                 let challenge = header_value(&resp.headers, header).map(str::to_string);
                 let cnonce = self.new_tag();
                 let uri = format!("sip:{}", reg.domain);
-                let answer = challenge.and_then(|c| crate::sip::auth::client::answer(&c, "REGISTER", &uri, &reg.username, &reg.password, &cnonce, 1));
+                let answer = challenge.and_then(|c| {
+                    crate::sip::auth::client::answer(
+                        &c,
+                        "REGISTER",
+                        &uri,
+                        &reg.username,
+                        &reg.password,
+                        &cnonce,
+                        1,
+                    )
+                });
                 self.trunk_regs[i].challenged = true;
                 match answer {
                     Some(a) => self.send_register(now, i, Some((answer_name, a))),
@@ -151,11 +206,16 @@ impl Endpoint {
     }
 
     pub(super) fn trunk_regs_handle_tx_timeout(&mut self, now: Instant, key: &TxKey) -> bool {
-        let Some(r) = self.trunk_regs.iter_mut().find(|r| r.pending.as_ref() == Some(key)) else { return false };
+        let Some(r) = self
+            .trunk_regs
+            .iter_mut()
+            .find(|r| r.pending.as_ref() == Some(key))
+        else {
+            return false;
+        };
         r.pending = None;
         r.registered = false;
         r.next = now + RETRY;
         true
     }
 }
-

@@ -19,13 +19,24 @@ impl Endpoint {
     fn dialog_of(&self, req: &rsip::Request) -> Option<(CallRef, Side)> {
         let call_id = header_value(&req.headers, "Call-ID")?;
         let tag = sipstr::tag(header_value(&req.headers, "To")?)?;
-        self.calls.dialogs.get(&(call_id.to_string(), tag.to_string())).copied()
+        self.calls
+            .dialogs
+            .get(&(call_id.to_string(), tag.to_string()))
+            .copied()
     }
 
     /// An ACK for a 2xx (the transaction layer hands us these).
-    pub(in crate::sip::endpoint) fn calls_handle_ack(&mut self, _now: Instant, req: &rsip::Request) {
-        let Some((call, Side::A)) = self.dialog_of(req) else { return };
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+    pub(in crate::sip::endpoint) fn calls_handle_ack(
+        &mut self,
+        _now: Instant,
+        req: &rsip::Request,
+    ) {
+        let Some((call, Side::A)) = self.dialog_of(req) else {
+            return;
+        };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         if c.state == State::Answered {
             c.state = State::Confirmed;
             c.a.ok_bytes = None;
@@ -35,12 +46,25 @@ impl Endpoint {
     }
 
     /// CANCEL of a ringing call. False: no call of ours (the caller answers 481).
-    pub(in crate::sip::endpoint) fn calls_handle_cancel(&mut self, now: Instant, key: &TxKey, req: &rsip::Request) -> bool {
-        let Some(invite_key) = self.txns.find_invite_for_cancel(req) else { return false };
-        let Some(&call) = self.calls.invites.get(&invite_key) else { return false };
+    pub(in crate::sip::endpoint) fn calls_handle_cancel(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        req: &rsip::Request,
+    ) -> bool {
+        let Some(invite_key) = self.txns.find_invite_for_cancel(req) else {
+            return false;
+        };
+        let Some(&call) = self.calls.invites.get(&invite_key) else {
+            return false;
+        };
         let ok = self.answer(req, 200, &[]);
         self.send_response(now, key, ok);
-        let ringing = self.calls.calls.get(&call).is_some_and(|c| c.state == State::Ringing);
+        let ringing = self
+            .calls
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.state == State::Ringing);
         if ringing {
             self.cancel_forks(now, call);
             self.final_to_caller(now, call, 487, &[]);
@@ -50,8 +74,15 @@ impl Endpoint {
     }
 
     /// A request with a To tag. False: no dialog of ours (the caller answers 481).
-    pub(in crate::sip::endpoint) fn calls_handle_in_dialog(&mut self, now: Instant, key: &TxKey, req: rsip::Request) -> bool {
-        let Some((call, side)) = self.dialog_of(&req) else { return false };
+    pub(in crate::sip::endpoint) fn calls_handle_in_dialog(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        req: rsip::Request,
+    ) -> bool {
+        let Some((call, side)) = self.dialog_of(&req) else {
+            return false;
+        };
         if !self.calls.calls.contains_key(&call) {
             return false;
         }
@@ -59,7 +90,11 @@ impl Endpoint {
             rsip::Method::Bye => {
                 let ok = self.answer(&req, 200, &[]);
                 self.send_response(now, key, ok);
-                let ringing = self.calls.calls.get(&call).is_some_and(|c| c.state == State::Ringing);
+                let ringing = self
+                    .calls
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.state == State::Ringing);
                 if ringing {
                     // BYE on an early dialog: treat like a CANCEL.
                     self.cancel_forks(now, call);
@@ -87,22 +122,34 @@ impl Endpoint {
 
     /// INFO carries DTMF from some phones (application/dtmf-relay): surface it, pass it on.
     fn relay_info(&mut self, now: Instant, call: CallRef, side: Side, req: &rsip::Request) {
-        let ct = header_value(&req.headers, "Content-Type").unwrap_or("").to_ascii_lowercase();
+        let ct = header_value(&req.headers, "Content-Type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let body = String::from_utf8_lossy(&req.body).to_string();
         if ct.contains("dtmf") {
             let digit = body
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("Signal=").or_else(|| l.trim().strip_prefix("Signal =")))
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("Signal=")
+                        .or_else(|| l.trim().strip_prefix("Signal ="))
+                })
                 .and_then(|s| s.trim().chars().next())
                 .or_else(|| body.trim().chars().next())
                 .filter(|c| c.is_ascii_digit() || "*#ABCD".contains(*c));
             if let (Some(digit), Some(c)) = (digit, self.calls.calls.get(&call)) {
                 tracing::info!(call = %c.uuid, ?side, %digit, "dtmf (SIP INFO)");
-                self.out.push_back(Output::Event(CallEvent::Dtmf { call: c.uuid.clone(), side, digit }));
+                self.out.push_back(Output::Event(CallEvent::Dtmf {
+                    call: c.uuid.clone(),
+                    side,
+                    digit,
+                }));
             }
         }
         let (local, ua, branch) = (self.local, self.cfg.user_agent.clone(), self.new_branch());
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         let d = match side.other() {
             Side::A => (c.state != State::Ringing).then_some(&mut c.a.dialog),
             Side::B => c.b.dialog.as_mut(),
@@ -110,13 +157,25 @@ impl Endpoint {
         let Some(d) = d else { return };
         let peer = d.peer;
         let ct = (!req.body.is_empty()).then_some(ct);
-        if let Some(info) = d.request("INFO", &local, &branch, &ua).build(ct.as_deref(), &req.body) {
+        if let Some(info) = d
+            .request("INFO", &local, &branch, &ua)
+            .build(ct.as_deref(), &req.body)
+        {
             self.send_client(now, call, Purpose::Info, info, peer);
         }
     }
 
-    fn handle_reinvite(&mut self, now: Instant, call: CallRef, side: Side, key: &TxKey, req: rsip::Request) {
-        let Some(c) = self.calls.calls.get(&call) else { return };
+    fn handle_reinvite(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        side: Side,
+        key: &TxKey,
+        req: rsip::Request,
+    ) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
         if c.state == State::Ringing {
             return self.refuse(now, key, &req, 491, &[]);
         }
@@ -126,13 +185,28 @@ impl Endpoint {
         }
         let tag = match side {
             Side::A => c.a.dialog.local_tag.clone(),
-            Side::B => c.b.dialog.as_ref().map(|d| d.local_tag.clone()).unwrap_or_default(),
+            Side::B => {
+                c.b.dialog
+                    .as_ref()
+                    .map(|d| d.local_tag.clone())
+                    .unwrap_or_default()
+            }
         };
         let session = c.session[side as usize];
         let current = c.local_sdp[side as usize].clone();
-        let Some(codec) = c.codec else { return self.refuse(now, key, &req, 500, &[]) };
-        let offer = if req.body.is_empty() { None } else { sdp::parse(&req.body).ok() };
-        let last_version = if side == Side::A { Some(c.a.remote_sdp_version) } else { c.b.last_answer.as_ref().map(|s| s.origin.session_version) };
+        let Some(codec) = c.codec else {
+            return self.refuse(now, key, &req, 500, &[]);
+        };
+        let offer = if req.body.is_empty() {
+            None
+        } else {
+            sdp::parse(&req.body).ok()
+        };
+        let last_version = if side == Side::A {
+            Some(c.a.remote_sdp_version)
+        } else {
+            c.b.last_answer.as_ref().map(|s| s.origin.session_version)
+        };
         let is_refresh = match &offer {
             None => true,
             Some(o) => Some(o.origin.session_version) == last_version,
@@ -141,7 +215,10 @@ impl Endpoint {
             // A session refresh (RFC 4028) or an unchanged offer: answer with what we have.
             let mut extra = vec![("Contact", self.local.contact(req_transport(c, side)))];
             if let Some((secs, we)) = session {
-                extra.push(("Session-Expires", format!("{secs};refresher={}", if we { "uas" } else { "uac" })));
+                extra.push((
+                    "Session-Expires",
+                    format!("{secs};refresher={}", if we { "uas" } else { "uac" }),
+                ));
             }
             let resp = self.response_with(&req, 200, &tag, &extra, current.as_deref());
             self.send_response(now, key, resp);
@@ -152,14 +229,29 @@ impl Endpoint {
         let prefs = vec![codec.name];
         let offered = match sdp::offered_audio(&offer, &prefs) {
             Ok(o) => o,
-            Err(_) => return self.refuse(now, key, &req, 488, &[("Warning", "305 switchboard \"incompatible media format\"".into())]),
+            Err(_) => {
+                return self.refuse(
+                    now,
+                    key,
+                    &req,
+                    488,
+                    &[(
+                        "Warning",
+                        "305 switchboard \"incompatible media format\"".into(),
+                    )],
+                )
+            }
         };
         let other = side.other();
         let (local, ua, branch) = (self.local, self.cfg.user_agent.clone(), self.new_branch());
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
-        let te = c.b.telephone_event.filter(|_| offered.telephone_event.is_some());
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let te =
+            c.b.telephone_event
+                .filter(|_| offered.telephone_event.is_some());
         let held = offered.direction != Direction::SendRecv;
         let was_held = c.hold[side as usize];
         c.hold[side as usize] = held;
@@ -171,7 +263,11 @@ impl Endpoint {
             Side::A => (&mut c.a.origin, c.a.port),
             Side::B => (&mut c.b.origin, c.b.port),
         };
-        let lm = LocalMedia { addr: media_ip, port, ptime: Some(ptime) };
+        let lm = LocalMedia {
+            addr: media_ip,
+            port,
+            ptime: Some(ptime),
+        };
         let out_offer = sdp::build_offer(origin, &lm, &[codec], te, offered.direction);
         let body = out_offer.to_bytes();
         c.local_sdp[other as usize] = Some(body.clone());
@@ -181,10 +277,19 @@ impl Endpoint {
         };
         let Some(d) = d else { return };
         let peer = d.peer;
-        let text = d.request("INVITE", &local, &branch, &ua).header("Allow", &crate::sip::uas::allow_header());
-        let Some(out) = text.build(Some("application/sdp"), &body) else { return };
+        let text = d
+            .request("INVITE", &local, &branch, &ua)
+            .header("Allow", &crate::sip::uas::allow_header());
+        let Some(out) = text.build(Some("application/sdp"), &body) else {
+            return;
+        };
         let uuid = c.uuid.clone();
-        c.reinvite = Some(Reinvite { from: side, server_key: key.clone(), request: req, offer });
+        c.reinvite = Some(Reinvite {
+            from: side,
+            server_key: key.clone(),
+            request: req,
+            offer,
+        });
         self.out.push_back(Output::Media(MediaCommand::Remote {
             call,
             side,
@@ -196,7 +301,17 @@ impl Endpoint {
         }));
         if held != was_held {
             tracing::info!(call = %uuid, ?side, held, "hold state changed");
-            let ev = if held { CallEvent::Held { call: uuid, by: side } } else { CallEvent::Resumed { call: uuid, by: side } };
+            let ev = if held {
+                CallEvent::Held {
+                    call: uuid,
+                    by: side,
+                }
+            } else {
+                CallEvent::Resumed {
+                    call: uuid,
+                    by: side,
+                }
+            };
             self.out.push_back(Output::Event(ev));
         }
         self.send_client(now, call, Purpose::Reinvite, out, peer);
@@ -208,11 +323,17 @@ impl Endpoint {
         if code < 200 {
             return;
         }
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         let Some(re) = c.reinvite.take() else { return };
         let other = re.from.other();
         if !(200..300).contains(&code) {
-            let relay = if (400..700).contains(&code) { code } else { 500 };
+            let relay = if (400..700).contains(&code) {
+                code
+            } else {
+                500
+            };
             let resp = self.answer(&re.request, relay, &[]);
             self.send_response(now, &re.server_key, resp);
             return;
@@ -221,12 +342,20 @@ impl Endpoint {
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
         let contact = self.local.contact(re_transport(self, call, re.from));
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         let Some(codec) = c.codec else { return };
-        let neg = sdp::parse(&resp.body).ok().and_then(|sd| sdp::answered_audio(&sd, &[codec]).ok());
-        let direction = neg.as_ref().map(|n| n.direction).unwrap_or(sdp::answer_direction(sdp::Direction::SendRecv));
+        let neg = sdp::parse(&resp.body)
+            .ok()
+            .and_then(|sd| sdp::answered_audio(&sd, &[codec]).ok());
+        let direction = neg
+            .as_ref()
+            .map(|n| n.direction)
+            .unwrap_or(sdp::answer_direction(sdp::Direction::SendRecv));
         if let Some(n) = &neg {
-            c.hold[other as usize] = n.direction != Direction::SendRecv && n.direction != sdp::answer_direction(Direction::SendRecv);
+            c.hold[other as usize] = n.direction != Direction::SendRecv
+                && n.direction != sdp::answer_direction(Direction::SendRecv);
             let active = !c.hold.iter().any(|h| *h) && n.direction == Direction::SendRecv;
             self.out.push_back(Output::Media(MediaCommand::Remote {
                 call,
@@ -238,24 +367,39 @@ impl Endpoint {
                 active,
             }));
         }
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         let (origin, port) = match re.from {
             Side::A => (&mut c.a.origin, c.a.port),
             Side::B => (&mut c.b.origin, c.b.port),
         };
-        let lm = LocalMedia { addr: media_ip, port, ptime: Some(ptime) };
+        let lm = LocalMedia {
+            addr: media_ip,
+            port,
+            ptime: Some(ptime),
+        };
         let te = c.b.telephone_event.is_some();
-        let answer = sdp::build_answer(origin, &lm, &re.offer, codec, te, direction).ok().map(|a| a.to_bytes());
+        let answer = sdp::build_answer(origin, &lm, &re.offer, codec, te, direction)
+            .ok()
+            .map(|a| a.to_bytes());
         c.local_sdp[re.from as usize] = answer.clone();
         if re.from == Side::B {
             c.b.last_answer = Some(re.offer.clone());
         }
         let tag = match re.from {
             Side::A => c.a.dialog.local_tag.clone(),
-            Side::B => c.b.dialog.as_ref().map(|d| d.local_tag.clone()).unwrap_or_default(),
+            Side::B => {
+                c.b.dialog
+                    .as_ref()
+                    .map(|d| d.local_tag.clone())
+                    .unwrap_or_default()
+            }
         };
         let resp = match answer {
-            Some(body) => self.response_with(&re.request, 200, &tag, &[("Contact", contact)], Some(&body)),
+            Some(body) => {
+                self.response_with(&re.request, 200, &tag, &[("Contact", contact)], Some(&body))
+            }
             None => self.answer(&re.request, 488, &[]),
         };
         self.send_response(now, &re.server_key, resp);
@@ -265,10 +409,16 @@ impl Endpoint {
     /// We are the refresher of this side: re-INVITE with the SDP it already has.
     pub(super) fn refresh_side(&mut self, now: Instant, call: CallRef, side: Side) {
         let (local, ua, branch) = (self.local, self.cfg.user_agent.clone(), self.new_branch());
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         if c.reinvite.is_some() || c.state != State::Confirmed {
             // Busy with an offer/answer: try again shortly.
-            let timer = if side == Side::A { CallTimer::RefreshA } else { CallTimer::RefreshB };
+            let timer = if side == Side::A {
+                CallTimer::RefreshA
+            } else {
+                CallTimer::RefreshB
+            };
             self.set_call_timer(call, timer, now + std::time::Duration::from_secs(2));
             return;
         }
@@ -297,10 +447,19 @@ impl Endpoint {
 fn req_transport(c: &super::Call, side: Side) -> crate::sip::TransportKind {
     match side {
         Side::A => c.a.dialog.peer.transport,
-        Side::B => c.b.dialog.as_ref().map(|d| d.peer.transport).unwrap_or(crate::sip::TransportKind::Udp),
+        Side::B => {
+            c.b.dialog
+                .as_ref()
+                .map(|d| d.peer.transport)
+                .unwrap_or(crate::sip::TransportKind::Udp)
+        }
     }
 }
 
 fn re_transport(ep: &Endpoint, call: CallRef, side: Side) -> crate::sip::TransportKind {
-    ep.calls.calls.get(&call).map(|c| req_transport(c, side)).unwrap_or(crate::sip::TransportKind::Udp)
+    ep.calls
+        .calls
+        .get(&call)
+        .map(|c| req_transport(c, side))
+        .unwrap_or(crate::sip::TransportKind::Udp)
 }

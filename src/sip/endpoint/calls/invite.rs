@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::{ALeg, BSide, Call, CallEvent, CdrWrite, Fork, ForkState, MediaCommand, Purpose, Side, State};
+use super::{
+    ALeg, BSide, Call, CallEvent, CdrWrite, Fork, ForkState, MediaCommand, Purpose, Side, State,
+};
 use crate::call::cdr::Cdr;
 use crate::call::dialog::Dialog;
 use crate::call::dialplan::{Dialplan, Origin, Target};
@@ -18,7 +20,14 @@ use crate::sip::transaction::TxKey;
 use crate::sip::{rsip, Peer};
 
 impl Endpoint {
-    pub(in crate::sip::endpoint) fn handle_invite(&mut self, now: Instant, key: TxKey, req: rsip::Request, source: Peer, dest: Peer) {
+    pub(in crate::sip::endpoint) fn handle_invite(
+        &mut self,
+        now: Instant,
+        key: TxKey,
+        req: rsip::Request,
+        source: Peer,
+        dest: Peer,
+    ) {
         // RFC 3261 §8.2.6.1: a 100 at once stops the caller's retransmissions.
         let trying = crate::sip::message::response_to(&req, 100, None);
         self.send_response(now, &key, trying);
@@ -30,9 +39,12 @@ impl Endpoint {
         let from = header_value(&req.headers, "From").unwrap_or("").to_string();
         let caller_number = match &origin {
             Origin::User(u) => u.clone(),
-            Origin::Trunk(_) => sipstr::sanitize(sipstr::user(sipstr::uri(&from)).unwrap_or("anonymous")),
+            Origin::Trunk(_) => {
+                sipstr::sanitize(sipstr::user(sipstr::uri(&from)).unwrap_or("anonymous"))
+            }
         };
-        let dialled = sipstr::sanitize(req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or(""));
+        let dialled =
+            sipstr::sanitize(req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or(""));
         let users = &self.cfg.users;
         let permissions = &self.cfg.permissions;
         let dp = Dialplan {
@@ -59,10 +71,18 @@ impl Endpoint {
 
         // RFC 4028 §8: refuse an interval below our minimum.
         let their_se = header_value(&req.headers, "Session-Expires");
-        let se = their_se.and_then(|v| v.split(';').next()).and_then(|n| n.trim().parse::<u32>().ok());
+        let se = their_se
+            .and_then(|v| v.split(';').next())
+            .and_then(|n| n.trim().parse::<u32>().ok());
         if let (Some(n), Some(_)) = (se, self.cfg.session_expires) {
             if n < self.cfg.min_se {
-                return self.refuse(now, &key, &req, 422, &[("Min-SE", self.cfg.min_se.to_string())]);
+                return self.refuse(
+                    now,
+                    &key,
+                    &req,
+                    422,
+                    &[("Min-SE", self.cfg.min_se.to_string())],
+                );
             }
         }
 
@@ -72,14 +92,32 @@ impl Endpoint {
             Ok(s) => s,
             Err(e) => {
                 tracing::info!(error = %e, "call refused: no usable SDP offer");
-                return self.refuse(now, &key, &req, 488, &[("Warning", "399 switchboard \"an SDP offer is required\"".into())]);
+                return self.refuse(
+                    now,
+                    &key,
+                    &req,
+                    488,
+                    &[(
+                        "Warning",
+                        "399 switchboard \"an SDP offer is required\"".into(),
+                    )],
+                );
             }
         };
         let offered = match sdp::offered_audio(&offer, &prefs) {
             Ok(o) => o,
             Err(e) => {
                 tracing::info!(error = %e, "call refused: no codec in common");
-                return self.refuse(now, &key, &req, 488, &[("Warning", "305 switchboard \"incompatible media format\"".into())]);
+                return self.refuse(
+                    now,
+                    &key,
+                    &req,
+                    488,
+                    &[(
+                        "Warning",
+                        "305 switchboard \"incompatible media format\"".into(),
+                    )],
+                );
             }
         };
 
@@ -97,7 +135,11 @@ impl Endpoint {
                     tracing::info!(callee = %ext, "call refused: extension not registered");
                     return self.refuse(now, &key, &req, 480, &[]);
                 }
-                let dir = if matches!(origin, Origin::Trunk(_)) { "inbound" } else { "internal" };
+                let dir = if matches!(origin, Origin::Trunk(_)) {
+                    "inbound"
+                } else {
+                    "internal"
+                };
                 let trunk = match &origin {
                     Origin::Trunk(t) => Some(t.clone()),
                     Origin::User(_) => None,
@@ -108,8 +150,16 @@ impl Endpoint {
                 let Some(t) = self.cfg.trunks.iter().find(|t| t.name == *trunk) else {
                     return self.refuse(now, &key, &req, 404, &[]);
                 };
-                let ruri = format!("sip:{number}@{}", crate::call::dialog::host(t.address) + &format!(":{}", t.address.port()));
-                (vec![(ruri, Peer::udp(t.address))], "outbound", Some(trunk.clone()), number.clone())
+                let ruri = format!(
+                    "sip:{number}@{}",
+                    crate::call::dialog::host(t.address) + &format!(":{}", t.address.port())
+                );
+                (
+                    vec![(ruri, Peer::udp(t.address))],
+                    "outbound",
+                    Some(trunk.clone()),
+                    number.clone(),
+                )
             }
         };
 
@@ -128,23 +178,45 @@ impl Endpoint {
         let uuid = format!("{:016x}", rand::Rng::random::<u64>(&mut self.rng));
         let a_tag = self.new_tag();
         let a_dialog = Dialog {
-            call_id: header_value(&req.headers, "Call-ID").unwrap_or("").to_string(),
+            call_id: header_value(&req.headers, "Call-ID")
+                .unwrap_or("")
+                .to_string(),
             local_tag: a_tag.clone(),
             remote_tag: sipstr::tag(&from).map(str::to_string),
             local_uri: without_tag(header_value(&req.headers, "To").unwrap_or("")),
             remote_uri: without_tag(&from),
             local_cseq: 0,
-            remote_cseq: header_value(&req.headers, "CSeq").and_then(|c| c.split_whitespace().next()?.parse().ok()),
-            remote_target: header_value(&req.headers, "Contact").map(|c| sipstr::uri(c).to_string()).unwrap_or_else(|| req.uri.to_string()),
-            route_set: header_values(&req.headers, "Record-Route").map(str::to_string).collect(),
+            remote_cseq: header_value(&req.headers, "CSeq")
+                .and_then(|c| c.split_whitespace().next()?.parse().ok()),
+            remote_target: header_value(&req.headers, "Contact")
+                .map(|c| sipstr::uri(c).to_string())
+                .unwrap_or_else(|| req.uri.to_string()),
+            route_set: header_values(&req.headers, "Record-Route")
+                .map(str::to_string)
+                .collect(),
             peer: dest,
         };
 
         let media_ip = self.cfg.media_address;
-        let mut b_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
-        let b_local = LocalMedia { addr: media_ip, port: b_port, ptime: Some(self.cfg.ptime_ms) };
-        let te = if self.cfg.telephone_event { offered.telephone_event } else { None };
-        let b_offer = sdp::build_offer(&mut b_origin, &b_local, &offered.codecs, te, offered.direction);
+        let mut b_origin =
+            OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
+        let b_local = LocalMedia {
+            addr: media_ip,
+            port: b_port,
+            ptime: Some(self.cfg.ptime_ms),
+        };
+        let te = if self.cfg.telephone_event {
+            offered.telephone_event
+        } else {
+            None
+        };
+        let b_offer = sdp::build_offer(
+            &mut b_origin,
+            &b_local,
+            &offered.codecs,
+            te,
+            offered.direction,
+        );
         let b_body = b_offer.to_bytes();
 
         // Caller presentation.
@@ -152,12 +224,17 @@ impl Endpoint {
             (Origin::User(u), Target::Trunk { trunk, .. }) => {
                 let t = self.cfg.trunks.iter().find(|t| t.name == *trunk);
                 (
-                    t.and_then(|t| t.caller_id.clone()).unwrap_or_else(|| u.clone()),
-                    t.and_then(|t| t.caller_name.clone()).or_else(|| self.cfg.display_names.get(u).cloned()),
+                    t.and_then(|t| t.caller_id.clone())
+                        .unwrap_or_else(|| u.clone()),
+                    t.and_then(|t| t.caller_name.clone())
+                        .or_else(|| self.cfg.display_names.get(u).cloned()),
                 )
             }
             (Origin::User(u), _) => (u.clone(), self.cfg.display_names.get(u).cloned()),
-            (Origin::Trunk(_), _) => (caller_number.clone(), sipstr::display_name(&from).map(sipstr::sanitize)),
+            (Origin::Trunk(_), _) => (
+                caller_number.clone(),
+                sipstr::display_name(&from).map(sipstr::sanitize),
+            ),
         };
         let domain = self.cfg.domain.clone();
         let from_uri = match &from_name {
@@ -187,11 +264,17 @@ impl Endpoint {
                 peer: *peer,
             };
             let mut text = dialog.request("INVITE", &self.local, &branch, &self.cfg.user_agent);
-            text = text.header("Allow", &crate::sip::uas::allow_header()).header("Supported", "timer");
+            text = text
+                .header("Allow", &crate::sip::uas::allow_header())
+                .header("Supported", "timer");
             if let Some(se) = self.cfg.session_expires {
-                text = text.header("Session-Expires", &format!("{se};refresher=uac")).header("Min-SE", &self.cfg.min_se.to_string());
+                text = text
+                    .header("Session-Expires", &format!("{se};refresher=uac"))
+                    .header("Min-SE", &self.cfg.min_se.to_string());
             }
-            let Some(invite) = text.build(Some("application/sdp"), &b_body) else { continue };
+            let Some(invite) = text.build(Some("application/sdp"), &b_body) else {
+                continue;
+            };
             fork_reqs.push((i, invite.clone(), *peer));
             forks.push(Fork {
                 key: TxKey(std::sync::Arc::from("")),
@@ -219,7 +302,12 @@ impl Endpoint {
         let a_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
         let session_a = match (self.cfg.session_expires, se) {
             (Some(ours), Some(theirs)) => Some((theirs.min(ours), refresher_is(their_se, "uas"))),
-            (Some(ours), None) if list_values(&req.headers, "Supported").any(|v| v.eq_ignore_ascii_case("timer")) => Some((ours, false)),
+            (Some(ours), None)
+                if list_values(&req.headers, "Supported")
+                    .any(|v| v.eq_ignore_ascii_case("timer")) =>
+            {
+                Some((ours, false))
+            }
             _ => None,
         };
         let c = Call {
@@ -256,16 +344,29 @@ impl Endpoint {
             hold: [offered.direction != Direction::SendRecv, false],
             local_sdp: [None, Some(b_body.clone())],
         };
-        self.calls.dialogs.insert((a_dialog.call_id.clone(), a_tag), (call, Side::A));
+        self.calls
+            .dialogs
+            .insert((a_dialog.call_id.clone(), a_tag), (call, Side::A));
         for f in &c.forks {
-            self.calls.dialogs.insert((f.dialog.call_id.clone(), f.dialog.local_tag.clone()), (call, Side::B));
+            self.calls.dialogs.insert(
+                (f.dialog.call_id.clone(), f.dialog.local_tag.clone()),
+                (call, Side::B),
+            );
         }
         self.calls.invites.insert(key, call);
         self.calls.calls.insert(call, c);
         tracing::info!(call = %uuid, caller = %caller_number, callee = %callee, forks = fork_reqs.len(), "call started");
         self.out.push_back(Output::Cdr(CdrWrite::Start(cdr)));
-        self.out.push_back(Output::Event(CallEvent::Created { call: uuid, caller: caller_number, callee }));
-        self.out.push_back(Output::Media(MediaCommand::Open { call, a_port, b_port }));
+        self.out.push_back(Output::Event(CallEvent::Created {
+            call: uuid,
+            caller: caller_number,
+            callee,
+        }));
+        self.out.push_back(Output::Media(MediaCommand::Open {
+            call,
+            a_port,
+            b_port,
+        }));
         self.out.push_back(Output::Media(MediaCommand::Remote {
             call,
             side: Side::A,
@@ -277,7 +378,12 @@ impl Endpoint {
         }));
         for (i, invite, peer) in fork_reqs {
             if let Some(k) = self.send_client(now, call, Purpose::Invite(i), invite, peer) {
-                if let Some(f) = self.calls.calls.get_mut(&call).and_then(|c| c.forks.get_mut(i)) {
+                if let Some(f) = self
+                    .calls
+                    .calls
+                    .get_mut(&call)
+                    .and_then(|c| c.forks.get_mut(i))
+                {
                     f.key = k;
                 }
             }
@@ -287,19 +393,32 @@ impl Endpoint {
     }
 
     /// Trunk by source address, else a local user by digest (407 challenge first).
-    fn identify_caller(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, source: Peer) -> Option<Origin> {
+    fn identify_caller(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        req: &rsip::Request,
+        source: Peer,
+    ) -> Option<Origin> {
         if let Some(t) = self.cfg.trunks.iter().find(|t| t.accepts_from(source.addr)) {
             return Some(Origin::Trunk(t.name.clone()));
         }
         let credentials = header_values(&req.headers, "Proxy-Authorization")
-            .find(|v| v.trim_start().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("digest")))
+            .find(|v| {
+                v.trim_start()
+                    .get(..6)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("digest"))
+            })
             .map(str::to_string);
         let Some(credentials) = credentials else {
             self.challenge_invite(now, key, req, false);
             return None;
         };
         let users = &self.cfg.users;
-        match self.auth.verify(now, "INVITE", &credentials, |u| users.get(u).cloned()) {
+        match self
+            .auth
+            .verify(now, "INVITE", &credentials, |u| users.get(u).cloned())
+        {
             AuthOutcome::Ok { username } => Some(Origin::User(username)),
             AuthOutcome::Stale => {
                 self.challenge_invite(now, key, req, true);
@@ -307,13 +426,19 @@ impl Endpoint {
             }
             AuthOutcome::Failed(why) => {
                 let ip = source.addr.ip();
-                self.out.push_back(Output::Security(SecurityEvent::AuthFailed {
-                    ip,
-                    user: crate::sip::auth::parse_credentials(&credentials).ok().map(|c| c.username),
-                    reason: why.to_string(),
-                }));
+                self.out
+                    .push_back(Output::Security(SecurityEvent::AuthFailed {
+                        ip,
+                        user: crate::sip::auth::parse_credentials(&credentials)
+                            .ok()
+                            .map(|c| c.username),
+                        reason: why.to_string(),
+                    }));
                 if let Some(reason) = self.limiter.auth_failed(now, ip) {
-                    self.out.push_back(Output::Security(SecurityEvent::Banned { ip, reason: format!("{reason:?}") }));
+                    self.out.push_back(Output::Security(SecurityEvent::Banned {
+                        ip,
+                        reason: format!("{reason:?}"),
+                    }));
                 }
                 self.refuse(now, key, req, 403, &[]);
                 None
@@ -322,20 +447,34 @@ impl Endpoint {
     }
 
     fn challenge_invite(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, stale: bool) {
-        let challenges: Vec<(&str, String)> =
-            self.auth.challenge(now, stale).into_iter().map(|c| ("Proxy-Authenticate", c)).collect();
+        let challenges: Vec<(&str, String)> = self
+            .auth
+            .challenge(now, stale)
+            .into_iter()
+            .map(|c| ("Proxy-Authenticate", c))
+            .collect();
         self.refuse(now, key, req, 407, &challenges);
     }
 
     /// A final non-2xx answer to a new INVITE (the transaction absorbs the ACK).
-    pub(in crate::sip::endpoint) fn refuse(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, code: u16, extra: &[(&str, String)]) {
+    pub(in crate::sip::endpoint) fn refuse(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        req: &rsip::Request,
+        code: u16,
+        extra: &[(&str, String)],
+    ) {
         let resp = self.answer(req, code, extra);
         self.send_response(now, key, resp);
     }
 }
 
 fn refresher_is(se: Option<&str>, who: &str) -> bool {
-    se.and_then(|v| sipstr::param(&format!(">{v}"), "refresher").map(|r| r.eq_ignore_ascii_case(who))).unwrap_or(false)
+    se.and_then(|v| {
+        sipstr::param(&format!(">{v}"), "refresher").map(|r| r.eq_ignore_ascii_case(who))
+    })
+    .unwrap_or(false)
 }
 
 /// A From/To value without its tag parameter.

@@ -11,8 +11,8 @@ mod invite;
 mod outgoing;
 mod timers;
 
-use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,11 @@ impl Side {
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaCommand {
     /// Bind the port pairs and start relaying (nothing flows until remotes are known).
-    Open { call: CallRef, a_port: u16, b_port: u16 },
+    Open {
+        call: CallRef,
+        a_port: u16,
+        b_port: u16,
+    },
     /// Where a side's media is expected from and sent to (None = on hold with no address).
     Remote {
         call: CallRef,
@@ -63,13 +67,19 @@ pub enum MediaCommand {
         /// False while on hold: the inactivity timeout is off.
         active: bool,
     },
-    Close { call: CallRef },
+    Close {
+        call: CallRef,
+    },
 }
 
 /// Something the relay noticed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
-    Dtmf { side: Side, digit: char, duration_ms: u32 },
+    Dtmf {
+        side: Side,
+        digit: char,
+        duration_ms: u32,
+    },
     /// No RTP from either side for the configured time.
     Timeout,
     /// The ports could not be bound.
@@ -79,13 +89,34 @@ pub enum MediaEvent {
 /// Call events for logs now, the event bus (gRPC) later.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallEvent {
-    Created { call: String, caller: String, callee: String },
-    Ringing { call: String },
-    Answered { call: String },
-    Held { call: String, by: Side },
-    Resumed { call: String, by: Side },
-    Dtmf { call: String, side: Side, digit: char },
-    Ended { call: String, cause: String },
+    Created {
+        call: String,
+        caller: String,
+        callee: String,
+    },
+    Ringing {
+        call: String,
+    },
+    Answered {
+        call: String,
+    },
+    Held {
+        call: String,
+        by: Side,
+    },
+    Resumed {
+        call: String,
+        by: Side,
+    },
+    Dtmf {
+        call: String,
+        side: Side,
+        digit: char,
+    },
+    Ended {
+        call: String,
+        cause: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -257,7 +288,11 @@ impl Endpoint {
     /// The relay reported something about a call's media.
     pub fn handle_media_event(&mut self, now: Instant, call: CallRef, ev: MediaEvent) {
         match ev {
-            MediaEvent::Dtmf { side, digit, duration_ms } => {
+            MediaEvent::Dtmf {
+                side,
+                digit,
+                duration_ms,
+            } => {
                 if let Some(c) = self.calls.calls.get(&call) {
                     tracing::info!(call = %c.uuid, ?side, %digit, duration_ms, "dtmf");
                     self.out.push_back(Output::Event(CallEvent::Dtmf {
@@ -280,7 +315,11 @@ impl Endpoint {
     }
 
     pub(in crate::sip::endpoint) fn new_branch(&mut self) -> String {
-        format!("{:016x}{:08x}", rand::Rng::random::<u64>(&mut self.rng), rand::Rng::random::<u32>(&mut self.rng))
+        format!(
+            "{:016x}{:08x}",
+            rand::Rng::random::<u64>(&mut self.rng),
+            rand::Rng::random::<u32>(&mut self.rng)
+        )
     }
 
     fn set_call_timer(&mut self, call: CallRef, timer: CallTimer, at: Instant) {
@@ -301,7 +340,14 @@ impl Endpoint {
     }
 
     /// Send a request in a new client transaction and remember what it is for.
-    fn send_client(&mut self, now: Instant, call: CallRef, purpose: Purpose, req: rsip::Request, dest: crate::sip::Peer) -> Option<TxKey> {
+    fn send_client(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        purpose: Purpose,
+        req: rsip::Request,
+        dest: crate::sip::Peer,
+    ) -> Option<TxKey> {
         match self.txns.send_request(now, req, dest) {
             Ok(key) => {
                 self.calls.clients.insert(key.clone(), (call, purpose));
@@ -325,7 +371,9 @@ impl Endpoint {
     /// Tear the whole call down: BYE to every established side, CANCEL to ringing forks,
     /// a final response to an unanswered caller, then the CDR and the media.
     pub(super) fn hangup_both(&mut self, now: Instant, call: CallRef, cause: &str, side: &str) {
-        let Some(c) = self.calls.calls.get(&call) else { return };
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
         let state = c.state;
         if state == State::Ringing {
             self.cancel_forks(now, call);
@@ -342,30 +390,40 @@ impl Endpoint {
         let ua = self.cfg.user_agent.clone();
         let local = self.local;
         let branch = self.new_branch();
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         let dialog = match side {
             Side::A => (c.state != State::Ringing).then_some(&mut c.a.dialog),
             Side::B => c.b.dialog.as_mut(),
         };
         let Some(d) = dialog else { return };
         let peer = d.peer;
-        let Some(req) = d.request("BYE", &local, &branch, &ua).build(None, b"") else { return };
+        let Some(req) = d.request("BYE", &local, &branch, &ua).build(None, b"") else {
+            return;
+        };
         self.send_client(now, call, Purpose::Bye, req, peer);
     }
 
     /// Finish the call: CDR, media, indexes. Idempotent.
     pub(super) fn end_call(&mut self, now: Instant, call: CallRef, cause: &str, side: &str) {
         let end_ms = self.calls.unix_ms(now);
-        let Some(mut c) = self.calls.calls.remove(&call) else { return };
+        let Some(mut c) = self.calls.calls.remove(&call) else {
+            return;
+        };
         c.ending = true;
         c.cdr.end_unix_ms = Some(end_ms);
         c.cdr.end_cause = Some(cause.to_string());
         c.cdr.hangup_side = Some(side.to_string());
         c.cdr.codec = c.codec.map(|k| k.name.encoding().to_string());
         tracing::info!(call = %c.uuid, cause, side, "call ended");
-        self.calls.dialogs.remove(&(c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()));
+        self.calls
+            .dialogs
+            .remove(&(c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()));
         for f in &c.forks {
-            self.calls.dialogs.remove(&(f.dialog.call_id.clone(), f.dialog.local_tag.clone()));
+            self.calls
+                .dialogs
+                .remove(&(f.dialog.call_id.clone(), f.dialog.local_tag.clone()));
         }
         self.calls.invites.remove(&c.a.key);
         self.calls.ports.give_back(c.a.port);
@@ -375,12 +433,15 @@ impl Endpoint {
             cause: cause.to_string(),
         }));
         self.out.push_back(Output::Cdr(CdrWrite::End(call, c.cdr)));
-        self.out.push_back(Output::Media(MediaCommand::Close { call }));
+        self.out
+            .push_back(Output::Media(MediaCommand::Close { call }));
     }
 
     /// CANCEL every fork still ringing (or remember to, when it has not answered at all yet).
     fn cancel_forks(&mut self, now: Instant, call: CallRef) {
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         let mut cancels = Vec::new();
         for f in c.forks.iter_mut() {
             match f.state {
@@ -400,9 +461,19 @@ impl Endpoint {
     }
 
     /// A final response to the caller's INVITE (non-2xx: ends their side).
-    fn final_to_caller(&mut self, now: Instant, call: CallRef, code: u16, extra: &[(&str, String)]) {
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
-        let Some(invite) = c.a.invite.take() else { return };
+    fn final_to_caller(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        code: u16,
+        extra: &[(&str, String)],
+    ) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(invite) = c.a.invite.take() else {
+            return;
+        };
         c.cdr.a_sip_code = Some(code);
         let key = c.a.key.clone();
         let tag = c.a.dialog.local_tag.clone();
@@ -415,14 +486,19 @@ impl Endpoint {
 fn cancel_for(invite: &rsip::Request) -> Option<rsip::Request> {
     use crate::sip::message::header_value;
     let h = &invite.headers;
-    let cseq = header_value(h, "CSeq")?.split_whitespace().next()?.to_string();
+    let cseq = header_value(h, "CSeq")?
+        .split_whitespace()
+        .next()?
+        .to_string();
     let mut text = format!("CANCEL {} SIP/2.0\r\n", invite.uri);
     for name in ["Via", "From", "To", "Call-ID", "Route"] {
         for v in crate::sip::message::header_values(h, name) {
             text.push_str(&format!("{name}: {v}\r\n"));
         }
     }
-    text.push_str(&format!("CSeq: {cseq} CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"));
+    text.push_str(&format!(
+        "CSeq: {cseq} CANCEL\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ));
     match crate::sip::message::parse(text.as_bytes()).ok()?.message {
         rsip::SipMessage::Request(r) => Some(r),
         rsip::SipMessage::Response(_) => None,

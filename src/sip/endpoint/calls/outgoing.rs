@@ -16,8 +16,15 @@ use crate::sip::transaction::TxKey;
 
 impl Endpoint {
     /// A response for one of the B2BUA's client transactions. False: not ours.
-    pub(in crate::sip::endpoint) fn calls_handle_response(&mut self, now: Instant, key: &TxKey, resp: rsip::Response) -> bool {
-        let Some(&(call, purpose)) = self.calls.clients.get(key) else { return false };
+    pub(in crate::sip::endpoint) fn calls_handle_response(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+        resp: rsip::Response,
+    ) -> bool {
+        let Some(&(call, purpose)) = self.calls.clients.get(key) else {
+            return false;
+        };
         let code = resp.status_code.code();
         if code >= 200 {
             self.calls.clients.remove(key);
@@ -33,7 +40,11 @@ impl Endpoint {
                     self.hangup_both(now, call, "session-refresh-failed", "system");
                 } else if code >= 200 {
                     // 491 and friends: try again a little later.
-                    let timer = if side == Side::A { CallTimer::RefreshA } else { CallTimer::RefreshB };
+                    let timer = if side == Side::A {
+                        CallTimer::RefreshA
+                    } else {
+                        CallTimer::RefreshB
+                    };
                     self.set_call_timer(call, timer, now + std::time::Duration::from_secs(2));
                 }
             }
@@ -43,12 +54,23 @@ impl Endpoint {
     }
 
     /// Timer B/F fired on one of our client transactions.
-    pub(in crate::sip::endpoint) fn calls_handle_tx_timeout(&mut self, now: Instant, key: &TxKey) -> bool {
-        let Some((call, purpose)) = self.calls.clients.remove(key) else { return false };
+    pub(in crate::sip::endpoint) fn calls_handle_tx_timeout(
+        &mut self,
+        now: Instant,
+        key: &TxKey,
+    ) -> bool {
+        let Some((call, purpose)) = self.calls.clients.remove(key) else {
+            return false;
+        };
         match purpose {
             Purpose::Invite(i) => self.fork_failed(now, call, i, 408),
             Purpose::Reinvite => {
-                if let Some(re) = self.calls.calls.get_mut(&call).and_then(|c| c.reinvite.take()) {
+                if let Some(re) = self
+                    .calls
+                    .calls
+                    .get_mut(&call)
+                    .and_then(|c| c.reinvite.take())
+                {
                     let resp = self.answer(&re.request, 408, &[]);
                     self.send_response(now, &re.server_key, resp);
                 }
@@ -68,7 +90,9 @@ impl Endpoint {
             }
             return;
         };
-        let Some(fork) = c.forks.get_mut(i) else { return };
+        let Some(fork) = c.forks.get_mut(i) else {
+            return;
+        };
         match code {
             100 => {}
             101..=199 => {
@@ -91,15 +115,25 @@ impl Endpoint {
                 if has_sdp && c.a.answer.is_none() && !self.negotiate_b_answer(call, &resp.body) {
                     return;
                 }
-                let body = if has_sdp { self.calls.calls.get(&call).and_then(|c| c.a.answer.clone()) } else { None };
-                let first_ring = self.calls.calls.get(&call).is_some_and(|c| c.cdr.b_sip_code.is_none());
+                let body = if has_sdp {
+                    self.calls.calls.get(&call).and_then(|c| c.a.answer.clone())
+                } else {
+                    None
+                };
+                let first_ring = self
+                    .calls
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.cdr.b_sip_code.is_none());
                 if let Some(c) = self.calls.calls.get_mut(&call) {
                     c.cdr.b_sip_code = Some(code);
                 }
                 self.provisional_to_caller(now, call, code, body);
                 if first_ring {
                     if let Some(c) = self.calls.calls.get(&call) {
-                        self.out.push_back(Output::Event(CallEvent::Ringing { call: c.uuid.clone() }));
+                        self.out.push_back(Output::Event(CallEvent::Ringing {
+                            call: c.uuid.clone(),
+                        }));
                     }
                 }
             }
@@ -110,9 +144,16 @@ impl Endpoint {
     }
 
     fn fork_answered(&mut self, now: Instant, call: CallRef, i: usize, resp: rsip::Response) {
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
-        let to_tag = header_value(&resp.headers, "To").and_then(sipstr::tag).map(str::to_string);
-        let winner = c.b.dialog.as_ref().map(|d| d.call_id == c.forks[i].dialog.call_id);
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let to_tag = header_value(&resp.headers, "To")
+            .and_then(sipstr::tag)
+            .map(str::to_string);
+        let winner =
+            c.b.dialog
+                .as_ref()
+                .map(|d| d.call_id == c.forks[i].dialog.call_id);
         match winner {
             Some(true) => {
                 // A retransmitted 2xx: our ACK was lost.
@@ -138,24 +179,36 @@ impl Endpoint {
         if let Some(contact) = header_value(&resp.headers, "Contact") {
             dialog.remote_target = sipstr::uri(contact).to_string();
         }
-        let mut routes: Vec<String> = header_values(&resp.headers, "Record-Route").map(str::to_string).collect();
+        let mut routes: Vec<String> = header_values(&resp.headers, "Record-Route")
+            .map(str::to_string)
+            .collect();
         routes.reverse();
         dialog.route_set = routes;
         dialog.local_cseq = dialog.local_cseq.max(1);
-        c.b.invite_cseq = header_value(&resp.headers, "CSeq").and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(1);
+        c.b.invite_cseq = header_value(&resp.headers, "CSeq")
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(1);
         c.b.dialog = Some(dialog);
         c.cdr.b_call_id = Some(c.forks[i].dialog.call_id.clone());
         c.cdr.b_sip_code = Some(200);
         // Session timer on the callee's side, as they answered it (RFC 4028 §7.2).
         if let Some(se) = header_value(&resp.headers, "Session-Expires") {
-            let secs = se.split(';').next().and_then(|n| n.trim().parse::<u32>().ok());
-            let we_refresh = !sipstr::param(&format!(">{se}"), "refresher").is_some_and(|r| r.eq_ignore_ascii_case("uas"));
+            let secs = se
+                .split(';')
+                .next()
+                .and_then(|n| n.trim().parse::<u32>().ok());
+            let we_refresh = !sipstr::param(&format!(">{se}"), "refresher")
+                .is_some_and(|r| r.eq_ignore_ascii_case("uas"));
             c.session[Side::B as usize] = secs.map(|s| (s.max(90), we_refresh));
         }
         self.ack_in_dialog(call, Side::B, &resp);
         self.cancel_forks(now, call);
 
-        let need_answer = self.calls.calls.get(&call).is_some_and(|c| c.a.answer.is_none());
+        let need_answer = self
+            .calls
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.a.answer.is_none());
         if need_answer && !self.negotiate_b_answer(call, &resp.body) {
             self.bye(now, call, Side::B);
             self.final_to_caller(now, call, 488, &[]);
@@ -174,7 +227,9 @@ impl Endpoint {
     }
 
     fn fork_failed(&mut self, now: Instant, call: CallRef, i: usize, code: u16) {
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
         if let Some(f) = c.forks.get_mut(i) {
             f.state = ForkState::Done;
             f.final_code = Some(code);
@@ -192,17 +247,29 @@ impl Endpoint {
 
     /// Read the callee's SDP answer, pick the codec, and build our answer to the caller.
     fn negotiate_b_answer(&mut self, call: CallRef, body: &[u8]) -> bool {
-        let Some(c) = self.calls.calls.get_mut(&call) else { return false };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return false;
+        };
         let parsed = sdp::parse(body).ok();
-        let neg = parsed.as_ref().and_then(|sd| sdp::answered_audio(sd, &c.b.offered).ok());
+        let neg = parsed
+            .as_ref()
+            .and_then(|sd| sdp::answered_audio(sd, &c.b.offered).ok());
         let (Some(sd), Some(neg)) = (parsed, neg) else {
             tracing::info!(call = %c.uuid, "callee's SDP answer is unusable");
             return false;
         };
-        let Some(offer) = c.a.last_offer.as_ref() else { return false };
-        let local = LocalMedia { addr: self.cfg.media_address, port: c.a.port, ptime: Some(self.cfg.ptime_ms) };
+        let Some(offer) = c.a.last_offer.as_ref() else {
+            return false;
+        };
+        let local = LocalMedia {
+            addr: self.cfg.media_address,
+            port: c.a.port,
+            ptime: Some(self.cfg.ptime_ms),
+        };
         let te = c.b.telephone_event.is_some() && neg.telephone_event.is_some();
-        let Ok(answer) = sdp::build_answer(&mut c.a.origin, &local, offer, neg.codec, te, neg.direction) else {
+        let Ok(answer) =
+            sdp::build_answer(&mut c.a.origin, &local, offer, neg.codec, te, neg.direction)
+        else {
             return false;
         };
         c.a.answer = Some(answer.to_bytes());
@@ -224,8 +291,15 @@ impl Endpoint {
     }
 
     fn update_b_remote(&mut self, call: CallRef, body: &[u8]) {
-        let Some(c) = self.calls.calls.get(&call) else { return };
-        let Some(neg) = sdp::parse(body).ok().and_then(|sd| sdp::answered_audio(&sd, &c.b.offered).ok()) else { return };
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let Some(neg) = sdp::parse(body)
+            .ok()
+            .and_then(|sd| sdp::answered_audio(&sd, &c.b.offered).ok())
+        else {
+            return;
+        };
         let active = !c.hold.iter().any(|h| *h);
         self.out.push_back(Output::Media(MediaCommand::Remote {
             call,
@@ -238,14 +312,30 @@ impl Endpoint {
         }));
     }
 
-    fn provisional_to_caller(&mut self, now: Instant, call: CallRef, code: u16, sdp_body: Option<Bytes>) {
-        let Some(c) = self.calls.calls.get(&call) else { return };
-        let Some(invite) = c.a.invite.clone() else { return };
+    fn provisional_to_caller(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        code: u16,
+        sdp_body: Option<Bytes>,
+    ) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let Some(invite) = c.a.invite.clone() else {
+            return;
+        };
         let tag = c.a.dialog.local_tag.clone();
         let key = c.a.key.clone();
         let transport = c.a.dialog.peer.transport;
         let contact = self.local.contact(transport);
-        let mut resp = self.response_with(&invite, code, &tag, &[("Contact", contact)], sdp_body.as_deref());
+        let mut resp = self.response_with(
+            &invite,
+            code,
+            &tag,
+            &[("Contact", contact)],
+            sdp_body.as_deref(),
+        );
         if code == 180 && sdp_body.is_none() {
             resp.body.clear();
         }
@@ -254,12 +344,20 @@ impl Endpoint {
 
     /// 200 OK with our SDP answer to the caller; then wait for their ACK.
     fn ok_to_caller(&mut self, now: Instant, call: CallRef) {
-        let Some(c) = self.calls.calls.get_mut(&call) else { return };
-        let Some(invite) = c.a.invite.take() else { return };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(invite) = c.a.invite.take() else {
+            return;
+        };
         c.state = State::Answered;
         c.cdr.a_sip_code = Some(200);
         let answer_ms = self.calls.unix_ms(now);
-        let c = self.calls.calls.get_mut(&call).expect("call present: looked up above");
+        let c = self
+            .calls
+            .calls
+            .get_mut(&call)
+            .expect("call present: looked up above");
         c.cdr.answer_unix_ms = Some(answer_ms);
         let tag = c.a.dialog.local_tag.clone();
         let key = c.a.key.clone();
@@ -281,7 +379,8 @@ impl Endpoint {
         let bytes = Bytes::from(rsip::SipMessage::Response(resp.clone()).to_bytes());
         self.send_response(now, &key, resp);
         tracing::info!(call = %uuid, "answered");
-        self.out.push_back(Output::Event(CallEvent::Answered { call: uuid }));
+        self.out
+            .push_back(Output::Event(CallEvent::Answered { call: uuid }));
         let reliable = transport.is_reliable();
         let t1 = self.cfg.timers.t1;
         if let Some(c) = self.calls.calls.get_mut(&call) {
@@ -295,29 +394,52 @@ impl Endpoint {
     }
 
     /// A response to a request, with our tag, extra headers and an optional SDP body.
-    pub(super) fn response_with(&mut self, req: &rsip::Request, code: u16, tag: &str, extra: &[(&str, String)], body: Option<&[u8]>) -> rsip::Response {
+    pub(super) fn response_with(
+        &mut self,
+        req: &rsip::Request,
+        code: u16,
+        tag: &str,
+        extra: &[(&str, String)],
+        body: Option<&[u8]>,
+    ) -> rsip::Response {
         let mut resp = crate::sip::message::response_to(req, code, Some(tag));
         for (name, value) in extra {
-            resp.headers.push(rsip::headers::make_header(name, value.clone()));
+            resp.headers
+                .push(rsip::headers::make_header(name, value.clone()));
         }
-        resp.headers.push(rsip::headers::make_header("Server", self.cfg.user_agent.clone()));
+        resp.headers.push(rsip::headers::make_header(
+            "Server",
+            self.cfg.user_agent.clone(),
+        ));
         match body {
             Some(b) => {
-                resp.headers.push(rsip::headers::make_header("Content-Type", "application/sdp".into()));
-                resp.headers.push(rsip::headers::make_header("Content-Length", b.len().to_string()));
+                resp.headers.push(rsip::headers::make_header(
+                    "Content-Type",
+                    "application/sdp".into(),
+                ));
+                resp.headers.push(rsip::headers::make_header(
+                    "Content-Length",
+                    b.len().to_string(),
+                ));
                 resp.body = b.to_vec();
             }
-            None => resp.headers.push(rsip::headers::make_header("Content-Length", "0".into())),
+            None => resp
+                .headers
+                .push(rsip::headers::make_header("Content-Length", "0".into())),
         }
         resp
     }
 
     /// ACK a 2xx inside a side's dialog (CSeq number from the response).
     pub(super) fn ack_in_dialog(&mut self, call: CallRef, side: Side, resp: &rsip::Response) {
-        let cseq = header_value(&resp.headers, "CSeq").and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(1);
+        let cseq = header_value(&resp.headers, "CSeq")
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(1);
         let branch = self.new_branch();
         let (local, ua) = (self.local, self.cfg.user_agent.clone());
-        let Some(c) = self.calls.calls.get(&call) else { return };
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
         let d = match side {
             Side::A => Some(&c.a.dialog),
             Side::B => c.b.dialog.as_ref(),
@@ -340,7 +462,9 @@ impl Endpoint {
         ) else {
             return;
         };
-        let Some(peer) = self.orphan_peer(resp) else { return };
+        let Some(peer) = self.orphan_peer(resp) else {
+            return;
+        };
         let mut d = Dialog {
             call_id: call_id.to_string(),
             local_tag: sipstr::tag(from).unwrap_or("").to_string(),
@@ -349,7 +473,9 @@ impl Endpoint {
             remote_uri: super::invite::without_tag(to),
             local_cseq: cseq,
             remote_cseq: None,
-            remote_target: header_value(h, "Contact").map(|c| sipstr::uri(c).to_string()).unwrap_or_default(),
+            remote_target: header_value(h, "Contact")
+                .map(|c| sipstr::uri(c).to_string())
+                .unwrap_or_default(),
             route_set: Vec::new(),
             peer,
         };
@@ -433,24 +559,67 @@ mod tests {
 
 impl Endpoint {
     /// The carrier challenged our INVITE: answer with the trunk's credentials, once.
-    fn retry_with_credentials(&mut self, now: Instant, call: CallRef, i: usize, resp: &rsip::Response) -> bool {
+    fn retry_with_credentials(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        i: usize,
+        resp: &rsip::Response,
+    ) -> bool {
         let code = resp.status_code.code();
-        let Some(c) = self.calls.calls.get(&call) else { return false };
-        let Some(trunk) = c.cdr.trunk.as_ref().filter(|_| c.cdr.direction == "outbound") else { return false };
-        let Some(reg) = self.cfg.trunks.iter().find(|t| t.name == *trunk).and_then(|t| t.register.clone()) else { return false };
-        let Some(fork) = c.forks.get(i) else { return false };
+        let Some(c) = self.calls.calls.get(&call) else {
+            return false;
+        };
+        let Some(trunk) = c
+            .cdr
+            .trunk
+            .as_ref()
+            .filter(|_| c.cdr.direction == "outbound")
+        else {
+            return false;
+        };
+        let Some(reg) = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.name == *trunk)
+            .and_then(|t| t.register.clone())
+        else {
+            return false;
+        };
+        let Some(fork) = c.forks.get(i) else {
+            return false;
+        };
         if fork.auth_tried {
             return false;
         }
-        let (header, answer_name) = if code == 401 { ("WWW-Authenticate", "Authorization") } else { ("Proxy-Authenticate", "Proxy-Authorization") };
-        let Some(challenge) = header_value(&resp.headers, header).map(str::to_string) else { return false };
+        let (header, answer_name) = if code == 401 {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let Some(challenge) = header_value(&resp.headers, header).map(str::to_string) else {
+            return false;
+        };
         let uri = fork.dialog.remote_target.clone();
         let cnonce = self.new_tag();
-        let Some(auth) = crate::sip::auth::client::answer(&challenge, "INVITE", &uri, &reg.username, &reg.password, &cnonce, 1) else { return false };
+        let Some(auth) = crate::sip::auth::client::answer(
+            &challenge,
+            "INVITE",
+            &uri,
+            &reg.username,
+            &reg.password,
+            &cnonce,
+            1,
+        ) else {
+            return false;
+        };
         let (local, ua, branch) = (self.local, self.cfg.user_agent.clone(), self.new_branch());
         let se = self.cfg.session_expires;
         let min_se = self.cfg.min_se;
-        let Some(c) = self.calls.calls.get_mut(&call) else { return false };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return false;
+        };
         let body = c.local_sdp[Side::B as usize].clone().unwrap_or_default();
         let fork = &mut c.forks[i];
         fork.auth_tried = true;
@@ -461,15 +630,24 @@ impl Endpoint {
             .header("Supported", "timer")
             .header(answer_name, &auth);
         if let Some(se) = se {
-            text = text.header("Session-Expires", &format!("{se};refresher=uac")).header("Min-SE", &min_se.to_string());
+            text = text
+                .header("Session-Expires", &format!("{se};refresher=uac"))
+                .header("Min-SE", &min_se.to_string());
         }
-        let Some(invite) = text.build(Some("application/sdp"), &body) else { return false };
+        let Some(invite) = text.build(Some("application/sdp"), &body) else {
+            return false;
+        };
         fork.invite = invite.clone();
         fork.state = ForkState::Calling;
         let peer = fork.dialog.peer;
         match self.send_client(now, call, Purpose::Invite(i), invite, peer) {
             Some(k) => {
-                if let Some(f) = self.calls.calls.get_mut(&call).and_then(|c| c.forks.get_mut(i)) {
+                if let Some(f) = self
+                    .calls
+                    .calls
+                    .get_mut(&call)
+                    .and_then(|c| c.forks.get_mut(i))
+                {
                     f.key = k;
                 }
                 true

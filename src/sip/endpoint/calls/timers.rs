@@ -53,20 +53,29 @@ impl Endpoint {
                 self.end_call(now, call, "no-answer", "system");
             }
             CallTimer::Retransmit2xx => {
-                let Some(c) = self.calls.calls.get_mut(&call) else { return };
+                let Some(c) = self.calls.calls.get_mut(&call) else {
+                    return;
+                };
                 if c.state != State::Answered {
                     return;
                 }
-                let Some(bytes) = c.a.ok_bytes.clone() else { return };
+                let Some(bytes) = c.a.ok_bytes.clone() else {
+                    return;
+                };
                 let dest: Peer = c.a.dialog.peer;
                 c.a.ok_interval = (c.a.ok_interval * 2).min(self.cfg.timers.t2);
                 let next = now + c.a.ok_interval;
-                self.out.push_back(crate::sip::endpoint::Output::Transmit { dest, bytes });
+                self.out
+                    .push_back(crate::sip::endpoint::Output::Transmit { dest, bytes });
                 self.set_call_timer(call, CallTimer::Retransmit2xx, next);
             }
             CallTimer::AckTimeout => {
                 // §13.3.1.4: no ACK for our 2xx: the dialog is dead, end the call.
-                let confirmed = self.calls.calls.get(&call).is_some_and(|c| c.state == State::Confirmed);
+                let confirmed = self
+                    .calls
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.state == State::Confirmed);
                 if !confirmed {
                     tracing::info!(call, "caller never acknowledged the answer");
                     self.hangup_both(now, call, "no-ack", "system");
@@ -84,8 +93,12 @@ impl Endpoint {
     /// RFC 4028 §10: the refresher refreshes at half the interval; the other side gives up
     /// at the interval minus max(32 s, interval/3).
     pub(super) fn arm_session(&mut self, now: Instant, call: CallRef, side: Side) {
-        let Some(c) = self.calls.calls.get(&call) else { return };
-        let Some((interval, we_refresh)) = c.session[side as usize] else { return };
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let Some((interval, we_refresh)) = c.session[side as usize] else {
+            return;
+        };
         let interval = Duration::from_secs(interval as u64);
         if we_refresh {
             let timer = match side {
@@ -99,7 +112,11 @@ impl Endpoint {
                 Side::A => CallTimer::ExpireA,
                 Side::B => CallTimer::ExpireB,
             };
-            self.set_call_timer(call, timer, now + interval.saturating_sub(grace).max(Duration::from_secs(1)));
+            self.set_call_timer(
+                call,
+                timer,
+                now + interval.saturating_sub(grace).max(Duration::from_secs(1)),
+            );
         }
     }
 }
