@@ -165,7 +165,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 Control::StoreDone { id, ok } => endpoint.handle_store_done(Instant::now(), id, ok),
                 Control::CdrReady(cdr) => {
                     pending_cdrs -= 1;
-                    let _ = store.put_cdr(*cdr);
+                    drop(store.put_cdr(*cdr));
                 }
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
@@ -208,7 +208,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             }
             Ok(Some(Control::CdrReady(cdr))) => {
                 pending_cdrs -= 1;
-                let _ = store.put_cdr(*cdr);
+                drop(store.put_cdr(*cdr));
             }
             _ => continue,
         }
@@ -228,14 +228,14 @@ fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             Output::Media(cmd) => io.media.command(cmd),
             Output::Cdr(CdrWrite::Start(cdr)) => {
                 // The journal entry; its commit needs no waiting (the call goes on).
-                let _ = io.store.put_cdr(cdr);
+                drop(io.store.put_cdr(*cdr));
             }
             Output::Cdr(CdrWrite::End(call, cdr)) => {
                 *io.pending_cdrs += 1;
                 let summary = io.media.finish(call);
                 let ctl = io.ctl.clone();
                 tokio::spawn(async move {
-                    let mut cdr = cdr;
+                    let mut cdr = *cdr;
                     if let Some(rx) = summary {
                         if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(1), rx).await {
                             cdr.a_to_b = s.a_to_b;

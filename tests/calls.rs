@@ -92,6 +92,39 @@ fn caller_scenario(dir: &Path) -> String {
     scen.display().to_string()
 }
 
+/// A copy of a scenario with placeholders filled in.
+fn scenario_copy(dir: &Path, name: &str, fill: &[(&str, &str)]) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name);
+    let mut text = std::fs::read_to_string(src).unwrap();
+    for (k, v) in fill {
+        text = text.replace(k, v);
+    }
+    let scen = dir.join(format!("filled-{name}"));
+    std::fs::write(&scen, text).unwrap();
+    scen.display().to_string()
+}
+
+fn caller_args(media_port: &str) -> Vec<&str> {
+    vec!["-s", "5551234", "-mi", "127.0.0.1", "-mp", media_port]
+}
+
+/// Wait for the first finished CDR.
+fn finished_cdr(dir: &Path, daemon: &Daemon) -> CdrRow {
+    let db = dir.join("switchboard.db");
+    let mut rows = Vec::new();
+    assert!(
+        poll_until(Duration::from_secs(10), || {
+            rows = cdrs(&db);
+            rows.iter().any(|r| r.end_cause.is_some())
+        }),
+        "no finished CDR: {rows:?}\n{}",
+        daemon.log_text()
+    );
+    rows.into_iter().find(|r| r.end_cause.is_some()).unwrap()
+}
+
 #[derive(Debug)]
 struct CdrRow {
     end_cause: Option<String>,
@@ -178,4 +211,180 @@ fn sipp_call_through_a_trunk_relays_rtp_both_ways_and_leaves_a_cdr() {
     // relayed to it back into our B port: media crossed the relay in both directions.
     assert!(cdr.a_to_b > 50, "packets from the caller: {cdr:?}");
     assert!(cdr.b_to_a > 50, "packets echoed by the callee: {cdr:?}");
+}
+
+#[test]
+fn busy_callee_gives_the_caller_486_and_a_busy_cdr() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
+    let mut callee = uas(dir.path(), "call_uas_busy.xml", uas_port, free_port());
+    let pcmu = "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000";
+    let scen = scenario_copy(
+        dir.path(),
+        "call_uac_fail.xml",
+        &[("FAILCODE", "486"), ("MLINE", pcmu)],
+    );
+    let mp = free_port().to_string();
+    let (ok, log) = sipp::run_uac(
+        dir.path(),
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &caller_args(&mp),
+    );
+    assert!(ok, "caller did not get 486:\n{log}\n{}", daemon.log_text());
+    assert!(callee.wait().unwrap().success());
+    let cdr = finished_cdr(dir.path(), &daemon);
+    assert_eq!(cdr.end_cause.as_deref(), Some("busy"));
+    assert_eq!((cdr.a_code, cdr.b_code), (Some(486), Some(486)));
+    assert!(!cdr.answered);
+}
+
+#[test]
+fn no_common_codec_is_refused_with_488() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
+    let g729 = "m=audio [media_port] RTP/AVP 18\n      a=rtpmap:18 G729/8000";
+    let scen = scenario_copy(
+        dir.path(),
+        "call_uac_fail.xml",
+        &[("FAILCODE", "488"), ("MLINE", g729)],
+    );
+    let mp = free_port().to_string();
+    let (ok, log) = sipp::run_uac(
+        dir.path(),
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &caller_args(&mp),
+    );
+    assert!(ok, "caller did not get 488:\n{log}\n{}", daemon.log_text());
+    assert!(daemon.log_text().contains("no codec in common"));
+}
+
+#[test]
+fn unknown_extension_route_and_permission_refusals() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    // Only international numbers (00...) are routed, and 1001 may not dial them.
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n").replace("pattern = \"_X.\"", "pattern = \"_9X.\""));
+    let pcmu = "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000";
+    let mp = free_port().to_string();
+    let scen = scenario_copy(
+        dir.path(),
+        "call_uac_fail.xml",
+        &[("FAILCODE", "403"), ("MLINE", pcmu)],
+    );
+    let (ok, log) = sipp::run_uac(
+        dir.path(),
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", "0049301234", "-mi", "127.0.0.1", "-mp", &mp],
+    );
+    assert!(
+        ok,
+        "international call was not refused with 403:\n{log}\n{}",
+        daemon.log_text()
+    );
+    assert!(daemon.wait_log("needs permission `international`", Duration::from_secs(5)));
+    let scen = scenario_copy(
+        dir.path(),
+        "call_uac_fail.xml",
+        &[("FAILCODE", "404"), ("MLINE", pcmu)],
+    );
+    let (ok, log) = sipp::run_uac(
+        dir.path(),
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", "12345", "-mi", "127.0.0.1", "-mp", &mp],
+    );
+    assert!(
+        ok,
+        "unroutable number was not refused with 404:\n{log}\n{}",
+        daemon.log_text()
+    );
+    assert!(daemon.wait_log(
+        "matches no [[dialplan.routes]] pattern",
+        Duration::from_secs(5)
+    ));
+}
+
+#[test]
+fn kill_9_mid_call_leaves_a_cdr_closed_at_restart() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let cfg = config(dir.path(), port, uas_port, "");
+    let cfg_path = dir.path().join("switchboard.toml");
+    std::fs::write(&cfg_path, &cfg).unwrap();
+    let mut daemon = Daemon::start_with(dir.path(), port, &cfg_path);
+    let mut callee = uas(dir.path(), "call_uas.xml", uas_port, free_port());
+    let path = dir.path().join("caller.ulaw");
+    std::fs::write(&path, vec![0x55u8; 8000]).unwrap();
+    let scen = scenario_copy(
+        dir.path(),
+        "call_uac.xml",
+        &[
+            ("AUDIO_FILE", path.display().to_string().as_str()),
+            ("milliseconds=\"2500\"", "milliseconds=\"60000\""),
+        ],
+    );
+    let target = daemon.addr().to_string();
+    let d = dir.path().to_path_buf();
+    let caller = std::thread::spawn(move || {
+        let mp = free_port().to_string();
+        sipp::run_uac(
+            &d,
+            &scen,
+            &target,
+            &[("1001", "1001pass")],
+            1,
+            &[
+                "-s",
+                "5551234",
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                &mp,
+                "-timeout",
+                "8s",
+            ],
+        )
+    });
+    assert!(
+        daemon.wait_log("answered", Duration::from_secs(10)),
+        "{}",
+        daemon.log_text()
+    );
+    let db = dir.path().join("switchboard.db");
+    assert!(
+        poll_until(Duration::from_secs(5), || cdrs(&db).len() == 1),
+        "journal entry missing"
+    );
+    daemon.kill9();
+    let _ = callee.kill();
+    let _ = callee.wait();
+    let _ = caller.join();
+    let restarted = Daemon::start_with(dir.path(), port, &cfg_path);
+    assert!(
+        restarted.wait_log("system-restart", Duration::from_secs(10)),
+        "{}",
+        restarted.log_text()
+    );
+    let rows = cdrs(&db);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].end_cause.as_deref(), Some("system-restart"));
+    assert_eq!(rows[0].hangup_side.as_deref(), Some("system"));
+    assert!(
+        rows[0].answered,
+        "the answer time was journaled? {:?}",
+        rows[0]
+    );
 }

@@ -70,7 +70,7 @@ impl Dialplan<'_> {
                         ),
                     });
                 };
-                if !(self.permissions)(user).iter().any(|p| *p == route.class) {
+                if !(self.permissions)(user).contains(&route.class) {
                     return Err(NoRoute {
                         code: 403,
                         why: format!(

@@ -11,7 +11,7 @@ pub struct PortPool {
 impl PortPool {
     pub fn new(min: u16, max: u16) -> Self {
         let first = min + (min % 2);
-        let free = (first..max).step_by(2).filter(|p| p + 1 <= max).collect();
+        let free = (first..max).step_by(2).collect();
         PortPool {
             free,
             used: HashSet::new(),

@@ -59,7 +59,7 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
         c.at(m.codecs.span(), "media.codecs needs at least one codec");
     }
     let ptime = *m.ptime_ms.get_ref();
-    if !(10..=60).contains(&ptime) || ptime % 10 != 0 {
+    if !(10..=60).contains(&ptime) || !ptime.is_multiple_of(10) {
         c.at(
             m.ptime_ms.span(),
             "media.ptime_ms must be 10, 20, 30, 40, 50 or 60",

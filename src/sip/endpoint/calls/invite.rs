@@ -356,7 +356,8 @@ impl Endpoint {
         self.calls.invites.insert(key, call);
         self.calls.calls.insert(call, c);
         tracing::info!(call = %uuid, caller = %caller_number, callee = %callee, forks = fork_reqs.len(), "call started");
-        self.out.push_back(Output::Cdr(CdrWrite::Start(cdr)));
+        self.out
+            .push_back(Output::Cdr(CdrWrite::Start(Box::new(cdr))));
         self.out.push_back(Output::Event(CallEvent::Created {
             call: uuid,
             caller: caller_number,

@@ -121,10 +121,10 @@ pub enum CallEvent {
 
 #[derive(Debug, Clone)]
 pub enum CdrWrite {
-    /// The journal entry: written when the call starts.
-    Start(Cdr),
+    /// The journal entry: written when the call starts, and again when it is answered.
+    Start(Box<Cdr>),
     /// The complete record. The driver adds the relay's quality figures before writing.
-    End(CallRef, Cdr),
+    End(CallRef, Box<Cdr>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,7 +432,8 @@ impl Endpoint {
             call: c.uuid.clone(),
             cause: cause.to_string(),
         }));
-        self.out.push_back(Output::Cdr(CdrWrite::End(call, c.cdr)));
+        self.out
+            .push_back(Output::Cdr(CdrWrite::End(call, Box::new(c.cdr))));
         self.out
             .push_back(Output::Media(MediaCommand::Close { call }));
     }

@@ -359,6 +359,16 @@ impl Endpoint {
             .get_mut(&call)
             .expect("call present: looked up above");
         c.cdr.answer_unix_ms = Some(answer_ms);
+        c.cdr.codec = c.codec.map(|k| k.name.encoding().to_string());
+        // Journal the answer too: a crash after this point still bills the talk time.
+        let journal = c.cdr.clone();
+        self.out
+            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(journal))));
+        let c = self
+            .calls
+            .calls
+            .get_mut(&call)
+            .expect("call present: looked up above");
         let tag = c.a.dialog.local_tag.clone();
         let key = c.a.key.clone();
         let body = c.a.answer.clone();
@@ -541,22 +551,6 @@ fn map_failure(code: u16) -> (u16, &'static str) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failures_are_mapped_sensibly() {
-        assert_eq!(best_failure([408, 486, 480].into_iter()), 486);
-        assert_eq!(best_failure([408, 480].into_iter()), 480);
-        assert_eq!(best_failure([486, 603].into_iter()), 603);
-        assert_eq!(map_failure(408), (480, "no-answer"));
-        assert_eq!(map_failure(503), (502, "failed"));
-        assert_eq!(map_failure(486), (486, "busy"));
-        assert_eq!(map_failure(488), (488, "incompatible-media"));
-    }
-}
-
 impl Endpoint {
     /// The carrier challenged our INVITE: answer with the trunk's credentials, once.
     fn retry_with_credentials(
@@ -654,5 +648,21 @@ impl Endpoint {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_mapped_sensibly() {
+        assert_eq!(best_failure([408, 486, 480].into_iter()), 486);
+        assert_eq!(best_failure([408, 480].into_iter()), 480);
+        assert_eq!(best_failure([486, 603].into_iter()), 603);
+        assert_eq!(map_failure(408), (480, "no-answer"));
+        assert_eq!(map_failure(503), (502, "failed"));
+        assert_eq!(map_failure(486), (486, "busy"));
+        assert_eq!(map_failure(488), (488, "incompatible-media"));
     }
 }
