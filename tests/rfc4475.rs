@@ -11,9 +11,11 @@ use common::*;
 /// What the daemon must do with a message: answer with one of these codes, or stay silent.
 fn expected(name: &str) -> Option<&'static [u16]> {
     Some(match name {
-        // Parsed and processed: OPTIONS answered, INVITE to an unknown user 404, REGISTER
-        // challenged (no credentials), MESSAGE not allowed.
-        "wsinv" | "esc01" | "longreq" | "inv2543" => &[404, 480],
+        // Parsed and processed: OPTIONS answered, a new INVITE without credentials challenged
+        // (407) before anything else is looked at, an INVITE carrying a To tag refers to a
+        // dialog we do not have (481), REGISTER challenged (401), MESSAGE not allowed.
+        "esc01" | "longreq" | "inv2543" => &[407],
+        "wsinv" => &[481],
         "lwsdisp" | "semiuri" | "transports" | "badbranch" | "zeromf" => &[200],
         "escnull" | "dblreq" | "unksm2" | "regaut01" | "cparam01" | "cparam02" | "regescrt" => {
             &[401]
@@ -25,8 +27,8 @@ fn expected(name: &str) -> Option<&'static [u16]> {
             &[400]
         }
         // Lenient handling is allowed for these.
-        "escruri" => &[400, 404, 480],
-        "baddate" => &[400, 404, 480],
+        "escruri" => &[400, 404, 407, 480],
+        "baddate" => &[400, 407],
         "regbadct" => &[400, 401],
         "badaspec" | "baddn" => &[400, 200],
         "badvers" => &[505],
