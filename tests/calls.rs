@@ -106,10 +106,6 @@ fn scenario_copy(dir: &Path, name: &str, fill: &[(&str, &str)]) -> String {
     scen.display().to_string()
 }
 
-fn caller_args(media_port: &str) -> Vec<&str> {
-    vec!["-s", "5551234", "-mi", "127.0.0.1", "-mp", media_port]
-}
-
 /// Wait for the first finished CDR.
 fn finished_cdr(dir: &Path, daemon: &Daemon) -> CdrRow {
     let db = dir.join("switchboard.db");
@@ -191,17 +187,7 @@ fn sipp_call_through_a_trunk_relays_rtp_both_ways_and_leaves_a_cdr() {
         daemon.log_text()
     );
 
-    let db = dir.path().join("switchboard.db");
-    let mut rows = Vec::new();
-    assert!(
-        poll_until(Duration::from_secs(10), || {
-            rows = cdrs(&db);
-            rows.iter().any(|r| r.end_cause.is_some())
-        }),
-        "no finished CDR: {rows:?}\n{}",
-        daemon.log_text()
-    );
-    let cdr = &rows[0];
+    let cdr = &finished_cdr(dir.path(), &daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
     assert_eq!(cdr.hangup_side.as_deref(), Some("caller"));
     assert_eq!((cdr.a_code, cdr.b_code), (Some(200), Some(200)));
@@ -213,28 +199,38 @@ fn sipp_call_through_a_trunk_relays_rtp_both_ways_and_leaves_a_cdr() {
     assert!(cdr.b_to_a > 50, "packets echoed by the callee: {cdr:?}");
 }
 
+const PCMU: &str = "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000";
+
+/// Call `number` as 1001 offering `mline`: SIPp must see `code` as the final answer.
+fn call_expecting(dir: &Path, daemon: &Daemon, number: &str, mline: &str, code: &str) {
+    let scen = scenario_copy(
+        dir,
+        "call_uac_fail.xml",
+        &[("FAILCODE", code), ("MLINE", mline)],
+    );
+    let mp = free_port().to_string();
+    let (ok, log) = sipp::run_uac(
+        dir,
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", number, "-mi", "127.0.0.1", "-mp", &mp],
+    );
+    assert!(
+        ok,
+        "calling {number} did not end in {code}:\n{log}\n{}",
+        daemon.log_text()
+    );
+}
+
 #[test]
 fn busy_callee_gives_the_caller_486_and_a_busy_cdr() {
     let dir = temp_dir();
     let (port, uas_port) = (free_port(), free_port());
     let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
     let mut callee = uas(dir.path(), "call_uas_busy.xml", uas_port, free_port());
-    let pcmu = "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000";
-    let scen = scenario_copy(
-        dir.path(),
-        "call_uac_fail.xml",
-        &[("FAILCODE", "486"), ("MLINE", pcmu)],
-    );
-    let mp = free_port().to_string();
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
-        &scen,
-        &daemon.addr().to_string(),
-        &[("1001", "1001pass")],
-        1,
-        &caller_args(&mp),
-    );
-    assert!(ok, "caller did not get 486:\n{log}\n{}", daemon.log_text());
+    call_expecting(dir.path(), &daemon, "5551234", PCMU, "486");
     assert!(callee.wait().unwrap().success());
     let cdr = finished_cdr(dir.path(), &daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("busy"));
@@ -248,69 +244,22 @@ fn no_common_codec_is_refused_with_488() {
     let (port, uas_port) = (free_port(), free_port());
     let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
     let g729 = "m=audio [media_port] RTP/AVP 18\n      a=rtpmap:18 G729/8000";
-    let scen = scenario_copy(
-        dir.path(),
-        "call_uac_fail.xml",
-        &[("FAILCODE", "488"), ("MLINE", g729)],
-    );
-    let mp = free_port().to_string();
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
-        &scen,
-        &daemon.addr().to_string(),
-        &[("1001", "1001pass")],
-        1,
-        &caller_args(&mp),
-    );
-    assert!(ok, "caller did not get 488:\n{log}\n{}", daemon.log_text());
-    assert!(daemon.log_text().contains("no codec in common"));
+    call_expecting(dir.path(), &daemon, "5551234", g729, "488");
+    assert!(daemon.wait_log("no codec in common", Duration::from_secs(5)));
 }
 
 #[test]
 fn unknown_extension_route_and_permission_refusals() {
     let dir = temp_dir();
     let (port, uas_port) = (free_port(), free_port());
-    // Only international numbers (00...) are routed, and 1001 may not dial them.
-    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n").replace("pattern = \"_X.\"", "pattern = \"_9X.\""));
-    let pcmu = "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000";
-    let mp = free_port().to_string();
-    let scen = scenario_copy(
-        dir.path(),
-        "call_uac_fail.xml",
-        &[("FAILCODE", "403"), ("MLINE", pcmu)],
-    );
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
-        &scen,
-        &daemon.addr().to_string(),
-        &[("1001", "1001pass")],
-        1,
-        &["-s", "0049301234", "-mi", "127.0.0.1", "-mp", &mp],
-    );
-    assert!(
-        ok,
-        "international call was not refused with 403:\n{log}\n{}",
-        daemon.log_text()
-    );
+    // Only 9... and international numbers (00...) are routed, and 1001 may not dial the latter.
+    let international = "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n";
+    let cfg = config(dir.path(), port, uas_port, international)
+        .replace("pattern = \"_X.\"", "pattern = \"_9X.\"");
+    let daemon = Daemon::start(dir.path(), port, &cfg);
+    call_expecting(dir.path(), &daemon, "0049301234", PCMU, "403");
     assert!(daemon.wait_log("needs permission `international`", Duration::from_secs(5)));
-    let scen = scenario_copy(
-        dir.path(),
-        "call_uac_fail.xml",
-        &[("FAILCODE", "404"), ("MLINE", pcmu)],
-    );
-    let (ok, log) = sipp::run_uac(
-        dir.path(),
-        &scen,
-        &daemon.addr().to_string(),
-        &[("1001", "1001pass")],
-        1,
-        &["-s", "12345", "-mi", "127.0.0.1", "-mp", &mp],
-    );
-    assert!(
-        ok,
-        "unroutable number was not refused with 404:\n{log}\n{}",
-        daemon.log_text()
-    );
+    call_expecting(dir.path(), &daemon, "12345", PCMU, "404");
     assert!(daemon.wait_log(
         "matches no [[dialplan.routes]] pattern",
         Duration::from_secs(5)

@@ -17,7 +17,6 @@ pub struct Dialog {
     /// The other party's name-addr, without tag.
     pub remote_uri: String,
     pub local_cseq: u32,
-    pub remote_cseq: Option<u32>,
     /// Remote target: the Contact URI.
     pub remote_target: String,
     /// Route headers to put on requests (Record-Route, in request order).
@@ -159,14 +158,13 @@ impl Dialog {
             Some(t) => format!("{};tag={t}", self.remote_uri),
             None => self.remote_uri.clone(),
         };
-        let method_word = if method == "ACK" { "ACK" } else { method };
         r.header(
             "From",
             &format!("{};tag={}", self.local_uri, self.local_tag),
         )
         .header("To", &to)
         .header("Call-ID", &self.call_id)
-        .header("CSeq", &format!("{cseq} {method_word}"))
+        .header("CSeq", &format!("{cseq} {method}"))
         .header("Contact", &local.contact(self.peer.transport))
         .header("User-Agent", user_agent)
     }

@@ -1,7 +1,7 @@
 //! Routing a new call: who is calling (a user or a trunk), where it goes (an extension, a
 //! trunk), or why it may not.
 
-use crate::config::{DialplanConfig, TrunkConfig};
+use crate::config::DialplanConfig;
 
 /// Who placed the call, as established before routing (digest auth or trunk source).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,6 @@ pub struct NoRoute {
 
 pub struct Dialplan<'a> {
     pub plan: &'a DialplanConfig,
-    pub trunks: &'a [TrunkConfig],
     /// Is this a configured (enabled) extension?
     pub is_extension: &'a dyn Fn(&str) -> bool,
     /// The route classes a user may dial.
@@ -87,11 +86,6 @@ impl Dialplan<'_> {
             }
         }
     }
-
-    /// The trunk an unauthenticated request comes from, by source address.
-    pub fn trunk_for_source(&self, source: std::net::SocketAddr) -> Option<&TrunkConfig> {
-        self.trunks.iter().find(|t| t.accepts_from(source))
-    }
 }
 
 #[cfg(test)]
@@ -130,7 +124,6 @@ mod tests {
         let plan = plan();
         let dp = Dialplan {
             plan: &plan,
-            trunks: &[],
             is_extension: &|e| e == "1001" || e == "1002",
             permissions: &|u| {
                 if u == "1001" {

@@ -24,6 +24,14 @@ impl PortPool {
         Some(p)
     }
 
+    /// Two pairs for a call's two sides, or none (nothing is taken then).
+    pub fn take_pair(&mut self) -> Option<(u16, u16)> {
+        if self.free.len() < 2 {
+            return None;
+        }
+        Some((self.take()?, self.take()?))
+    }
+
     pub fn give_back(&mut self, port: u16) {
         if self.used.remove(&port) {
             self.free.push_back(port);
@@ -50,5 +58,13 @@ mod tests {
         p.give_back(20004);
         p.give_back(20004); // double free is ignored
         assert_eq!(p.available(), 3);
+        let (a, b) = p.take_pair().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            p.take_pair(),
+            None,
+            "one pair left is not enough for a call"
+        );
+        assert_eq!(p.available(), 1);
     }
 }

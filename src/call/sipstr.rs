@@ -50,12 +50,37 @@ pub fn display_name(value: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// A Session-Expires value (RFC 4028): the interval, and whether the refresher is the UAS.
+pub fn session_expires(value: &str) -> Option<(u32, bool)> {
+    let secs = value.split(';').next()?.trim().parse().ok()?;
+    let uas = param(value, "refresher").is_some_and(|r| r.eq_ignore_ascii_case("uas"));
+    Some((secs, uas))
+}
+
 /// Characters safe in a quoted display name and user part we generate.
 pub fn sanitize(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric() || " +-_.*#".contains(*c))
         .take(64)
         .collect()
+}
+
+/// A From/To value without its tag parameter.
+pub fn without_tag(value: &str) -> String {
+    let v = value.trim();
+    let (head, params) = match v.rfind('>') {
+        Some(i) => (&v[..=i], &v[i + 1..]),
+        None => match v.find(';') {
+            Some(i) => (&v[..i], &v[i..]),
+            None => (v, ""),
+        },
+    };
+    let kept: String = params
+        .split(';')
+        .filter(|p| !p.trim().is_empty() && !p.trim().to_ascii_lowercase().starts_with("tag="))
+        .map(|p| format!(";{}", p.trim()))
+        .collect();
+    format!("{head}{kept}")
 }
 
 #[cfg(test)]
@@ -74,5 +99,10 @@ mod tests {
         assert_eq!(user("tel:+15551234;phone-context=x"), Some("+15551234"));
         assert_eq!(tag("<sip:a@b>"), None);
         assert_eq!(sanitize("Ev\"il\r\n<x>"), "Evilx");
+        assert_eq!(session_expires("1800;refresher=uas"), Some((1800, true)));
+        assert_eq!(session_expires("90"), Some((90, false)));
+        assert_eq!(without_tag("<sip:a@b>;x=1;tag=9"), "<sip:a@b>;x=1");
+        assert_eq!(without_tag("sip:a@b;tag=9"), "sip:a@b");
+        assert_eq!(session_expires("x;refresher=uas"), None);
     }
 }

@@ -6,7 +6,6 @@
 //! rewritten so each far end sees one continuous stream across re-INVITEs.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -14,8 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::{
-    estimate_mos, parse_rtcp, parse_rtp, rewrite_rtcp_ssrc, DtmfDetector, ReceiveStats, RtcpPacket,
-    StreamRewriter,
+    estimate_mos, parse_rtp, rewrite_rtcp_ssrc, DtmfDetector, ReceiveStats, StreamRewriter,
 };
 use crate::call::cdr::MediaQuality;
 use crate::sip::endpoint::calls::{CallRef, MediaEvent, Side};
@@ -260,25 +258,9 @@ impl Relay {
                 return;
             }
         }
-        // Read it for quality (what the far end says about our stream); relay it as is
-        // apart from the sender SSRC, which must match the stream the other side sees.
-        let mut ok = true;
-        for p in parse_rtcp(buf) {
-            match p {
-                Ok(
-                    RtcpPacket::SenderReport { .. }
-                    | RtcpPacket::ReceiverReport { .. }
-                    | RtcpPacket::Other { .. },
-                ) => {}
-                Err(_) => {
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        if !ok {
-            return;
-        }
+        // Relayed as is apart from the sender SSRC, which must match the stream the other
+        // side sees; a malformed compound packet is dropped (the rewrite checks it).
+        // Quality comes from our own RTP statistics: RTCP reports are not read yet.
         let t = &self.sides[idx(to)];
         let Some(dest) = t.rtcp_dest() else { return };
         if rewrite_rtcp_ssrc(buf, t.out.out_ssrc()) {
@@ -357,7 +339,6 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
     let mut bufs = [[0u8; 2048]; 4];
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let sockets = Arc::new(sockets);
     loop {
         let [b0, b1, b2, b3] = &mut bufs;
         tokio::select! {

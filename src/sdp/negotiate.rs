@@ -298,12 +298,11 @@ pub fn answered_audio(
         .formats
         .iter()
         .find_map(|f| {
-            let (pt, enc, _) = codec_of(m, f)?;
+            let (_, enc, _) = codec_of(m, f)?;
             let name = CodecName::parse(&enc)?;
-            offered.iter().find(|c| c.name == name).map(|c| Codec {
-                name,
-                pt: if pt == c.pt { pt } else { c.pt },
-            })
+            // Our payload number, which the relay keeps end to end (RFC 3264 asks the
+            // answerer to use it too).
+            offered.iter().find(|c| c.name == name).copied()
         })
         .ok_or(NegotiateError::NoCommonCodec)?;
     let (remote, remote_rtcp) = remote_of(answer, m);

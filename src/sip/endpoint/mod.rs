@@ -8,6 +8,7 @@
 //! crash.
 
 pub mod calls;
+mod digest;
 mod register;
 mod requests;
 mod respond;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{CallEvent, CallRef, CallTimer, MediaCommand, Purpose, Reinvite, Side, State};
+use super::{CallEvent, CallRef, CallTimer, Purpose, Reinvite, Side, State};
 use crate::call::sipstr;
 use crate::sdp::{self, Direction, LocalMedia};
 use crate::sip::endpoint::{Endpoint, Output};
@@ -150,11 +150,9 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
-        let d = match side.other() {
-            Side::A => (c.state != State::Ringing).then_some(&mut c.a.dialog),
-            Side::B => c.b.dialog.as_mut(),
+        let Some(d) = c.dialog_mut(side.other()) else {
+            return;
         };
-        let Some(d) = d else { return };
         let peer = d.peer;
         let ct = (!req.body.is_empty()).then_some(ct);
         if let Some(info) = d
@@ -183,15 +181,7 @@ impl Endpoint {
         if c.reinvite.is_some() {
             return self.refuse(now, key, &req, 491, &[("Retry-After", "1".into())]);
         }
-        let tag = match side {
-            Side::A => c.a.dialog.local_tag.clone(),
-            Side::B => {
-                c.b.dialog
-                    .as_ref()
-                    .map(|d| d.local_tag.clone())
-                    .unwrap_or_default()
-            }
-        };
+        let tag = c.local_tag(side);
         let session = c.session[side as usize];
         let current = c.local_sdp[side as usize].clone();
         let Some(codec) = c.codec else {
@@ -213,7 +203,7 @@ impl Endpoint {
         };
         if is_refresh {
             // A session refresh (RFC 4028) or an unchanged offer: answer with what we have.
-            let mut extra = vec![("Contact", self.local.contact(req_transport(c, side)))];
+            let mut extra = vec![("Contact", self.local.contact(c.transport(side)))];
             if let Some((secs, we)) = session {
                 extra.push((
                     "Session-Expires",
@@ -254,15 +244,10 @@ impl Endpoint {
                 .filter(|_| offered.telephone_event.is_some());
         let held = offered.direction != Direction::SendRecv;
         let was_held = c.hold[side as usize];
-        c.hold[side as usize] = held;
-        let active = !c.hold.iter().any(|h| *h);
         if side == Side::A {
             c.a.remote_sdp_version = offer.origin.session_version;
         }
-        let (origin, port) = match other {
-            Side::A => (&mut c.a.origin, c.a.port),
-            Side::B => (&mut c.b.origin, c.b.port),
-        };
+        let (origin, port) = c.local_media(other);
         let lm = LocalMedia {
             addr: media_ip,
             port,
@@ -271,11 +256,7 @@ impl Endpoint {
         let out_offer = sdp::build_offer(origin, &lm, &[codec], te, offered.direction);
         let body = out_offer.to_bytes();
         c.local_sdp[other as usize] = Some(body.clone());
-        let d = match other {
-            Side::A => Some(&mut c.a.dialog),
-            Side::B => c.b.dialog.as_mut(),
-        };
-        let Some(d) = d else { return };
+        let Some(d) = c.dialog_mut(other) else { return };
         let peer = d.peer;
         let text = d
             .request("INVITE", &local, &branch, &ua)
@@ -290,15 +271,14 @@ impl Endpoint {
             request: req,
             offer,
         });
-        self.out.push_back(Output::Media(MediaCommand::Remote {
+        self.media_remote(
             call,
             side,
-            rtp: offered.remote,
-            rtcp: offered.remote_rtcp,
-            signal_ip: None,
-            telephone_event: offered.telephone_event,
-            active,
-        }));
+            offered.direction,
+            offered.remote,
+            offered.remote_rtcp,
+            offered.telephone_event,
+        );
         if held != was_held {
             tracing::info!(call = %uuid, ?side, held, "hold state changed");
             let ev = if held {
@@ -341,7 +321,10 @@ impl Endpoint {
         self.ack_in_dialog(call, other, &resp);
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
-        let contact = self.local.contact(re_transport(self, call, re.from));
+        let transport = self.calls.calls.get(&call).map(|c| c.transport(re.from));
+        let contact = self
+            .local
+            .contact(transport.unwrap_or(crate::sip::TransportKind::Udp));
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
@@ -352,34 +335,27 @@ impl Endpoint {
         let direction = neg
             .as_ref()
             .map(|n| n.direction)
-            .unwrap_or(sdp::answer_direction(sdp::Direction::SendRecv));
+            .unwrap_or(Direction::SendRecv);
         if let Some(n) = &neg {
-            c.hold[other as usize] = n.direction != Direction::SendRecv
-                && n.direction != sdp::answer_direction(Direction::SendRecv);
-            let active = !c.hold.iter().any(|h| *h) && n.direction == Direction::SendRecv;
-            self.out.push_back(Output::Media(MediaCommand::Remote {
+            self.media_remote(
                 call,
-                side: other,
-                rtp: n.remote,
-                rtcp: n.remote_rtcp,
-                signal_ip: None,
-                telephone_event: n.telephone_event,
-                active,
-            }));
+                other,
+                n.direction,
+                n.remote,
+                n.remote_rtcp,
+                n.telephone_event,
+            );
         }
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
-        let (origin, port) = match re.from {
-            Side::A => (&mut c.a.origin, c.a.port),
-            Side::B => (&mut c.b.origin, c.b.port),
-        };
+        let te = c.b.telephone_event.is_some();
+        let (origin, port) = c.local_media(re.from);
         let lm = LocalMedia {
             addr: media_ip,
             port,
             ptime: Some(ptime),
         };
-        let te = c.b.telephone_event.is_some();
         let answer = sdp::build_answer(origin, &lm, &re.offer, codec, te, direction)
             .ok()
             .map(|a| a.to_bytes());
@@ -387,15 +363,7 @@ impl Endpoint {
         if re.from == Side::B {
             c.b.last_answer = Some(re.offer.clone());
         }
-        let tag = match re.from {
-            Side::A => c.a.dialog.local_tag.clone(),
-            Side::B => {
-                c.b.dialog
-                    .as_ref()
-                    .map(|d| d.local_tag.clone())
-                    .unwrap_or_default()
-            }
-        };
+        let tag = c.local_tag(re.from);
         let resp = match answer {
             Some(body) => {
                 self.response_with(&re.request, 200, &tag, &[("Contact", contact)], Some(&body))
@@ -424,11 +392,7 @@ impl Endpoint {
         }
         let body: Option<Bytes> = c.local_sdp[side as usize].clone();
         let secs = c.session[side as usize].map(|s| s.0).unwrap_or(1800);
-        let d = match side {
-            Side::A => Some(&mut c.a.dialog),
-            Side::B => c.b.dialog.as_mut(),
-        };
-        let Some(d) = d else { return };
+        let Some(d) = c.dialog_mut(side) else { return };
         let peer = d.peer;
         let text = d
             .request("INVITE", &local, &branch, &ua)
@@ -442,24 +406,4 @@ impl Endpoint {
             self.send_client(now, call, Purpose::Refresh(side), req, peer);
         }
     }
-}
-
-fn req_transport(c: &super::Call, side: Side) -> crate::sip::TransportKind {
-    match side {
-        Side::A => c.a.dialog.peer.transport,
-        Side::B => {
-            c.b.dialog
-                .as_ref()
-                .map(|d| d.peer.transport)
-                .unwrap_or(crate::sip::TransportKind::Udp)
-        }
-    }
-}
-
-fn re_transport(ep: &Endpoint, call: CallRef, side: Side) -> crate::sip::TransportKind {
-    ep.calls
-        .calls
-        .get(&call)
-        .map(|c| req_transport(c, side))
-        .unwrap_or(crate::sip::TransportKind::Udp)
 }

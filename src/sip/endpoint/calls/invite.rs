@@ -11,9 +11,9 @@ use crate::call::cdr::Cdr;
 use crate::call::dialog::Dialog;
 use crate::call::dialplan::{Dialplan, Origin, Target};
 use crate::call::sipstr;
-use crate::sdp::{self, Direction, LocalMedia, OriginState};
-use crate::sip::auth::AuthOutcome;
-use crate::sip::endpoint::{Endpoint, Output, SecurityEvent};
+use crate::sdp::{self, LocalMedia, OriginState};
+use crate::sip::endpoint::digest::Authn;
+use crate::sip::endpoint::{Endpoint, Output};
 use crate::sip::message::{header_value, header_values, list_values};
 use crate::sip::registrar::Registrar;
 use crate::sip::transaction::TxKey;
@@ -49,7 +49,6 @@ impl Endpoint {
         let permissions = &self.cfg.permissions;
         let dp = Dialplan {
             plan: &self.cfg.dialplan,
-            trunks: &self.cfg.trunks,
             is_extension: &|e| users.contains_key(e),
             permissions: &|u| permissions.get(u).cloned().unwrap_or_default(),
         };
@@ -70,11 +69,8 @@ impl Endpoint {
         }
 
         // RFC 4028 §8: refuse an interval below our minimum.
-        let their_se = header_value(&req.headers, "Session-Expires");
-        let se = their_se
-            .and_then(|v| v.split(';').next())
-            .and_then(|n| n.trim().parse::<u32>().ok());
-        if let (Some(n), Some(_)) = (se, self.cfg.session_expires) {
+        let se = header_value(&req.headers, "Session-Expires").and_then(sipstr::session_expires);
+        if let (Some((n, _)), Some(_)) = (se, self.cfg.session_expires) {
             if n < self.cfg.min_se {
                 return self.refuse(
                     now,
@@ -88,36 +84,24 @@ impl Endpoint {
 
         // SDP: we need the caller's offer (late-offer INVITEs are refused, documented).
         let prefs = self.cfg.codecs.clone();
-        let offer = match sdp::parse(&req.body) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::info!(error = %e, "call refused: no usable SDP offer");
-                return self.refuse(
-                    now,
-                    &key,
-                    &req,
-                    488,
-                    &[(
-                        "Warning",
-                        "399 switchboard \"an SDP offer is required\"".into(),
-                    )],
-                );
-            }
+        let negotiated = match sdp::parse(&req.body) {
+            Err(e) => Err((
+                e.to_string(),
+                "399 switchboard \"an SDP offer is required\"",
+            )),
+            Ok(offer) => match sdp::offered_audio(&offer, &prefs) {
+                Ok(o) => Ok((offer, o)),
+                Err(e) => Err((
+                    e.to_string(),
+                    "305 switchboard \"incompatible media format\"",
+                )),
+            },
         };
-        let offered = match sdp::offered_audio(&offer, &prefs) {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::info!(error = %e, "call refused: no codec in common");
-                return self.refuse(
-                    now,
-                    &key,
-                    &req,
-                    488,
-                    &[(
-                        "Warning",
-                        "305 switchboard \"incompatible media format\"".into(),
-                    )],
-                );
+        let (offer, offered) = match negotiated {
+            Ok(x) => x,
+            Err((why, warning)) => {
+                tracing::info!(error = %why, "call refused with 488");
+                return self.refuse(now, &key, &req, 488, &[("Warning", warning.into())]);
             }
         };
 
@@ -151,8 +135,9 @@ impl Endpoint {
                     return self.refuse(now, &key, &req, 404, &[]);
                 };
                 let ruri = format!(
-                    "sip:{number}@{}",
-                    crate::call::dialog::host(t.address) + &format!(":{}", t.address.port())
+                    "sip:{number}@{}:{}",
+                    crate::call::dialog::host(t.address),
+                    t.address.port()
                 );
                 (
                     vec![(ruri, Peer::udp(t.address))],
@@ -163,12 +148,7 @@ impl Endpoint {
             }
         };
 
-        let Some(a_port) = self.calls.ports.take() else {
-            tracing::warn!("call refused: no free RTP ports");
-            return self.refuse(now, &key, &req, 503, &[]);
-        };
-        let Some(b_port) = self.calls.ports.take() else {
-            self.calls.ports.give_back(a_port);
+        let Some((a_port, b_port)) = self.calls.ports.take_pair() else {
             tracing::warn!("call refused: no free RTP ports");
             return self.refuse(now, &key, &req, 503, &[]);
         };
@@ -183,11 +163,9 @@ impl Endpoint {
                 .to_string(),
             local_tag: a_tag.clone(),
             remote_tag: sipstr::tag(&from).map(str::to_string),
-            local_uri: without_tag(header_value(&req.headers, "To").unwrap_or("")),
-            remote_uri: without_tag(&from),
+            local_uri: sipstr::without_tag(header_value(&req.headers, "To").unwrap_or("")),
+            remote_uri: sipstr::without_tag(&from),
             local_cseq: 0,
-            remote_cseq: header_value(&req.headers, "CSeq")
-                .and_then(|c| c.split_whitespace().next()?.parse().ok()),
             remote_target: header_value(&req.headers, "Contact")
                 .map(|c| sipstr::uri(c).to_string())
                 .unwrap_or_else(|| req.uri.to_string()),
@@ -258,7 +236,6 @@ impl Endpoint {
                 local_uri: from_uri.clone(),
                 remote_uri: to_uri,
                 local_cseq: 0,
-                remote_cseq: None,
                 remote_target: ruri.clone(),
                 route_set: Vec::new(),
                 peer: *peer,
@@ -301,7 +278,7 @@ impl Endpoint {
         };
         let a_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
         let session_a = match (self.cfg.session_expires, se) {
-            (Some(ours), Some(theirs)) => Some((theirs.min(ours), refresher_is(their_se, "uas"))),
+            (Some(ours), Some((theirs, uas_refreshes))) => Some((theirs.min(ours), uas_refreshes)),
             (Some(ours), None)
                 if list_values(&req.headers, "Supported")
                     .any(|v| v.eq_ignore_ascii_case("timer")) =>
@@ -331,7 +308,6 @@ impl Endpoint {
                 offered: offered.codecs.clone(),
                 telephone_event: te,
                 dialog: None,
-                invite_cseq: 1,
                 last_answer: None,
             },
             forks,
@@ -340,8 +316,8 @@ impl Endpoint {
             session: [session_a, None],
             deadlines: HashMap::new(),
             cdr: cdr.clone(),
-            ending: false,
-            hold: [offered.direction != Direction::SendRecv, false],
+            // Set from each side's SDP by media_remote.
+            hold: [false; 2],
             local_sdp: [None, Some(b_body.clone())],
         };
         self.calls
@@ -368,15 +344,14 @@ impl Endpoint {
             a_port,
             b_port,
         }));
-        self.out.push_back(Output::Media(MediaCommand::Remote {
+        self.media_remote(
             call,
-            side: Side::A,
-            rtp: offered.remote,
-            rtcp: offered.remote_rtcp,
-            signal_ip: None,
-            telephone_event: offered.telephone_event,
-            active: offered.direction == Direction::SendRecv,
-        }));
+            Side::A,
+            offered.direction,
+            offered.remote,
+            offered.remote_rtcp,
+            offered.telephone_event,
+        );
         for (i, invite, peer) in fork_reqs {
             if let Some(k) = self.send_client(now, call, Purpose::Invite(i), invite, peer) {
                 if let Some(f) = self
@@ -404,57 +379,18 @@ impl Endpoint {
         if let Some(t) = self.cfg.trunks.iter().find(|t| t.accepts_from(source.addr)) {
             return Some(Origin::Trunk(t.name.clone()));
         }
-        let credentials = header_values(&req.headers, "Proxy-Authorization")
-            .find(|v| {
-                v.trim_start()
-                    .get(..6)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("digest"))
-            })
-            .map(str::to_string);
-        let Some(credentials) = credentials else {
-            self.challenge_invite(now, key, req, false);
-            return None;
-        };
-        let users = &self.cfg.users;
-        match self
-            .auth
-            .verify(now, "INVITE", &credentials, |u| users.get(u).cloned())
-        {
-            AuthOutcome::Ok { username } => Some(Origin::User(username)),
-            AuthOutcome::Stale => {
-                self.challenge_invite(now, key, req, true);
+        match self.authenticate(now, req, "Proxy-Authorization", source) {
+            Authn::User(u) => Some(Origin::User(u)),
+            Authn::Challenge { stale } => {
+                let challenges = self.challenges(now, stale, "Proxy-Authenticate");
+                self.refuse(now, key, req, 407, &challenges);
                 None
             }
-            AuthOutcome::Failed(why) => {
-                let ip = source.addr.ip();
-                self.out
-                    .push_back(Output::Security(SecurityEvent::AuthFailed {
-                        ip,
-                        user: crate::sip::auth::parse_credentials(&credentials)
-                            .ok()
-                            .map(|c| c.username),
-                        reason: why.to_string(),
-                    }));
-                if let Some(reason) = self.limiter.auth_failed(now, ip) {
-                    self.out.push_back(Output::Security(SecurityEvent::Banned {
-                        ip,
-                        reason: format!("{reason:?}"),
-                    }));
-                }
+            Authn::Refused => {
                 self.refuse(now, key, req, 403, &[]);
                 None
             }
         }
-    }
-
-    fn challenge_invite(&mut self, now: Instant, key: &TxKey, req: &rsip::Request, stale: bool) {
-        let challenges: Vec<(&str, String)> = self
-            .auth
-            .challenge(now, stale)
-            .into_iter()
-            .map(|c| ("Proxy-Authenticate", c))
-            .collect();
-        self.refuse(now, key, req, 407, &challenges);
     }
 
     /// A final non-2xx answer to a new INVITE (the transaction absorbs the ACK).
@@ -469,29 +405,4 @@ impl Endpoint {
         let resp = self.answer(req, code, extra);
         self.send_response(now, key, resp);
     }
-}
-
-fn refresher_is(se: Option<&str>, who: &str) -> bool {
-    se.and_then(|v| {
-        sipstr::param(&format!(">{v}"), "refresher").map(|r| r.eq_ignore_ascii_case(who))
-    })
-    .unwrap_or(false)
-}
-
-/// A From/To value without its tag parameter.
-pub(super) fn without_tag(value: &str) -> String {
-    let v = value.trim();
-    let (head, params) = match v.rfind('>') {
-        Some(i) => (&v[..=i], &v[i + 1..]),
-        None => match v.find(';') {
-            Some(i) => (&v[..i], &v[i..]),
-            None => (v, ""),
-        },
-    };
-    let kept: String = params
-        .split(';')
-        .filter(|p| !p.trim().is_empty() && !p.trim().to_ascii_lowercase().starts_with("tag="))
-        .map(|p| format!(";{}", p.trim()))
-        .collect();
-    format!("{head}{kept}")
 }

@@ -180,7 +180,6 @@ struct BSide {
     offered: Vec<Codec>,
     telephone_event: Option<u8>,
     dialog: Option<Dialog>,
-    invite_cseq: u32,
     last_answer: Option<SessionDescription>,
 }
 
@@ -204,10 +203,47 @@ struct Call {
     session: [Option<(u32, bool)>; 2],
     deadlines: HashMap<CallTimer, Instant>,
     cdr: Cdr,
-    ending: bool,
     hold: [bool; 2],
     /// The SDP we last gave each side (re-sent on session refreshes, unchanged).
     local_sdp: [Option<Bytes>; 2],
+}
+
+impl Call {
+    /// A side's dialog, once requests may be sent in it: the caller's exists from its INVITE,
+    /// but it is ours to use only after we answered.
+    fn dialog(&self, side: Side) -> Option<&Dialog> {
+        match side {
+            Side::A => (self.state != State::Ringing).then_some(&self.a.dialog),
+            Side::B => self.b.dialog.as_ref(),
+        }
+    }
+
+    fn dialog_mut(&mut self, side: Side) -> Option<&mut Dialog> {
+        match side {
+            Side::A => (self.state != State::Ringing).then_some(&mut self.a.dialog),
+            Side::B => self.b.dialog.as_mut(),
+        }
+    }
+
+    /// Our o= state and RTP port towards a side.
+    fn local_media(&mut self, side: Side) -> (&mut OriginState, u16) {
+        match side {
+            Side::A => (&mut self.a.origin, self.a.port),
+            Side::B => (&mut self.b.origin, self.b.port),
+        }
+    }
+
+    fn local_tag(&self, side: Side) -> String {
+        self.dialog(side)
+            .map(|d| d.local_tag.clone())
+            .unwrap_or_default()
+    }
+
+    fn transport(&self, side: Side) -> crate::sip::TransportKind {
+        self.dialog(side)
+            .map(|d| d.peer.transport)
+            .unwrap_or(crate::sip::TransportKind::Udp)
+    }
 }
 
 /// Which call a client transaction belongs to, and why we sent it.
@@ -339,6 +375,42 @@ impl Endpoint {
         self.calls.timers.peek().map(|Reverse((t, ..))| *t)
     }
 
+    /// Tell the relay where a side's media now is, from that side's SDP. A side whose SDP
+    /// says anything but sendrecv is on hold (the RTP timeout is off while either side
+    /// holds); the side's signalling IP may latch too (phones behind NAT put a private
+    /// address in their SDP).
+    fn media_remote(
+        &mut self,
+        call: CallRef,
+        side: Side,
+        direction: crate::sdp::Direction,
+        rtp: Option<SocketAddr>,
+        rtcp: Option<SocketAddr>,
+        telephone_event: Option<u8>,
+    ) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        c.hold[side as usize] = direction != crate::sdp::Direction::SendRecv;
+        // Before the answer, the callee's side is whichever fork sent early media: the
+        // first fork's address is the best guess (trunks have one fork).
+        let signal = match side {
+            Side::A => Some(&c.a.dialog),
+            Side::B => c.b.dialog.as_ref().or(c.forks.first().map(|f| &f.dialog)),
+        };
+        let signal_ip = signal.map(|d| d.peer.addr.ip());
+        let active = !c.hold.iter().any(|h| *h);
+        self.out.push_back(Output::Media(MediaCommand::Remote {
+            call,
+            side,
+            rtp,
+            rtcp,
+            signal_ip,
+            telephone_event,
+            active,
+        }));
+    }
+
     /// Send a request in a new client transaction and remember what it is for.
     fn send_client(
         &mut self,
@@ -393,11 +465,7 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
-        let dialog = match side {
-            Side::A => (c.state != State::Ringing).then_some(&mut c.a.dialog),
-            Side::B => c.b.dialog.as_mut(),
-        };
-        let Some(d) = dialog else { return };
+        let Some(d) = c.dialog_mut(side) else { return };
         let peer = d.peer;
         let Some(req) = d.request("BYE", &local, &branch, &ua).build(None, b"") else {
             return;
@@ -411,7 +479,6 @@ impl Endpoint {
         let Some(mut c) = self.calls.calls.remove(&call) else {
             return;
         };
-        c.ending = true;
         c.cdr.end_unix_ms = Some(end_ms);
         c.cdr.end_cause = Some(cause.to_string());
         c.cdr.hangup_side = Some(side.to_string());
@@ -504,10 +571,4 @@ fn cancel_for(invite: &rsip::Request) -> Option<rsip::Request> {
         rsip::SipMessage::Request(r) => Some(r),
         rsip::SipMessage::Response(_) => None,
     }
-}
-
-/// The address a peer signalled from, for NAT-aware media defaults.
-#[allow(dead_code)]
-fn ip_of(peer: &crate::sip::Peer) -> IpAddr {
-    peer.addr.ip()
 }

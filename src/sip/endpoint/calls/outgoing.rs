@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{CallEvent, CallRef, CallTimer, ForkState, MediaCommand, Purpose, Side, State};
+use super::{CallEvent, CallRef, CallTimer, ForkState, Purpose, Side, State};
 use crate::call::dialog::Dialog;
 use crate::call::sipstr;
 use crate::sdp::{self, LocalMedia};
@@ -184,22 +184,15 @@ impl Endpoint {
             .collect();
         routes.reverse();
         dialog.route_set = routes;
-        dialog.local_cseq = dialog.local_cseq.max(1);
-        c.b.invite_cseq = header_value(&resp.headers, "CSeq")
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .unwrap_or(1);
         c.b.dialog = Some(dialog);
         c.cdr.b_call_id = Some(c.forks[i].dialog.call_id.clone());
         c.cdr.b_sip_code = Some(200);
         // Session timer on the callee's side, as they answered it (RFC 4028 §7.2).
-        if let Some(se) = header_value(&resp.headers, "Session-Expires") {
-            let secs = se
-                .split(';')
-                .next()
-                .and_then(|n| n.trim().parse::<u32>().ok());
-            let we_refresh = !sipstr::param(&format!(">{se}"), "refresher")
-                .is_some_and(|r| r.eq_ignore_ascii_case("uas"));
-            c.session[Side::B as usize] = secs.map(|s| (s.max(90), we_refresh));
+        if let Some((secs, uas_refreshes)) =
+            header_value(&resp.headers, "Session-Expires").and_then(sipstr::session_expires)
+        {
+            // We are the UAC of this leg: unless the callee took the job, we refresh.
+            c.session[Side::B as usize] = Some((secs.max(90), !uas_refreshes));
         }
         self.ack_in_dialog(call, Side::B, &resp);
         self.cancel_forks(now, call);
@@ -276,17 +269,14 @@ impl Endpoint {
         c.local_sdp[Side::A as usize] = c.a.answer.clone();
         c.codec = Some(neg.codec);
         c.b.last_answer = Some(sd);
-        c.hold[Side::B as usize] = neg.direction != sdp::Direction::SendRecv;
-        let active = !c.hold.iter().any(|h| *h);
-        self.out.push_back(Output::Media(MediaCommand::Remote {
+        self.media_remote(
             call,
-            side: Side::B,
-            rtp: neg.remote,
-            rtcp: neg.remote_rtcp,
-            signal_ip: None,
-            telephone_event: neg.telephone_event,
-            active,
-        }));
+            Side::B,
+            neg.direction,
+            neg.remote,
+            neg.remote_rtcp,
+            neg.telephone_event,
+        );
         true
     }
 
@@ -300,16 +290,14 @@ impl Endpoint {
         else {
             return;
         };
-        let active = !c.hold.iter().any(|h| *h);
-        self.out.push_back(Output::Media(MediaCommand::Remote {
+        self.media_remote(
             call,
-            side: Side::B,
-            rtp: neg.remote,
-            rtcp: neg.remote_rtcp,
-            signal_ip: None,
-            telephone_event: neg.telephone_event,
-            active,
-        }));
+            Side::B,
+            neg.direction,
+            neg.remote,
+            neg.remote_rtcp,
+            neg.telephone_event,
+        );
     }
 
     fn provisional_to_caller(
@@ -344,6 +332,7 @@ impl Endpoint {
 
     /// 200 OK with our SDP answer to the caller; then wait for their ACK.
     fn ok_to_caller(&mut self, now: Instant, call: CallRef) {
+        let answer_ms = self.calls.unix_ms(now);
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
@@ -352,23 +341,11 @@ impl Endpoint {
         };
         c.state = State::Answered;
         c.cdr.a_sip_code = Some(200);
-        let answer_ms = self.calls.unix_ms(now);
-        let c = self
-            .calls
-            .calls
-            .get_mut(&call)
-            .expect("call present: looked up above");
         c.cdr.answer_unix_ms = Some(answer_ms);
         c.cdr.codec = c.codec.map(|k| k.name.encoding().to_string());
         // Journal the answer too: a crash after this point still bills the talk time.
-        let journal = c.cdr.clone();
         self.out
-            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(journal))));
-        let c = self
-            .calls
-            .calls
-            .get_mut(&call)
-            .expect("call present: looked up above");
+            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(c.cdr.clone()))));
         let tag = c.a.dialog.local_tag.clone();
         let key = c.a.key.clone();
         let body = c.a.answer.clone();
@@ -450,11 +427,7 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get(&call) else {
             return;
         };
-        let d = match side {
-            Side::A => Some(&c.a.dialog),
-            Side::B => c.b.dialog.as_ref(),
-        };
-        let Some(d) = d else { return };
+        let Some(d) = c.dialog(side) else { return };
         let peer = d.peer;
         if let Some(ack) = d.ack(cseq, &local, &branch, &ua).build(None, b"") {
             self.send_raw(peer, ack);
@@ -479,10 +452,9 @@ impl Endpoint {
             call_id: call_id.to_string(),
             local_tag: sipstr::tag(from).unwrap_or("").to_string(),
             remote_tag: sipstr::tag(to).map(str::to_string),
-            local_uri: super::invite::without_tag(from),
-            remote_uri: super::invite::without_tag(to),
+            local_uri: sipstr::without_tag(from),
+            remote_uri: sipstr::without_tag(to),
             local_cseq: cseq,
-            remote_cseq: None,
             remote_target: header_value(h, "Contact")
                 .map(|c| sipstr::uri(c).to_string())
                 .unwrap_or_default(),
