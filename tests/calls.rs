@@ -16,10 +16,20 @@ use std::time::Duration;
 
 static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
 
+/// An even RTP port range of 400 ports of our own (tests run in parallel).
+fn media_base() -> u16 {
+    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
+    30000 + block * 400 + (std::process::id() as u16 % 20) * 1000 % 20000
+}
+
 /// A config with a trunk to `uas_port` and a route for every number to it.
 fn config(dir: &Path, port: u16, uas_port: u16, extra: &str) -> String {
-    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
-    let base = 30000 + block * 400 + (std::process::id() as u16 % 20) * 1000 % 20000;
+    let base = media_base();
+    config_ports(dir, port, uas_port, extra, base, base + 399)
+}
+
+/// `config` with the RTP port range given.
+fn config_ports(dir: &Path, port: u16, uas_port: u16, extra: &str, base: u16, max: u16) -> String {
     let calls = format!(
         r#"{LEGACY_AUTH}
 [media]
@@ -35,8 +45,7 @@ address = "127.0.0.1:{uas_port}"
 pattern = "_X."
 trunk = "carrier"
 {extra}
-"#,
-        max = base + 399
+"#
     );
     common::test_config(dir, port, TRUSTING, &calls)
 }
@@ -77,19 +86,45 @@ fn uas(dir: &Path, scenario: &str, port: u16, media_port: u16) -> Child {
         .expect("start sipp uas")
 }
 
-/// The caller scenario with 3 s of PCMU (a varying pattern, not silence) to stream: SIPp
-/// does not expand keywords in rtp_stream, so the path is written into a copy.
-fn caller_scenario(dir: &Path) -> String {
+/// The caller scenario `name` with 3 s of PCMU (a varying pattern, not silence) to stream:
+/// SIPp does not expand keywords in rtp_stream, so the path is written into a copy.
+fn caller_scenario_named(dir: &Path, name: &str) -> String {
     let path = dir.join("caller.ulaw");
     let bytes: Vec<u8> = (0..24000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&path, bytes).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/call_uac.xml");
-    let text = std::fs::read_to_string(src)
-        .unwrap()
-        .replace("AUDIO_FILE", &path.display().to_string());
-    let scen = dir.join("call_uac.xml");
-    std::fs::write(&scen, text).unwrap();
-    scen.display().to_string()
+    scenario_copy(dir, name, &[("AUDIO_FILE", &path.display().to_string())])
+}
+
+fn caller_scenario(dir: &Path) -> String {
+    caller_scenario_named(dir, "call_uac.xml")
+}
+
+/// Run the caller scenario `scen` as 1001 calling `number`; SIPp must succeed.
+fn call_ok(dir: &Path, daemon: &Daemon, scen: &str, number: &str) {
+    let mp = free_port().to_string();
+    let (ok, log) = sipp::run_uac(
+        dir,
+        scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", number, "-mi", "127.0.0.1", "-mp", &mp],
+    );
+    assert!(
+        ok,
+        "caller failed:\n{log}\n--- daemon:\n{}",
+        daemon.log_text()
+    );
+}
+
+/// Wait for a SIPp callee; it must have played its whole scenario.
+fn callee_ok(callee: &mut Child, daemon: &Daemon) {
+    let status = callee.wait().expect("uas exit");
+    assert!(
+        status.success(),
+        "callee failed; daemon log:\n{}",
+        daemon.log_text()
+    );
 }
 
 /// A copy of a scenario with placeholders filled in.
@@ -335,5 +370,138 @@ fn kill_9_mid_call_leaves_a_cdr_closed_at_restart() {
         rows[0].answered,
         "the answer time was journaled? {:?}",
         rows[0]
+    );
+}
+
+#[test]
+fn cancel_before_answer_reaches_the_callee_and_leaves_a_cdr() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
+    let mut callee = uas(dir.path(), "call_uas_cancelled.xml", uas_port, free_port());
+    let scen = scenario_copy(dir.path(), "call_uac_cancel.xml", &[]);
+    // SIPp checks the caller's 200 (CANCEL) + 487 and the callee's CANCEL + ACK of its 487.
+    call_ok(dir.path(), &daemon, &scen, "5551234");
+    callee_ok(&mut callee, &daemon);
+    let cdr = finished_cdr(dir.path(), &daemon);
+    assert_eq!(cdr.end_cause.as_deref(), Some("caller-cancel"), "{cdr:?}");
+    assert_eq!(cdr.hangup_side.as_deref(), Some("caller"));
+    // The callee was ringing when the caller gave up.
+    assert_eq!((cdr.a_code, cdr.b_code), (Some(487), Some(180)));
+    assert!(!cdr.answered);
+}
+
+#[test]
+fn bye_from_the_callee_ends_the_call_for_the_caller() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
+    let mut callee = uas(dir.path(), "call_uas_hangs_up.xml", uas_port, free_port());
+    let scen = caller_scenario_named(dir.path(), "call_uac_hungup.xml");
+    call_ok(dir.path(), &daemon, &scen, "5551234");
+    callee_ok(&mut callee, &daemon);
+    let cdr = finished_cdr(dir.path(), &daemon);
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
+    assert_eq!(cdr.hangup_side.as_deref(), Some("callee"));
+    assert!(cdr.answered);
+    assert!(
+        cdr.a_to_b > 50 && cdr.b_to_a > 50,
+        "media both ways: {cdr:?}"
+    );
+}
+
+#[test]
+fn hold_and_resume_pass_through_with_the_right_directions() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
+    // The callee checks that the relayed re-INVITEs say sendonly, then sendrecv; the caller
+    // checks our answers say recvonly, then sendrecv.
+    let mut callee = uas(dir.path(), "call_uas_hold.xml", uas_port, free_port());
+    let scen = caller_scenario_named(dir.path(), "call_uac_hold.xml");
+    call_ok(dir.path(), &daemon, &scen, "5551234");
+    callee_ok(&mut callee, &daemon);
+    let log = daemon.log_text();
+    let hold_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("hold state changed"))
+        .collect();
+    assert!(
+        hold_lines.len() >= 2
+            && hold_lines[0].contains("held=true")
+            && hold_lines[1].contains("held=false"),
+        "hold then resume: {hold_lines:?}"
+    );
+    let cdr = finished_cdr(dir.path(), &daemon);
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
+}
+
+/// RTP bleed: a stranger spraying our relay ports with RTP gets nothing back and is not
+/// relayed, while the real call's media flows both ways.
+#[test]
+fn rtp_from_a_foreign_source_is_dropped() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    // Room for exactly one call: the caller's (A) port is `base`, the callee's `base + 2`.
+    let base = media_base();
+    let cfg = config_ports(dir.path(), port, uas_port, "", base, base + 3);
+    let daemon = Daemon::start(dir.path(), port, &cfg);
+    let mut callee = uas(dir.path(), "call_uas.xml", uas_port, free_port());
+
+    // Another host (127.0.0.2) sends well-formed PCMU RTP to both relay ports until told to stop.
+    let rogue = std::net::UdpSocket::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+    rogue
+        .set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let spray = std::thread::spawn(move || {
+        let (mut sent, mut got) = (0u32, 0u32);
+        let mut buf = [0u8; 2048];
+        let mut seq = 0u16;
+        while !flag.load(Ordering::SeqCst) {
+            let mut pkt = vec![0x80, 0x00];
+            pkt.extend_from_slice(&seq.to_be_bytes());
+            pkt.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+            pkt.extend_from_slice(&0xdead_beefu32.to_be_bytes());
+            pkt.extend_from_slice(&[0xffu8; 160]);
+            for p in [base, base + 2] {
+                if rogue.send_to(&pkt, ("127.0.0.1", p)).is_ok() {
+                    sent += 1;
+                }
+            }
+            seq = seq.wrapping_add(1);
+            // The read timeout paces the loop (~20 ms) and catches anything sent back.
+            if rogue.recv_from(&mut buf).is_ok() {
+                got += 1;
+            }
+        }
+        (sent, got)
+    });
+
+    let scen = caller_scenario(dir.path());
+    call_ok(dir.path(), &daemon, &scen, "5551234");
+    callee_ok(&mut callee, &daemon);
+    let cdr = finished_cdr(dir.path(), &daemon);
+    stop.store(true, Ordering::SeqCst);
+    let (sent, got) = spray.join().unwrap();
+    assert!(sent > 50, "the stranger sent {sent} packets");
+    assert_eq!(got, 0, "the stranger received media");
+    assert!(
+        cdr.a_to_b > 50 && cdr.b_to_a > 50,
+        "the call's media: {cdr:?}"
+    );
+    // Only the caller's own stream was counted (~125 packets in 2.5 s), not the spray.
+    assert!(
+        cdr.a_to_b < 200,
+        "foreign packets counted as the caller's: {cdr:?}"
+    );
+    assert!(
+        daemon.wait_log(
+            "dropped RTP from unexpected sources",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        daemon.log_text()
     );
 }

@@ -29,7 +29,8 @@ pub struct Cdr {
     pub end_cause: Option<String>,
     /// caller | callee | system
     pub hangup_side: Option<String>,
-    /// Final status we sent the caller, and the callee's final status.
+    /// Final status we sent the caller, and the callee's last status when the call ended
+    /// (180 for a call cancelled while ringing: the callee's 487 comes after the CDR).
     pub a_sip_code: Option<u16>,
     pub b_sip_code: Option<u16>,
     pub codec: Option<String>,
