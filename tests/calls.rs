@@ -505,3 +505,33 @@ fn rtp_from_a_foreign_source_is_dropped() {
         daemon.log_text()
     );
 }
+
+/// An extension registered from two devices: both ring, the first to answer gets the call,
+/// the other is CANCELled (and its 487 ACKed).
+#[test]
+fn both_devices_of_an_extension_ring_and_the_loser_is_cancelled() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let cfg = config(dir.path(), port, uas_port, "")
+        .replace(LEGACY_AUTH, "[auth]\nalgorithms = [\"MD5\"]\n");
+    let daemon = Daemon::start(dir.path(), port, &cfg);
+    let (desk, mobile) = (free_port(), free_port());
+    for p in [desk, mobile] {
+        let sock = std::net::UdpSocket::bind(("127.0.0.1", p)).unwrap();
+        register_from(&sock, daemon.addr(), "1002", "1002pass");
+    }
+    let mut answers = uas(dir.path(), "call_uas.xml", desk, free_port());
+    let mut rings = uas(dir.path(), "call_uas_cancelled.xml", mobile, free_port());
+    let scen = caller_scenario(dir.path());
+    call_ok(dir.path(), &daemon, &scen, "1002");
+    callee_ok(&mut answers, &daemon);
+    callee_ok(&mut rings, &daemon);
+    assert!(daemon.wait_log("forks=2", Duration::from_secs(1)));
+    let cdr = finished_cdr(dir.path(), &daemon);
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
+    assert_eq!(cdr.b_code, Some(200));
+    assert!(
+        cdr.a_to_b > 50 && cdr.b_to_a > 50,
+        "media both ways: {cdr:?}"
+    );
+}

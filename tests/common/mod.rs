@@ -228,3 +228,54 @@ pub fn temp_dir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// REGISTER `ext` (MD5 digest, qop=auth) from `sock`, so the binding's contact and source are
+/// `sock`'s address: a SIPp UAS started on that port afterwards then receives the calls. (SIPp
+/// cannot register and then take an INVITE with a new Call-ID in one scenario.)
+pub fn register_from(sock: &UdpSocket, registrar: SocketAddr, ext: &str, password: &str) {
+    use md5::{Digest, Md5};
+    let local = sock.local_addr().unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let md5 = |s: String| hex::encode(Md5::digest(s.as_bytes()));
+    let request = |cseq: u32, auth: &str| {
+        format!(
+            "REGISTER sip:switchboard.local SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK-reg{cseq}-{port};rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:{ext}@switchboard.local>;tag=reg{port}\r\n\
+             To: <sip:{ext}@switchboard.local>\r\n\
+             Call-ID: reg-{ext}-{port}\r\n\
+             CSeq: {cseq} REGISTER\r\n\
+             Contact: <sip:{ext}@{local}>\r\n\
+             Expires: 600\r\n{auth}\
+             Content-Length: 0\r\n\r\n",
+            port = local.port()
+        )
+    };
+    let exchange = |msg: String| -> String {
+        sock.send_to(msg.as_bytes(), registrar).unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("registrar answers");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let challenge = exchange(request(1, ""));
+    let line = challenge
+        .lines()
+        .find(|l| l.starts_with("WWW-Authenticate:") && l.contains("MD5"))
+        .unwrap_or_else(|| panic!("no MD5 challenge:\n{challenge}"));
+    let param = |name: &str| {
+        let start = line.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        line[start..start + line[start..].find('"').unwrap()].to_string()
+    };
+    let (realm, nonce) = (param("realm"), param("nonce"));
+    let uri = "sip:switchboard.local";
+    let ha1 = md5(format!("{ext}:{realm}:{password}"));
+    let ha2 = md5(format!("REGISTER:{uri}"));
+    let cnonce = "0a4f113b";
+    let response = md5(format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
+    let auth = format!(
+        "Authorization: Digest username=\"{ext}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"{cnonce}\"\r\n"
+    );
+    let ok = exchange(request(2, &auth));
+    assert!(ok.starts_with("SIP/2.0 200"), "REGISTER refused:\n{ok}");
+}
