@@ -241,6 +241,7 @@ fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                             cdr.a_to_b = s.a_to_b;
                             cdr.b_to_a = s.b_to_a;
                             cdr.mos = s.mos;
+                            cdr.rtt_ms = s.rtt_ms;
                             if s.foreign_dropped > 0 {
                                 tracing::warn!(call = %cdr.id, packets = s.foreign_dropped, security = true, "dropped RTP from unexpected sources");
                             }

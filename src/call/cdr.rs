@@ -5,9 +5,14 @@
 /// Per-direction media quality from the relay.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MediaQuality {
+    /// What reached us from the sending side, lost on the way to us, and its jitter.
     pub packets: u64,
     pub lost: u64,
     pub jitter_ms: f64,
+    /// What the receiving side reported in RTCP about the stream we relayed to it (the path
+    /// from us to it); None when it sent no reports.
+    pub far_lost: Option<i64>,
+    pub far_jitter_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,6 +43,9 @@ pub struct Cdr {
     pub a_to_b: MediaQuality,
     pub b_to_a: MediaQuality,
     pub mos: Option<f64>,
+    /// Phone-to-phone round trip: the sum of the RTCP round trips of both legs to us (one leg
+    /// only when the other sent no reports).
+    pub rtt_ms: Option<f64>,
     /// Filled by later features (ACD, recording, dispositions).
     pub queue: Option<String>,
     pub agent: Option<String>,

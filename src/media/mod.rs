@@ -2,6 +2,7 @@
 
 pub mod driver;
 mod dtmf;
+mod far_end;
 mod quality;
 pub mod relay;
 mod rewrite;
@@ -11,7 +12,8 @@ mod rtp;
 pub use dtmf::{
     event_char, parse_telephone_event, DtmfDetector, DtmfDigit, DtmfError, TelephoneEvent,
 };
+pub use far_end::FarEndView;
 pub use quality::{estimate_mos, ReceiveStats};
-pub use rewrite::{rewrite_rtcp_ssrc, StreamRewriter};
+pub use rewrite::{rewrite_rtcp, rewrite_rtcp_ssrc, RtcpRewrite, StreamRewriter};
 pub use rtcp::{parse_rtcp, ReportBlock, RtcpError, RtcpPacket};
 pub use rtp::{is_rtcp, parse_rtp, RtpError, RtpHeader};

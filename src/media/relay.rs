@@ -13,7 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::{
-    estimate_mos, parse_rtp, rewrite_rtcp_ssrc, DtmfDetector, ReceiveStats, StreamRewriter,
+    estimate_mos, parse_rtcp, parse_rtp, rewrite_rtcp, DtmfDetector, FarEndView, ReceiveStats,
+    RtcpPacket, RtcpRewrite, StreamRewriter,
 };
 use crate::call::cdr::MediaQuality;
 use crate::sip::endpoint::calls::{CallRef, MediaEvent, Side};
@@ -41,6 +42,8 @@ pub struct MediaSummary {
     pub a_to_b: MediaQuality,
     pub b_to_a: MediaQuality,
     pub mos: Option<f64>,
+    /// Sum of both legs' RTCP round trips to us (see `Cdr::rtt_ms`).
+    pub rtt_ms: Option<f64>,
     /// Packets dropped because they came from somewhere other than the latched source.
     pub foreign_dropped: u64,
 }
@@ -125,6 +128,8 @@ struct SideState {
     dtmf: DtmfDetector,
     /// Rewrites what we send *to* this side.
     out: StreamRewriter,
+    /// This side's RTCP reports about what we send it.
+    far: FarEndView,
 }
 
 impl SideState {
@@ -140,12 +145,15 @@ impl SideState {
             last_ssrc: None,
             dtmf: DtmfDetector::new(CLOCK),
             out: StreamRewriter::new(ssrc, (ssrc >> 16) as u16, ssrc.rotate_left(7), CLOCK),
+            far: FarEndView::default(),
         }
     }
 
     /// Symmetric RTP latching: before latching, accept the first packet from the address
     /// the SDP named (any port: NAT may rewrite it) or from the phone's signalling address;
-    /// after, only that exact source.
+    /// after, only that exact source — except that the exact SDP address takes over a latch
+    /// made on the IP alone (a stray packet from another device on the same IP, e.g. a
+    /// losing fork, must not capture the call).
     fn accept(
         latched: &mut Option<SocketAddr>,
         expected: Option<SocketAddr>,
@@ -153,7 +161,12 @@ impl SideState {
         src: SocketAddr,
     ) -> bool {
         match *latched {
-            Some(l) => l == src,
+            Some(l) if l == src => true,
+            Some(_) if expected == Some(src) => {
+                *latched = Some(src);
+                true
+            }
+            Some(_) => false,
             None => {
                 let ok =
                     expected.is_some_and(|e| e.ip() == src.ip()) || signal_ip == Some(src.ip());
@@ -176,12 +189,25 @@ impl SideState {
         })
     }
 
-    fn quality(&self) -> MediaQuality {
+    /// The stream from this side to the other, with what the other side reported about it.
+    fn quality(&self, receiver: &SideState) -> MediaQuality {
         MediaQuality {
             packets: self.stats.packets(),
             lost: self.stats.lost(),
             jitter_ms: self.stats.jitter_ms(),
+            far_lost: receiver.far.lost(),
+            far_jitter_ms: receiver.far.jitter_ms(),
         }
+    }
+
+    /// Loss from this side to the other end to end: lost before us, then after us as the
+    /// receiver reported.
+    fn loss_to(&self, receiver: &SideState) -> f64 {
+        let near = self.stats.loss_fraction();
+        let far = receiver.far.lost().map_or(0.0, |l| {
+            (l.max(0) as f64 / self.stats.packets().max(1) as f64).min(1.0)
+        });
+        1.0 - (1.0 - near) * (1.0 - far)
     }
 }
 
@@ -258,13 +284,40 @@ impl Relay {
                 return;
             }
         }
-        // Relayed as is apart from the sender SSRC, which must match the stream the other
-        // side sees; a malformed compound packet is dropped (the rewrite checks it).
-        // Quality comes from our own RTP statistics: RTCP reports are not read yet.
-        let t = &self.sides[idx(to)];
+        // Read before rewriting: `from`'s report blocks about the stream we send it carry
+        // our SSRC towards it.
+        let now = Instant::now().into_std();
+        let ours = self.sides[idx(from)].out.out_ssrc();
+        let mut sr_ntp = None;
+        for pkt in parse_rtcp(buf) {
+            let blocks = match pkt {
+                Ok(RtcpPacket::SenderReport { ntp, blocks, .. }) => {
+                    sr_ntp = Some(ntp);
+                    blocks
+                }
+                Ok(RtcpPacket::ReceiverReport { blocks, .. }) => blocks,
+                Ok(RtcpPacket::Other { .. }) => continue,
+                Err(_) => break,
+            };
+            for b in blocks.filter(|b| b.ssrc == ours) {
+                self.sides[idx(from)].far.on_report(now, &b, CLOCK);
+            }
+        }
+        // Relayed so the other side can match it to what it sees: our SSRC towards it as
+        // the sender, the SR timestamp re-based like the stream, report blocks about our
+        // stream renamed to the SSRC it really sends. A malformed packet is dropped.
+        let real = self.sides[idx(to)].last_ssrc;
+        let t = &mut self.sides[idx(to)];
         let Some(dest) = t.rtcp_dest() else { return };
-        if rewrite_rtcp_ssrc(buf, t.out.out_ssrc()) {
-            let _ = sockets.rtcp(to).try_send_to(buf, dest);
+        let rw = RtcpRewrite {
+            sender_ssrc: t.out.out_ssrc(),
+            ts_offset: t.out.ts_offset(),
+            block_ssrc: real.map(|r| (ours, r)),
+        };
+        if rewrite_rtcp(buf, &rw) && sockets.rtcp(to).try_send_to(buf, dest).is_ok() {
+            if let Some(ntp) = sr_ntp {
+                t.far.on_sr_forwarded(now, ntp);
+            }
         }
     }
 
@@ -321,15 +374,27 @@ impl Relay {
     }
 
     fn summary(&self) -> MediaSummary {
-        let a = &self.sides[0].stats;
-        let b = &self.sides[1].stats;
-        let got_media = a.packets() + b.packets() > 0;
-        let loss = a.loss_fraction().max(b.loss_fraction());
-        let jitter = a.jitter_ms().max(b.jitter_ms());
+        let [a, b] = &self.sides;
+        let got_media = a.stats.packets() + b.stats.packets() > 0;
+        let loss = a.loss_to(b).max(b.loss_to(a));
+        let jitter = [
+            a.stats.jitter_ms(),
+            b.stats.jitter_ms(),
+            a.far.max_jitter_ms(),
+            b.far.max_jitter_ms(),
+        ]
+        .into_iter()
+        .fold(0.0, f64::max);
+        let rtt_ms = match (a.far.max_rtt(), b.far.max_rtt()) {
+            (None, None) => None,
+            (x, y) => Some((x.unwrap_or_default() + y.unwrap_or_default()).as_secs_f64() * 1000.0),
+        };
+        let round = |x: f64| (x * 100.0).round() / 100.0;
         MediaSummary {
-            a_to_b: self.sides[0].quality(),
-            b_to_a: self.sides[1].quality(),
-            mos: got_media.then(|| (estimate_mos(loss, jitter, None) * 100.0).round() / 100.0),
+            a_to_b: a.quality(b),
+            b_to_a: b.quality(a),
+            mos: got_media.then(|| round(estimate_mos(loss, jitter, rtt_ms))),
+            rtt_ms: rtt_ms.map(round),
             foreign_dropped: self.foreign_dropped,
         }
     }
@@ -356,5 +421,209 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
             },
             _ = tick.tick() => relay.tick(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn latches_then_accepts_only_that_source() {
+        let sdp = Some(addr("10.0.0.5:4000"));
+        let mut latched = None;
+        // Another host is never accepted, before or after the latch.
+        assert!(!SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.9.9.9:4000")
+        ));
+        // NAT moved the port: the first packet from the SDP's IP latches.
+        assert!(SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.0.0.5:5000")
+        ));
+        assert!(SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.0.0.5:5000")
+        ));
+        assert!(!SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.0.0.5:6000")
+        ));
+        assert!(!SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.9.9.9:4000")
+        ));
+        // The exact SDP address takes over a latch made on the IP alone, for good.
+        assert!(SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.0.0.5:4000")
+        ));
+        assert!(!SideState::accept(
+            &mut latched,
+            sdp,
+            None,
+            addr("10.0.0.5:5000")
+        ));
+        assert_eq!(latched, sdp);
+    }
+
+    #[test]
+    fn signalling_address_latches_too() {
+        let mut latched = None;
+        let sig = Some("192.0.2.1".parse().unwrap());
+        assert!(SideState::accept(
+            &mut latched,
+            Some(addr("10.0.0.5:4000")),
+            sig,
+            addr("192.0.2.1:7078")
+        ));
+        assert_eq!(latched, Some(addr("192.0.2.1:7078")));
+    }
+
+    fn ports() -> u16 {
+        // Two even/odd pairs that are free right now.
+        loop {
+            let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let p = probe.local_addr().unwrap().port() & !1;
+            drop(probe);
+            if p < 60000 && (p..p + 4).all(|q| std::net::UdpSocket::bind(("127.0.0.1", q)).is_ok())
+            {
+                return p;
+            }
+        }
+    }
+
+    fn rtp(ssrc: u32, seq: u16) -> Vec<u8> {
+        let mut v = vec![0x80, 0];
+        v.extend_from_slice(&seq.to_be_bytes());
+        v.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+        v.extend_from_slice(&ssrc.to_be_bytes());
+        v.extend_from_slice(&[0xff; 160]);
+        v
+    }
+
+    fn word(b: &[u8], at: usize) -> u32 {
+        u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    }
+
+    /// RTCP through the relay with real sockets: the SR reaches the other side under the
+    /// SSRC its RTP arrives with, the RR's report block is renamed to the SSRC the SR's
+    /// sender really uses, and the round trip and far-end loss reach the summary.
+    #[tokio::test]
+    async fn rtcp_is_rewritten_and_read_for_quality() {
+        let (a_port, b_port) = {
+            let p = ports();
+            (p, p + 2)
+        };
+        let (ev_tx, _ev_rx) = mpsc::unbounded_channel();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let h = open(1, ip, a_port, b_port, None, ev_tx).unwrap();
+        let bind = || async { UdpSocket::bind("127.0.0.1:0").await.unwrap() };
+        let (a_rtp, a_rtcp, b_rtp, b_rtcp) =
+            (bind().await, bind().await, bind().await, bind().await);
+        for (side, r, c) in [(Side::A, &a_rtp, &a_rtcp), (Side::B, &b_rtp, &b_rtcp)] {
+            h.cmd
+                .send(RelayCmd::Remote {
+                    side,
+                    rtp: Some(r.local_addr().unwrap()),
+                    rtcp: Some(c.local_addr().unwrap()),
+                    signal_ip: None,
+                    telephone_event: None,
+                    active: true,
+                })
+                .unwrap();
+        }
+        let mut buf = [0u8; 2048];
+        // B's RTP (SSRC 0xB0B) reaches A as the relay's stream towards A.
+        b_rtp
+            .send_to(&rtp(0xB0B, 1), ("127.0.0.1", b_port))
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), a_rtp.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let towards_a = word(&buf[..n], 8);
+        a_rtp
+            .send_to(&rtp(0xA0A, 1), ("127.0.0.1", a_port))
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), b_rtp.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let towards_b = word(&buf[..n], 8);
+
+        // B's sender report, relayed to A.
+        let ntp: u64 = 0x1111_2222_3333_4444;
+        let mut sr = vec![0x80, 200, 0, 6];
+        sr.extend_from_slice(&0xB0Bu32.to_be_bytes());
+        sr.extend_from_slice(&ntp.to_be_bytes());
+        sr.extend_from_slice(&[0; 12]);
+        b_rtcp
+            .send_to(&sr, ("127.0.0.1", b_port + 1))
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), a_rtcp.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            word(&buf[..n], 4),
+            towards_a,
+            "SR sender = the SSRC A hears"
+        );
+
+        // A's receiver report about the stream it hears, naming that SR, 7 packets lost.
+        let mut rr = vec![0x81, 201, 0, 7];
+        rr.extend_from_slice(&0xA0Au32.to_be_bytes());
+        rr.extend_from_slice(&towards_a.to_be_bytes());
+        rr.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 16]);
+        rr.extend_from_slice(&(((ntp >> 16) as u32).to_be_bytes()));
+        rr.extend_from_slice(&0u32.to_be_bytes());
+        a_rtcp
+            .send_to(&rr, ("127.0.0.1", a_port + 1))
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), b_rtcp.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            word(&buf[..n], 4),
+            towards_b,
+            "RR sender = the SSRC B hears"
+        );
+        assert_eq!(
+            word(&buf[..n], 8),
+            0xB0B,
+            "report block about B's own stream"
+        );
+
+        let (tx, rx) = oneshot::channel();
+        h.cmd.send(RelayCmd::Finish(tx)).unwrap();
+        let s = rx.await.unwrap();
+        assert_eq!(s.b_to_a.far_lost, Some(7));
+        assert_eq!(s.b_to_a.far_jitter_ms, Some(2.0));
+        assert_eq!(s.a_to_b.far_lost, None, "B sent no report blocks");
+        assert!(s.rtt_ms.is_some(), "{s:?}");
+        assert_eq!(s.foreign_dropped, 0);
     }
 }

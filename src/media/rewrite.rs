@@ -34,6 +34,11 @@ impl StreamRewriter {
         self.out_ssrc
     }
 
+    /// What is added to the incoming stream's timestamps (for its sender reports).
+    pub fn ts_offset(&self) -> u32 {
+        self.ts_offset
+    }
+
     pub fn rewrite(&mut self, now: Instant, buf: &mut [u8]) -> bool {
         if buf.len() < 12 || buf[0] >> 6 != 2 {
             return false;
@@ -71,6 +76,32 @@ impl StreamRewriter {
 /// Put our SSRC as the sender of every SR/RR in a compound RTCP packet (report blocks
 /// untouched). False when the compound packet is malformed.
 pub fn rewrite_rtcp_ssrc(buf: &mut [u8], out_ssrc: u32) -> bool {
+    rewrite_rtcp(
+        buf,
+        &RtcpRewrite {
+            sender_ssrc: out_ssrc,
+            ts_offset: 0,
+            block_ssrc: None,
+        },
+    )
+}
+
+/// How a relayed compound RTCP packet is edited so the far end can match it to the streams
+/// it actually sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtcpRewrite {
+    /// Our SSRC towards this far end: the sender of every SR/RR.
+    pub sender_ssrc: u32,
+    /// Added to an SR's RTP timestamp (the stream's timestamps were re-based by as much).
+    pub ts_offset: u32,
+    /// Report blocks about `.0` (the SSRC we gave the reporter) are about `.1` (the SSRC
+    /// this far end really sends with).
+    pub block_ssrc: Option<(u32, u32)>,
+}
+
+/// Apply `rw` to every SR/RR in a compound RTCP packet, in place. False when the compound
+/// packet is malformed (it is then not relayed).
+pub fn rewrite_rtcp(buf: &mut [u8], rw: &RtcpRewrite) -> bool {
     let mut pos = 0;
     while pos < buf.len() {
         let Some(hdr) = buf.get(pos..pos + 4) else {
@@ -79,12 +110,35 @@ pub fn rewrite_rtcp_ssrc(buf: &mut [u8], out_ssrc: u32) -> bool {
         if hdr[0] >> 6 != 2 {
             return false;
         }
+        let count = (hdr[0] & 0x1f) as usize;
+        let pt = hdr[1];
         let len = (u16::from_be_bytes([hdr[2], hdr[3]]) as usize + 1) * 4;
         if pos + len > buf.len() {
             return false;
         }
-        if matches!(hdr[1], 200 | 201) && len >= 8 {
-            buf[pos + 4..pos + 8].copy_from_slice(&out_ssrc.to_be_bytes());
+        let pkt = &mut buf[pos..pos + len];
+        let blocks_at = match pt {
+            200 if len >= 28 => {
+                pkt[4..8].copy_from_slice(&rw.sender_ssrc.to_be_bytes());
+                let ts = u32::from_be_bytes([pkt[16], pkt[17], pkt[18], pkt[19]]);
+                pkt[16..20].copy_from_slice(&ts.wrapping_add(rw.ts_offset).to_be_bytes());
+                Some(28)
+            }
+            201 if len >= 8 => {
+                pkt[4..8].copy_from_slice(&rw.sender_ssrc.to_be_bytes());
+                Some(8)
+            }
+            _ => None,
+        };
+        if let (Some(at), Some((from, to))) = (blocks_at, rw.block_ssrc) {
+            for i in 0..count {
+                let Some(b) = pkt.get_mut(at + i * 24..at + i * 24 + 4) else {
+                    break;
+                };
+                if u32::from_be_bytes([b[0], b[1], b[2], b[3]]) == from {
+                    b.copy_from_slice(&to.to_be_bytes());
+                }
+            }
         }
         pos += len;
     }
@@ -149,5 +203,35 @@ mod tests {
         assert_eq!(&c[36..40], &[0, 0, 0, 9]);
         let mut short = vec![0x80, 200, 0, 6, 0, 0];
         assert!(!rewrite_rtcp_ssrc(&mut short, 1));
+    }
+
+    #[test]
+    fn rtcp_sender_report_timestamp_and_report_blocks() {
+        // SR with one report block about 0xAAAA, then an RR with one about 0xBBBB.
+        let mut sr = vec![0x81, 200, 0, 12, 0, 0, 0, 7];
+        sr.extend_from_slice(&[0; 8]); // NTP
+        sr.extend_from_slice(&1000u32.to_be_bytes()); // RTP timestamp
+        sr.extend_from_slice(&[0; 8]); // counts
+        sr.extend_from_slice(&0xAAAAu32.to_be_bytes());
+        sr.extend_from_slice(&[0; 20]);
+        let mut rr = vec![0x81, 201, 0, 7, 0, 0, 0, 7];
+        rr.extend_from_slice(&0xBBBBu32.to_be_bytes());
+        rr.extend_from_slice(&[0; 20]);
+        sr.extend_from_slice(&rr);
+        let rw = RtcpRewrite {
+            sender_ssrc: 0x55,
+            ts_offset: 500,
+            block_ssrc: Some((0xAAAA, 0xCCCC)),
+        };
+        assert!(rewrite_rtcp(&mut sr, &rw));
+        assert_eq!(&sr[4..8], &0x55u32.to_be_bytes());
+        assert_eq!(&sr[16..20], &1500u32.to_be_bytes());
+        assert_eq!(&sr[28..32], &0xCCCCu32.to_be_bytes());
+        assert_eq!(&sr[52 + 4..52 + 8], &0x55u32.to_be_bytes());
+        // A block about another stream is left alone.
+        assert_eq!(&sr[52 + 8..52 + 12], &0xBBBBu32.to_be_bytes());
+        // A count larger than the packet is not followed outside it.
+        let mut lying = vec![0x9f, 201, 0, 1, 0, 0, 0, 7];
+        assert!(rewrite_rtcp(&mut lying, &rw));
     }
 }

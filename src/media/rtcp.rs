@@ -16,6 +16,8 @@ pub struct ReportBlock {
 pub enum RtcpPacket<'a> {
     SenderReport {
         ssrc: u32,
+        /// NTP timestamp, 64-bit wire value (its middle 32 bits come back as LSR).
+        ntp: u64,
         packets: u32,
         octets: u32,
         blocks: ReportBlocks<'a>,
@@ -115,6 +117,7 @@ impl<'a> RtcpIter<'a> {
                 let blocks = pkt.get(28..28 + count * 24).ok_or(RtcpError::Count)?;
                 Ok(RtcpPacket::SenderReport {
                     ssrc: w(4)?,
+                    ntp: (u64::from(w(8)?) << 32) | u64::from(w(12)?),
                     packets: w(20)?,
                     octets: w(24)?,
                     blocks: ReportBlocks { data: blocks },

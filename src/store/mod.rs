@@ -172,7 +172,8 @@ impl Store {
             "SELECT id, a_call_id, b_call_id, direction, caller, callee, trunk, start_unix_ms,
                     answer_unix_ms, end_unix_ms, end_cause, hangup_side, a_sip_code, b_sip_code, codec,
                     a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets, b_to_a_lost,
-                    b_to_a_jitter_ms, mos, queue, agent, recording, disposition
+                    b_to_a_jitter_ms, mos, queue, agent, recording, disposition, a_to_b_far_lost,
+                    a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms
              FROM cdrs ORDER BY start_unix_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
@@ -196,17 +197,22 @@ impl Store {
                     packets: r.get::<_, Option<i64>>(15)?.unwrap_or(0) as u64,
                     lost: r.get::<_, Option<i64>>(16)?.unwrap_or(0) as u64,
                     jitter_ms: r.get::<_, Option<f64>>(17)?.unwrap_or(0.0),
+                    far_lost: r.get(26)?,
+                    far_jitter_ms: r.get(27)?,
                 },
                 b_to_a: MediaQuality {
                     packets: r.get::<_, Option<i64>>(18)?.unwrap_or(0) as u64,
                     lost: r.get::<_, Option<i64>>(19)?.unwrap_or(0) as u64,
                     jitter_ms: r.get::<_, Option<f64>>(20)?.unwrap_or(0.0),
+                    far_lost: r.get(28)?,
+                    far_jitter_ms: r.get(29)?,
                 },
                 mos: r.get(21)?,
                 queue: r.get(22)?,
                 agent: r.get(23)?,
                 recording: r.get(24)?,
                 disposition: r.get(25)?,
+                rtt_ms: r.get(30)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

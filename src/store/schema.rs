@@ -49,6 +49,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS cdrs_open ON cdrs(end_unix_ms) WHERE end_unix_ms IS NULL;
     CREATE INDEX IF NOT EXISTS cdrs_caller ON cdrs(caller, start_unix_ms);",
+    // RTCP reports from each receiving side, and the round trip.
+    "ALTER TABLE cdrs ADD COLUMN a_to_b_far_lost INTEGER;
+    ALTER TABLE cdrs ADD COLUMN a_to_b_far_jitter_ms REAL;
+    ALTER TABLE cdrs ADD COLUMN b_to_a_far_lost INTEGER;
+    ALTER TABLE cdrs ADD COLUMN b_to_a_far_jitter_ms REAL;
+    ALTER TABLE cdrs ADD COLUMN rtt_ms REAL;",
 ];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

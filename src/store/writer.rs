@@ -75,9 +75,10 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     "INSERT OR REPLACE INTO cdrs (id, a_call_id, b_call_id, direction, caller, callee, trunk,
                        start_unix_ms, answer_unix_ms, end_unix_ms, end_cause, hangup_side, a_sip_code,
                        b_sip_code, codec, a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets,
-                       b_to_a_lost, b_to_a_jitter_ms, mos, queue, agent, recording, disposition)
+                       b_to_a_lost, b_to_a_jitter_ms, mos, queue, agent, recording, disposition,
+                       a_to_b_far_lost, a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
                 )?
                 .execute(params![
                     c.id,
@@ -105,7 +106,12 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     c.queue,
                     c.agent,
                     c.recording,
-                    c.disposition
+                    c.disposition,
+                    c.a_to_b.far_lost,
+                    c.a_to_b.far_jitter_ms,
+                    c.b_to_a.far_lost,
+                    c.b_to_a.far_jitter_ms,
+                    c.rtt_ms
                 ])?;
             }
             Op::Flush => {}
