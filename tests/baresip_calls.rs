@@ -297,6 +297,19 @@ fn assert_hears(phone: &Phone, freq: f64, other: f64) {
     );
 }
 
+/// Bytes of decoded audio sndfile has written so far (the file grows during the call).
+fn dec_bytes(p: &Phone) -> u64 {
+    std::fs::read_dir(p.home.join("snd"))
+        .map(|it| {
+            it.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with("-dec.wav"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum::<u64>()
+        })
+        .unwrap_or(0)
+}
+
 #[test]
 fn two_baresip_phones_call_each_other_and_hear_each_others_tone() {
     let dir = temp_dir();
@@ -325,17 +338,6 @@ fn two_baresip_phones_call_each_other_and_hear_each_others_tone() {
     // Audio flows for a while: both directions must have crossed the relay many times over.
     // The relay counts are only in the CDR, so the proof comes after hangup; here wait until
     // each phone has decoded a couple of seconds (sndfile's file grows as it writes).
-    let dec_bytes = |p: &Phone| {
-        std::fs::read_dir(p.home.join("snd"))
-            .map(|it| {
-                it.filter_map(Result::ok)
-                    .filter(|e| e.file_name().to_string_lossy().ends_with("-dec.wav"))
-                    .filter_map(|e| e.metadata().ok())
-                    .map(|m| m.len())
-                    .sum::<u64>()
-            })
-            .unwrap_or(0)
-    };
     assert!(
         poll_until(Duration::from_secs(10), || dec_bytes(&caller) > 3 * 16000
             && dec_bytes(&callee) > 3 * 16000),
@@ -362,4 +364,91 @@ fn two_baresip_phones_call_each_other_and_hear_each_others_tone() {
     // The callee hears the caller's 440 Hz, the caller the callee's 1000 Hz.
     assert_hears(&callee, 440.0, 1000.0);
     assert_hears(&caller, 1000.0, 440.0);
+}
+
+#[test]
+fn call_to_two_devices_of_one_user_rings_both_and_cancels_the_loser() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port));
+    let caller = Phone::start(dir.path(), "p1002", "1002", port, 440.0, "manual");
+    // Two devices of 1003: the desk phone rings and is never picked up, the softphone
+    // answers at once.
+    let desk = Phone::start(dir.path(), "p1003-desk", "1003", port, 2000.0, "manual");
+    let soft = Phone::start(dir.path(), "p1003-soft", "1003", port, 1000.0, "auto");
+    let both_bound = || {
+        registered(&d, "1002", 1)
+            && d.log_text().lines().any(|l| {
+                l.contains("registered")
+                    && l.contains("1003@switchboard.local")
+                    && l.contains("contacts=2")
+            })
+    };
+    assert!(
+        poll_until(Duration::from_secs(15), both_bound),
+        "phones never registered:\n{}",
+        d.log_text()
+    );
+
+    let resp = caller.command("dial", &format!("sip:1003@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        d.wait_log("answered", Duration::from_secs(10)),
+        "call never answered:\n{}\n--- desk:\n{}\n--- soft:\n{}",
+        d.log_text(),
+        desk.log(),
+        soft.log()
+    );
+    let log = d.log_text();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("call started") && l.contains("forks=2")),
+        "the call did not fork to both devices:\n{log}"
+    );
+    // The desk phone rang (it saw the INVITE) and was then cancelled: the daemon says so, and
+    // baresip ends its incoming call.
+    assert!(
+        poll_until(Duration::from_secs(5), || desk
+            .log()
+            .contains("Incoming call")),
+        "the desk phone never rang:\n{}",
+        desk.log()
+    );
+    assert!(
+        d.wait_log("CANCEL sent to a ringing fork", Duration::from_secs(5)),
+        "no CANCEL to the desk phone:\n{}",
+        d.log_text()
+    );
+    assert!(
+        poll_until(Duration::from_secs(5), || desk
+            .log()
+            .contains("session closed")),
+        "the desk phone kept ringing:\n{}",
+        desk.log()
+    );
+    assert!(
+        soft.log().contains("Call established") && !desk.log().contains("Call established"),
+        "--- desk:\n{}\n--- soft:\n{}",
+        desk.log(),
+        soft.log()
+    );
+
+    // Media goes to the device that answered: the caller hears the softphone's 1000 Hz, not
+    // the desk phone's 2000 Hz. This time the callee hangs up.
+    assert!(
+        poll_until(Duration::from_secs(10), || dec_bytes(&caller) > 3 * 16000
+            && dec_bytes(&soft) > 3 * 16000),
+        "no audio decoded:\n{}",
+        d.log_text()
+    );
+    let resp = soft.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "hangup refused: {resp}");
+    let cdr = finished_cdr(dir.path(), &d);
+    assert!(cdr.answered, "{cdr:?}");
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
+    assert_eq!(cdr.hangup_side.as_deref(), Some("callee"), "{cdr:?}");
+    assert!(cdr.a_to_b > 50 && cdr.b_to_a > 50, "{cdr:?}");
+    assert_hears(&caller, 1000.0, 2000.0);
+    assert_hears(&soft, 440.0, 2000.0);
+    assert!(desk.received_audio().is_none(), "the desk phone got media");
 }
