@@ -29,8 +29,8 @@ pub struct Cdr {
     pub start_unix_ms: i64,
     pub answer_unix_ms: Option<i64>,
     pub end_unix_ms: Option<i64>,
-    /// answered-normal, caller-cancel, busy, no-answer, rejected, failed, rtp-timeout,
-    /// session-timeout, system-restart, shutdown ...
+    /// normal (answered, then a side hung up), caller-cancel, busy, no-answer, rejected,
+    /// failed, incompatible-media, rtp-timeout, session-timeout, system-restart, shutdown ...
     pub end_cause: Option<String>,
     /// caller | callee | system
     pub hangup_side: Option<String>,

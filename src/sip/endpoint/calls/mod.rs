@@ -521,8 +521,10 @@ impl Endpoint {
                 ForkState::Done => {}
             }
         }
+        let uuid = c.uuid.clone();
         for (req, peer) in cancels {
             if let Some(req) = req {
+                tracing::info!(call = %uuid, fork = %peer.addr, "CANCEL sent to a ringing fork");
                 self.send_client(now, call, Purpose::Cancel, req, peer);
             }
         }

@@ -104,6 +104,7 @@ impl Endpoint {
                     fork.state = ForkState::Done;
                     let (req, peer) = (super::cancel_for(&fork.invite), fork.dialog.peer);
                     if let Some(req) = req {
+                        tracing::info!(call = %c.uuid, fork = %peer.addr, "CANCEL sent to a ringing fork");
                         self.send_client(now, call, Purpose::Cancel, req, peer);
                     }
                     return;
