@@ -141,58 +141,6 @@ fn scenario_copy(dir: &Path, name: &str, fill: &[(&str, &str)]) -> String {
     scen.display().to_string()
 }
 
-/// Wait for the first finished CDR.
-fn finished_cdr(dir: &Path, daemon: &Daemon) -> CdrRow {
-    let db = dir.join("switchboard.db");
-    let mut rows = Vec::new();
-    assert!(
-        poll_until(Duration::from_secs(10), || {
-            rows = cdrs(&db);
-            rows.iter().any(|r| r.end_cause.is_some())
-        }),
-        "no finished CDR: {rows:?}\n{}",
-        daemon.log_text()
-    );
-    rows.into_iter().find(|r| r.end_cause.is_some()).unwrap()
-}
-
-#[derive(Debug)]
-struct CdrRow {
-    end_cause: Option<String>,
-    hangup_side: Option<String>,
-    a_code: Option<i64>,
-    b_code: Option<i64>,
-    codec: Option<String>,
-    a_to_b: i64,
-    b_to_a: i64,
-    answered: bool,
-}
-
-fn cdrs(db: &Path) -> Vec<CdrRow> {
-    let Ok(conn) = rusqlite::Connection::open(db) else {
-        return Vec::new();
-    };
-    let Ok(mut stmt) = conn.prepare(
-        "SELECT end_cause, hangup_side, a_sip_code, b_sip_code, codec, a_to_b_packets, b_to_a_packets, answer_unix_ms FROM cdrs ORDER BY start_unix_ms",
-    ) else {
-        return Vec::new();
-    };
-    stmt.query_map([], |r| {
-        Ok(CdrRow {
-            end_cause: r.get(0)?,
-            hangup_side: r.get(1)?,
-            a_code: r.get(2)?,
-            b_code: r.get(3)?,
-            codec: r.get(4)?,
-            a_to_b: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-            b_to_a: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
-            answered: r.get::<_, Option<i64>>(7)?.is_some(),
-        })
-    })
-    .map(|rows| rows.filter_map(Result::ok).collect())
-    .unwrap_or_default()
-}
-
 #[test]
 fn sipp_call_through_a_trunk_relays_rtp_both_ways_and_leaves_a_cdr() {
     let dir = temp_dir();
@@ -222,7 +170,7 @@ fn sipp_call_through_a_trunk_relays_rtp_both_ways_and_leaves_a_cdr() {
         daemon.log_text()
     );
 
-    let cdr = &finished_cdr(dir.path(), &daemon);
+    let cdr = &finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
     assert_eq!(cdr.hangup_side.as_deref(), Some("caller"));
     assert_eq!((cdr.a_code, cdr.b_code), (Some(200), Some(200)));
@@ -267,7 +215,7 @@ fn busy_callee_gives_the_caller_486_and_a_busy_cdr() {
     let mut callee = uas(dir.path(), "call_uas_busy.xml", uas_port, free_port());
     call_expecting(dir.path(), &daemon, "5551234", PCMU, "486");
     assert!(callee.wait().unwrap().success());
-    let cdr = finished_cdr(dir.path(), &daemon);
+    let cdr = finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("busy"));
     assert_eq!((cdr.a_code, cdr.b_code), (Some(486), Some(486)));
     assert!(!cdr.answered);
@@ -383,7 +331,7 @@ fn cancel_before_answer_reaches_the_callee_and_leaves_a_cdr() {
     // SIPp checks the caller's 200 (CANCEL) + 487 and the callee's CANCEL + ACK of its 487.
     call_ok(dir.path(), &daemon, &scen, "5551234");
     callee_ok(&mut callee, &daemon);
-    let cdr = finished_cdr(dir.path(), &daemon);
+    let cdr = finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("caller-cancel"), "{cdr:?}");
     assert_eq!(cdr.hangup_side.as_deref(), Some("caller"));
     // The callee was ringing when the caller gave up.
@@ -400,7 +348,7 @@ fn bye_from_the_callee_ends_the_call_for_the_caller() {
     let scen = caller_scenario_named(dir.path(), "call_uac_hungup.xml");
     call_ok(dir.path(), &daemon, &scen, "5551234");
     callee_ok(&mut callee, &daemon);
-    let cdr = finished_cdr(dir.path(), &daemon);
+    let cdr = finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
     assert_eq!(cdr.hangup_side.as_deref(), Some("callee"));
     assert!(cdr.answered);
@@ -432,7 +380,7 @@ fn hold_and_resume_pass_through_with_the_right_directions() {
             && hold_lines[1].contains("held=false"),
         "hold then resume: {hold_lines:?}"
     );
-    let cdr = finished_cdr(dir.path(), &daemon);
+    let cdr = finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
 }
 
@@ -482,7 +430,7 @@ fn rtp_from_a_foreign_source_is_dropped() {
     let scen = caller_scenario(dir.path());
     call_ok(dir.path(), &daemon, &scen, "5551234");
     callee_ok(&mut callee, &daemon);
-    let cdr = finished_cdr(dir.path(), &daemon);
+    let cdr = finished_cdr(&daemon);
     stop.store(true, Ordering::SeqCst);
     let (sent, got) = spray.join().unwrap();
     assert!(sent > 50, "the stranger sent {sent} packets");
@@ -527,7 +475,7 @@ fn both_devices_of_an_extension_ring_and_the_loser_is_cancelled() {
     callee_ok(&mut answers, &daemon);
     callee_ok(&mut rings, &daemon);
     assert!(daemon.wait_log("forks=2", Duration::from_secs(1)));
-    let cdr = finished_cdr(dir.path(), &daemon);
+    let cdr = finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("normal"), "{cdr:?}");
     assert_eq!(cdr.b_code, Some(200));
     assert!(

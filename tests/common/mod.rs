@@ -2,6 +2,9 @@
 //! with deadlines.
 #![allow(dead_code)]
 
+mod cdr;
+pub use cdr::{cdrs, finished_cdr, CdrRow};
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
