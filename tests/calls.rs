@@ -483,3 +483,28 @@ fn both_devices_of_an_extension_ring_and_the_loser_is_cancelled() {
         "media both ways: {cdr:?}"
     );
 }
+
+/// A call whose media never flows (both phones gone silent, e.g. crashed behind NAT) is
+/// reclaimed after `rtp_timeout_secs`: both sides get BYE, the CDR says why.
+#[test]
+fn a_call_without_rtp_is_hung_up_after_the_rtp_timeout() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let cfg = config(dir.path(), port, uas_port, "")
+        .replace("[media]\n", "[media]\nrtp_timeout_secs = 2\n");
+    let daemon = Daemon::start(dir.path(), port, &cfg);
+    // The callee takes a BYE whoever sends it; the caller sends no RTP and waits for ours.
+    let mut callee = uas(dir.path(), "call_uas.xml", uas_port, free_port());
+    let scen = scenario_copy(
+        dir.path(),
+        "call_uac_hungup.xml",
+        &[("<exec rtp_stream=\"AUDIO_FILE,1,0\"/>", "")],
+    );
+    call_ok(dir.path(), &daemon, &scen, "5551234");
+    callee_ok(&mut callee, &daemon);
+    let cdr = finished_cdr(&daemon);
+    assert_eq!(cdr.end_cause.as_deref(), Some("rtp-timeout"), "{cdr:?}");
+    assert_eq!(cdr.hangup_side.as_deref(), Some("system"));
+    assert!(cdr.answered);
+    assert_eq!((cdr.a_to_b, cdr.b_to_a), (0, 0));
+}
