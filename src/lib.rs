@@ -6,6 +6,7 @@
 pub mod call;
 pub mod config;
 pub mod daemon;
+pub mod ivr;
 pub mod media;
 pub mod sdp;
 pub mod sip;

@@ -3,6 +3,7 @@
 pub mod driver;
 mod dtmf;
 mod far_end;
+pub mod g711;
 mod quality;
 pub mod relay;
 mod rewrite;
