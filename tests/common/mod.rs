@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod cdr;
+#[allow(unused_imports)]
 pub use cdr::{cdrs, finished_cdr, CdrRow};
 
 use std::io::{BufRead, BufReader};
