@@ -23,6 +23,14 @@ pub(super) struct TrunkReg {
 
 const RETRY: Duration = Duration::from_secs(30);
 
+/// When to refresh a registration granted for `granted_secs`: well before expiry (80 %),
+/// like most UAs, however short the grant (a floor above it would let the binding lapse).
+/// None for a grant of 0 (the carrier removed the binding): that is a failure, not a
+/// refresh loop.
+fn refresh_after(granted_secs: u64) -> Option<Duration> {
+    (granted_secs > 0).then(|| Duration::from_millis(granted_secs.saturating_mul(800)))
+}
+
 impl Endpoint {
     pub(super) fn init_trunk_regs(&mut self, now: Instant) {
         let with_reg: Vec<usize> = self
@@ -150,16 +158,20 @@ impl Endpoint {
                             .and_then(|c| crate::call::sipstr::param(c, "expires"))
                             .and_then(|e| e.parse().ok())
                     })
-                    .unwrap_or(reg.expires_secs as u64)
-                    .max(10);
+                    .unwrap_or(reg.expires_secs as u64);
                 let r = &mut self.trunk_regs[i];
+                r.challenged = false;
+                let Some(refresh) = refresh_after(granted) else {
+                    tracing::warn!(trunk = %t.name, "carrier granted Expires: 0; retrying");
+                    r.registered = false;
+                    r.next = now + RETRY;
+                    return true;
+                };
                 if !r.registered {
                     tracing::info!(trunk = %t.name, expires = granted, "registered to the carrier");
                 }
                 r.registered = true;
-                r.challenged = false;
-                // Refresh well before expiry (80 %), like most UAs.
-                r.next = now + Duration::from_secs(granted * 8 / 10);
+                r.next = now + refresh;
             }
             401 | 407 if !self.trunk_regs[i].challenged => {
                 let header = if code == 401 {
@@ -217,5 +229,18 @@ impl Endpoint {
         r.registered = false;
         r.next = now + RETRY;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_comes_before_the_grant_runs_out_however_short() {
+        assert_eq!(refresh_after(600), Some(Duration::from_secs(480)));
+        assert_eq!(refresh_after(3), Some(Duration::from_millis(2400)));
+        assert_eq!(refresh_after(1), Some(Duration::from_millis(800)));
+        assert_eq!(refresh_after(0), None);
     }
 }
