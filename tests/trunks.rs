@@ -504,3 +504,52 @@ fn trunk_calls_to_unlisted_numbers_get_404_and_strangers_are_challenged() {
         "no call may have started"
     );
 }
+
+#[test]
+fn a_carrier_refusing_our_credentials_gives_the_caller_403_not_its_challenge() {
+    let dir = temp_dir();
+    let (port, carrier_port) = (free_port(), free_port());
+    let scen = filled(dir.path(), "trunk_uas_rechallenge.xml", &[]);
+    let mut carrier = Uas::spawn(
+        dir.path(),
+        "carrier",
+        &scen,
+        (carrier_port, free_port()),
+        2,
+        &[],
+    );
+    let daemon = Daemon::start(
+        dir.path(),
+        port,
+        &config(dir.path(), port, carrier_port, REGISTER),
+    );
+    assert!(daemon.wait_log("registered to the carrier", Duration::from_secs(5)));
+    // The carrier's 407 is about our trunk credentials: relayed, the phone would take it for
+    // our own challenge (and it would lack the Proxy-Authenticate a 407 must carry).
+    let scen = filled(
+        dir.path(),
+        "call_uac_fail.xml",
+        &[
+            ("FAILCODE", "403"),
+            (
+                "MLINE",
+                "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000",
+            ),
+        ],
+    );
+    let mp = free_port().to_string();
+    let (ok, log) = sipp::run_uac(
+        dir.path(),
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", "5551234", "-mi", "127.0.0.1", "-mp", &mp],
+    );
+    assert!(ok, "caller did not get 403:\n{log}\n{}", daemon.log_text());
+    // Exactly one retry with credentials: the carrier saw no third INVITE.
+    carrier_succeeded(&mut carrier, dir.path(), "carrier", &daemon);
+    let cdr = finished_cdr(dir.path(), &daemon);
+    assert_eq!((cdr.a_code, cdr.b_code), (Some(403), Some(407)), "{cdr:?}");
+    assert!(!cdr.answered);
+}
