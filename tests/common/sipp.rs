@@ -67,3 +67,66 @@ pub fn run_uac(
     }
     (out.status.success(), log)
 }
+
+/// A SIPp UAS running in the background; killed and reaped on drop, so a failing test
+/// leaves no stray process.
+pub struct Uas(std::process::Child);
+
+impl Uas {
+    /// Run `scenario` (a path) as a UAS on 127.0.0.1:`port` for `calls` calls, echoing RTP
+    /// on `media_port`, with `extra` arguments. `name` labels its error log in `dir`.
+    pub fn spawn(
+        dir: &Path,
+        name: &str,
+        scenario: &str,
+        (port, media_port): (u16, u16),
+        calls: usize,
+        extra: &[&str],
+    ) -> Uas {
+        let child = Command::new(super::tool("sipp"))
+            .args(["-sf", scenario, "-i", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &media_port.to_string()])
+            .args(["-rtp_echo", "-m", &calls.to_string(), "-nostdin"])
+            .args(["-timeout", "30s", "-timeout_error", "-trace_err"])
+            .arg("-error_file")
+            .arg(dir.join(format!("{name}.errors.log")))
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start sipp uas");
+        Uas(child)
+    }
+
+    /// Wait up to `timeout` for SIPp to finish: Some(true) if every call succeeded, None if
+    /// it is still running (it is killed on drop).
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Option<bool> {
+        let mut status = None;
+        super::poll_until(timeout, || {
+            status = self.0.try_wait().ok().flatten();
+            status.is_some()
+        });
+        status.map(|s| s.success())
+    }
+}
+
+impl Drop for Uas {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A copy in `dir` of the scenario `name` (in tests/sipp) with placeholders filled in; its path.
+pub fn filled(dir: &Path, name: &str, fill: &[(&str, &str)]) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name);
+    let mut text = std::fs::read_to_string(src).expect("scenario");
+    for (k, v) in fill {
+        text = text.replace(k, v);
+    }
+    let scen = dir.join(format!("filled-{name}"));
+    std::fs::write(&scen, text).expect("write scenario");
+    scen.display().to_string()
+}

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::Endpoint;
 use crate::call::dialog::RequestText;
-use crate::sip::message::header_value;
+use crate::call::sipstr;
+use crate::sip::message::{header_value, list_values};
 use crate::sip::transaction::TxKey;
 use crate::sip::{rsip, Peer, TransportKind};
 
@@ -14,6 +15,8 @@ pub(super) struct TrunkReg {
     call_id: String,
     tag: String,
     cseq: u32,
+    /// The Contact of our last REGISTER (to find our binding in the registrar's 2xx).
+    contact: String,
     next: Instant,
     pending: Option<TxKey>,
     /// Challenged once for the current attempt (a second challenge means bad credentials).
@@ -22,6 +25,28 @@ pub(super) struct TrunkReg {
 }
 
 const RETRY: Duration = Duration::from_secs(30);
+
+/// When to refresh a registration granted for `granted_secs`: well before expiry (80 %),
+/// like most UAs, however short the grant (a floor above it would let the binding lapse).
+/// None for a grant of 0 (the carrier removed the binding): that is a failure, not a
+/// refresh loop.
+fn refresh_after(granted_secs: u64) -> Option<Duration> {
+    (granted_secs > 0).then(|| Duration::from_millis(granted_secs.saturating_mul(800)))
+}
+
+/// How long the registrar granted our binding, from its 2xx (RFC 3261 §10.2.4): the
+/// `expires` parameter of our own Contact (the 2xx lists every binding of the AOR, and the
+/// parameter overrides the Expires header), else the Expires header, else the first
+/// Contact's `expires`.
+fn granted_expires(headers: &rsip::Headers, our_contact: &str) -> Option<u64> {
+    let expires = |c: &str| sipstr::param(c, "expires").and_then(|e| e.parse().ok());
+    let ours = sipstr::uri(our_contact);
+    list_values(headers, "Contact")
+        .find(|c| sipstr::uri(c).eq_ignore_ascii_case(ours))
+        .and_then(expires)
+        .or_else(|| header_value(headers, "Expires").and_then(|e| e.trim().parse().ok()))
+        .or_else(|| list_values(headers, "Contact").next().and_then(expires))
+}
 
 impl Endpoint {
     pub(super) fn init_trunk_regs(&mut self, now: Instant) {
@@ -40,6 +65,7 @@ impl Endpoint {
                 call_id: format!("{}@switchboard", self.new_tag()),
                 tag: self.new_tag(),
                 cseq: 0,
+                contact: String::new(),
                 next: now,
                 pending: None,
                 challenged: false,
@@ -102,6 +128,7 @@ impl Endpoint {
         if let Some((name, value)) = &authorization {
             text = text.header(name, value);
         }
+        r.contact = contact;
         let dest = Peer::udp(t.address);
         let Some(req) = text.build(None, b"") else {
             return;
@@ -143,23 +170,21 @@ impl Endpoint {
         };
         match code {
             200..=299 => {
-                let granted = header_value(&resp.headers, "Expires")
-                    .and_then(|e| e.trim().parse::<u64>().ok())
-                    .or_else(|| {
-                        header_value(&resp.headers, "Contact")
-                            .and_then(|c| crate::call::sipstr::param(c, "expires"))
-                            .and_then(|e| e.parse().ok())
-                    })
-                    .unwrap_or(reg.expires_secs as u64)
-                    .max(10);
+                let granted = granted_expires(&resp.headers, &self.trunk_regs[i].contact)
+                    .unwrap_or(reg.expires_secs as u64);
                 let r = &mut self.trunk_regs[i];
+                r.challenged = false;
+                let Some(refresh) = refresh_after(granted) else {
+                    tracing::warn!(trunk = %t.name, "carrier granted Expires: 0; retrying");
+                    r.registered = false;
+                    r.next = now + RETRY;
+                    return true;
+                };
                 if !r.registered {
                     tracing::info!(trunk = %t.name, expires = granted, "registered to the carrier");
                 }
                 r.registered = true;
-                r.challenged = false;
-                // Refresh well before expiry (80 %), like most UAs.
-                r.next = now + Duration::from_secs(granted * 8 / 10);
+                r.next = now + refresh;
             }
             401 | 407 if !self.trunk_regs[i].challenged => {
                 let header = if code == 401 {
@@ -217,5 +242,47 @@ impl Endpoint {
         r.registered = false;
         r.next = now + RETRY;
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_comes_before_the_grant_runs_out_however_short() {
+        assert_eq!(refresh_after(600), Some(Duration::from_secs(480)));
+        assert_eq!(refresh_after(3), Some(Duration::from_millis(2400)));
+        assert_eq!(refresh_after(1), Some(Duration::from_millis(800)));
+        assert_eq!(refresh_after(0), None);
+    }
+
+    fn headers(list: &[(&str, &str)]) -> rsip::Headers {
+        let mut h = rsip::Headers::default();
+        for (n, v) in list {
+            h.push(rsip::headers::make_header(n, v.to_string()));
+        }
+        h
+    }
+
+    #[test]
+    fn our_contacts_expires_wins_over_the_expires_header_and_other_bindings() {
+        let ours = "<sip:acme@192.0.2.1:5060>";
+        let resp = headers(&[
+            (
+                "Contact",
+                "<sip:acme@198.51.100.7:5060>;expires=3000, <sip:acme@192.0.2.1:5060>;expires=120",
+            ),
+            ("Expires", "600"),
+        ]);
+        assert_eq!(granted_expires(&resp, ours), Some(120));
+        let other_only = headers(&[
+            ("Contact", "<sip:acme@198.51.100.7>;expires=90"),
+            ("Expires", "600"),
+        ]);
+        assert_eq!(granted_expires(&other_only, ours), Some(600));
+        let contact_only = headers(&[("Contact", "<sip:acme@198.51.100.7>;expires=90")]);
+        assert_eq!(granted_expires(&contact_only, ours), Some(90));
+        assert_eq!(granted_expires(&headers(&[]), ours), None);
     }
 }

@@ -140,6 +140,11 @@ impl Endpoint {
             }
             200..=299 => self.fork_answered(now, call, i, resp),
             401 | 407 if self.retry_with_credentials(now, call, i, &resp) => {}
+            401 | 407 => {
+                let uuid = self.calls.calls.get(&call).map(|c| c.uuid.clone());
+                tracing::warn!(call = ?uuid, code, "the callee's challenge cannot be answered (no trunk credentials, or they were refused)");
+                self.fork_failed(now, call, i, code)
+            }
             _ => self.fork_failed(now, call, i, code),
         }
     }
@@ -519,6 +524,10 @@ fn map_failure(code: u16) -> (u16, &'static str) {
         488 | 606 => (488, "incompatible-media"),
         // A downstream 503 must not make the caller think *we* are overloaded (§16.7).
         500..=599 => (502, "failed"),
+        // The callee's challenge was for our credentials (a trunk's), not the caller's:
+        // relayed, the phone would take it for our own challenge (and it would lack the
+        // WWW-/Proxy-Authenticate header a 401/407 must carry, RFC 3261 §21.4).
+        401 | 407 => (403, "rejected"),
         c @ 400..=499 => (c, "rejected"),
         _ => (480, "failed"),
     }
@@ -637,5 +646,7 @@ mod tests {
         assert_eq!(map_failure(503), (502, "failed"));
         assert_eq!(map_failure(486), (486, "busy"));
         assert_eq!(map_failure(488), (488, "incompatible-media"));
+        assert_eq!(map_failure(401), (403, "rejected"));
+        assert_eq!(map_failure(407), (403, "rejected"));
     }
 }
