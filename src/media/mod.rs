@@ -4,6 +4,7 @@ pub mod driver;
 mod dtmf;
 mod far_end;
 pub mod g711;
+pub mod player;
 pub mod prompt;
 mod quality;
 pub mod relay;

@@ -12,6 +12,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::player::{Law, Player, PACKET};
+use super::prompt::Prompt;
 use super::{
     estimate_mos, parse_rtcp, parse_rtp, rewrite_rtcp, DtmfDetector, FarEndView, ReceiveStats,
     RtcpPacket, RtcpRewrite, StreamRewriter,
@@ -31,6 +33,20 @@ pub enum RelayCmd {
         telephone_event: Option<u8>,
         active: bool,
     },
+    /// Play prompts to a side (replacing what plays there); `PlayDone` reports the end.
+    Play {
+        side: Side,
+        prompts: Vec<Prompt>,
+        law: Law,
+        looping: bool,
+        id: u64,
+    },
+    StopPlay {
+        side: Side,
+    },
+    /// Whether the two sides hear each other (false while the caller is in the IVR or
+    /// queue and an agent's phone rings).
+    Bridge(bool),
     /// Stop relaying and report the call's media figures.
     Finish(oneshot::Sender<MediaSummary>),
 }
@@ -85,6 +101,9 @@ pub fn open(
         last_rx: Instant::now(),
         timed_out: false,
         foreign_dropped: 0,
+        bridged: true,
+        players: [None, None],
+        seed: seed as u32,
         events,
     };
     tokio::spawn(run(relay, sockets, rx));
@@ -219,6 +238,10 @@ struct Relay {
     last_rx: Instant,
     timed_out: bool,
     foreign_dropped: u64,
+    bridged: bool,
+    /// What we play to each side, if anything (it then hears that, not the other side).
+    players: [Option<Player>; 2],
+    seed: u32,
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
 }
 
@@ -264,6 +287,9 @@ impl Relay {
                     },
                 ));
             }
+        }
+        if !self.bridged || self.players[idx(to)].is_some() {
+            return;
         }
         let t = &mut self.sides[idx(to)];
         let Some(dest) = t.rtp_dest() else { return };
@@ -345,7 +371,54 @@ impl Relay {
                 self.last_rx = Instant::now();
                 None
             }
+            RelayCmd::Play {
+                side,
+                prompts,
+                law,
+                looping,
+                id,
+            } => {
+                self.seed = self.seed.wrapping_mul(747796405).wrapping_add(1);
+                self.players[idx(side)] = Some(Player::new(prompts, law, looping, id, self.seed));
+                None
+            }
+            RelayCmd::StopPlay { side } => {
+                self.players[idx(side)] = None;
+                None
+            }
+            RelayCmd::Bridge(on) => {
+                self.bridged = on;
+                None
+            }
             RelayCmd::Finish(tx) => Some(tx),
+        }
+    }
+
+    fn playing(&self) -> bool {
+        self.players.iter().any(Option::is_some)
+    }
+
+    /// One 20 ms frame to every side something plays to.
+    fn play_tick(&mut self, sockets: &Sockets) {
+        let now = Instant::now().into_std();
+        let mut buf = [0u8; PACKET];
+        for side in [Side::A, Side::B] {
+            let Some(p) = self.players[idx(side)].as_mut() else {
+                continue;
+            };
+            if p.next_packet(&mut buf).is_none() {
+                let id = p.id;
+                self.players[idx(side)] = None;
+                let _ = self
+                    .events
+                    .send((self.call, MediaEvent::PlayDone { side, id }));
+                continue;
+            }
+            let s = &mut self.sides[idx(side)];
+            let Some(dest) = s.rtp_dest() else { continue };
+            if s.out.rewrite(now, &mut buf) {
+                let _ = sockets.rtp(side).try_send_to(&buf, dest);
+            }
         }
     }
 
@@ -404,6 +477,9 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
     let mut bufs = [[0u8; 2048]; 4];
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Playback pacing, only while something plays (created afresh so idle time is not
+    // "caught up"); late ticks are caught up so a prompt keeps wall-clock time.
+    let mut frame: Option<tokio::time::Interval> = None;
     loop {
         let [b0, b1, b2, b3] = &mut bufs;
         tokio::select! {
@@ -420,7 +496,26 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
                 None => return,
             },
             _ = tick.tick() => relay.tick(),
+            _ = next_frame(&mut frame) => relay.play_tick(&sockets),
         }
+        match (relay.playing(), frame.is_some()) {
+            (true, false) => {
+                let mut f = tokio::time::interval(Duration::from_millis(20));
+                f.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                frame = Some(f);
+            }
+            (false, true) => frame = None,
+            _ => {}
+        }
+    }
+}
+
+async fn next_frame(frame: &mut Option<tokio::time::Interval>) {
+    match frame {
+        Some(f) => {
+            f.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -625,5 +720,97 @@ mod tests {
         assert_eq!(s.a_to_b.far_lost, None, "B sent no report blocks");
         assert!(s.rtt_ms.is_some(), "{s:?}");
         assert_eq!(s.foreign_dropped, 0);
+    }
+
+    /// A prompt played to A arrives as five 20 ms packets under the SSRC A hears, B's audio
+    /// is held back while it plays and while the sides are not bridged, and the end is
+    /// reported.
+    #[tokio::test]
+    async fn prompts_play_to_one_side_and_bridging_gates_the_relay() {
+        let p = ports();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let h = open(2, "127.0.0.1".parse().unwrap(), p, p + 2, None, ev_tx).unwrap();
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for (side, s) in [(Side::A, &a), (Side::B, &b)] {
+            h.cmd
+                .send(RelayCmd::Remote {
+                    side,
+                    rtp: Some(s.local_addr().unwrap()),
+                    rtcp: None,
+                    signal_ip: None,
+                    telephone_event: None,
+                    active: true,
+                })
+                .unwrap();
+        }
+        h.cmd.send(RelayCmd::Bridge(false)).unwrap();
+        let prompt = Prompt::from_samples("hello", &[1200i16; 800]);
+        h.cmd
+            .send(RelayCmd::Play {
+                side: Side::A,
+                prompts: vec![prompt.clone()],
+                law: Law::Pcmu,
+                looping: false,
+                id: 42,
+            })
+            .unwrap();
+        // B talks the whole time: none of it may reach A.
+        b.send_to(&rtp(0xB0B, 1), ("127.0.0.1", p + 2))
+            .await
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let mut got = Vec::new();
+        loop {
+            tokio::select! {
+                r = a.recv(&mut buf) => {
+                    let n = r.unwrap();
+                    got.push(buf[..n].to_vec());
+                    b.send_to(&rtp(0xB0B, got.len() as u16 + 1), ("127.0.0.1", p + 2)).await.unwrap();
+                }
+                ev = ev_rx.recv() => {
+                    assert_eq!(ev, Some((2, MediaEvent::PlayDone { side: Side::A, id: 42 })));
+                    break;
+                }
+            }
+        }
+        // Whatever was in flight when PlayDone was sent has arrived by now or never will.
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(100), a.recv(&mut buf)).await
+        {
+            got.push(buf[..n].to_vec());
+        }
+        assert_eq!(got.len(), 5, "five frames of prompt and nothing of B");
+        assert!(got
+            .iter()
+            .all(|g| g.len() == 172 && g[12..] == prompt.pcmu[..160]));
+        let ssrc = word(&got[0], 8);
+        assert!(got.iter().all(|g| word(g, 8) == ssrc));
+
+        // Bridged again: B's RTP reaches A, continuing the stream A knows.
+        h.cmd.send(RelayCmd::Bridge(true)).unwrap();
+        let mut relayed = None;
+        for i in 0..50u16 {
+            b.send_to(&rtp(0xB0B, 100 + i), ("127.0.0.1", p + 2))
+                .await
+                .unwrap();
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(100), a.recv(&mut buf)).await
+            {
+                relayed = Some(buf[..n].to_vec());
+                break;
+            }
+        }
+        let relayed = relayed.expect("B's audio relayed once bridged");
+        assert_eq!(
+            word(&relayed, 8),
+            ssrc,
+            "one SSRC towards A across prompt and relay"
+        );
+        assert_eq!(
+            u16::from_be_bytes([relayed[2], relayed[3]]),
+            u16::from_be_bytes([got[4][2], got[4][3]]).wrapping_add(1),
+            "sequence continues"
+        );
     }
 }

@@ -84,6 +84,8 @@ pub enum MediaEvent {
     Timeout,
     /// The ports could not be bound.
     Failed(String),
+    /// What `MediaCommand::Play` asked for has been played to the end.
+    PlayDone { side: Side, id: u64 },
 }
 
 /// Call events for logs now, the event bus (gRPC) later.
@@ -346,6 +348,7 @@ impl Endpoint {
                 tracing::error!(call, error = %why, "media failed: hanging up");
                 self.hangup_both(now, call, "media-failed", "system");
             }
+            MediaEvent::PlayDone { .. } => {}
         }
         self.drain_transactions(now);
     }
