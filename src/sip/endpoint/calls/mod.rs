@@ -574,3 +574,6 @@ fn cancel_for(invite: &rsip::Request) -> Option<rsip::Request> {
         rsip::SipMessage::Response(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
