@@ -174,6 +174,8 @@ fn md5_hex(s: &str) -> String {
 /// The endpoint, the virtual clock, and everything the endpoint emitted not yet looked at.
 pub(super) struct H {
     pub ep: Endpoint,
+    /// When the test began (failure messages show offsets from it).
+    t0: Instant,
     pub now: Instant,
     sent: Vec<(SocketAddr, Msg)>,
     outs: Vec<(Instant, Output)>,
@@ -192,6 +194,7 @@ impl H {
         let now = Instant::now();
         H {
             ep: Endpoint::new(now, cfg, 7),
+            t0: now,
             now,
             sent: Vec::new(),
             outs: Vec::new(),
@@ -261,6 +264,18 @@ impl H {
             .partition(|(a, _)| *a == to);
         self.sent = rest;
         mine.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Nothing was transmitted to anyone since the last look.
+    #[track_caller]
+    pub fn assert_quiet(&mut self) {
+        let t0 = self.t0;
+        let sent: Vec<(SocketAddr, String, Duration)> = self
+            .sent
+            .drain(..)
+            .map(|(a, m)| (a, kinds(std::slice::from_ref(&m)).remove(0), m.at - t0))
+            .collect();
+        assert!(sent.is_empty(), "expected silence, got {sent:?}");
     }
 
     /// Everything sent anywhere, dropped (for tests that look only at what follows).
@@ -415,13 +430,15 @@ impl H {
         ok
     }
 
+    /// ACK for the 2xx to the caller's latest INVITE.
     pub fn caller_acks(&mut self) {
         let branch = self.next_branch();
         let tag = self.a_tag.clone().unwrap_or_default();
         self.from_caller(&format!(
             "ACK sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={branch}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>;tag={tag}\r\n\
-             Call-ID: a1@caller\r\nCSeq: 2 ACK\r\nContent-Length: 0\r\n\r\n"
+             Call-ID: a1@caller\r\nCSeq: {} ACK\r\nContent-Length: 0\r\n\r\n",
+            self.caller_cseq
         ));
     }
 
@@ -436,7 +453,7 @@ impl H {
         self.call_up_with("", "");
     }
 
-    /// A request from the caller in its dialog with us; returns its text (to match replies).
+    /// A request from the caller in its dialog with us.
     pub fn caller_request(&mut self, method: &str, extra: &str, body: Option<(&str, &str)>) {
         self.caller_cseq += 1;
         let branch = self.next_branch();
