@@ -5,6 +5,7 @@
 
 mod answer;
 mod indialog;
+mod limits;
 mod ringing;
 mod session;
 
@@ -207,7 +208,7 @@ impl H {
         }
     }
 
-    fn collect(&mut self) {
+    pub fn collect(&mut self) {
         while let Some(o) = self.ep.poll_output() {
             match o {
                 Output::Transmit { dest, bytes } => {
