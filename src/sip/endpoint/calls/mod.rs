@@ -189,6 +189,10 @@ struct Reinvite {
     server_key: TxKey,
     request: rsip::Request,
     offer: SessionDescription,
+    /// The offer's media, applied to `from` only once the other side accepts it.
+    offered: crate::sdp::OfferedAudio,
+    /// The SDP the other side had before our relayed offer (restored if it is refused).
+    prev_sdp: Option<Bytes>,
 }
 
 struct Call {
