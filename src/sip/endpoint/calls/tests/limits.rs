@@ -27,8 +27,10 @@ fn rtp_timeout_hangs_up_both_sides() {
     let now = h.now;
     h.ep.handle_media_event(now, call, MediaEvent::Timeout);
     h.collect();
-    assert_eq!(kinds(&h.take_sent_to(CALLER)), ["BYE"]);
-    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["BYE"]);
+    let bye_a = h.take_sent_to(CALLER);
+    let bye_b = h.take_sent_to(TRUNK);
+    assert_eq!(kinds(&bye_a), ["BYE"]);
+    assert_eq!(kinds(&bye_b), ["BYE"]);
     let outs = h.take_outs();
     assert!(
         outs.iter().any(
@@ -46,4 +48,9 @@ fn rtp_timeout_hangs_up_both_sides() {
     assert_eq!(cdr.end_cause.as_deref(), Some("rtp-timeout"));
     assert_eq!(cdr.hangup_side.as_deref(), Some("system"));
     assert_eq!(h.ep.active_calls(), 0);
+    // Both BYEs answered: nothing is retransmitted afterwards.
+    h.caller_replies(&bye_a[0], 200);
+    h.trunk_replies(&bye_b[0], 200, "", None);
+    h.advance(std::time::Duration::from_secs(64));
+    h.assert_quiet();
 }

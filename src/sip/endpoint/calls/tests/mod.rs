@@ -246,13 +246,13 @@ impl H {
         self.step(self.now + d);
     }
 
-    pub fn from_caller(&mut self, text: &str) {
+    pub fn caller_sends(&mut self, text: &str) {
         self.ep
             .handle_message(self.now, text.as_bytes(), Peer::udp(addr(CALLER)));
         self.collect();
     }
 
-    pub fn from_trunk(&mut self, text: &str) {
+    pub fn trunk_sends(&mut self, text: &str) {
         self.ep
             .handle_message(self.now, text.as_bytes(), Peer::udp(addr(TRUNK)));
         self.collect();
@@ -332,7 +332,7 @@ impl H {
     pub fn send_authed_invite(&mut self, call_id: &str, extra: &str) -> Vec<Msg> {
         let b1 = self.next_branch();
         let invite = self.caller_invite(call_id, 1, &b1, extra);
-        self.from_caller(&invite);
+        self.caller_sends(&invite);
         let got = self.take_sent_to(CALLER);
         let challenge = got
             .iter()
@@ -340,7 +340,7 @@ impl H {
             .unwrap_or_else(|| panic!("the first INVITE is challenged: {got:#?}"))
             .clone();
         let to_tag = challenge.to_tag().unwrap_or_default();
-        self.from_caller(&format!(
+        self.caller_sends(&format!(
             "ACK sip:{DIALLED}@d SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={b1}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>;tag={to_tag}\r\n\
              Call-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
@@ -371,7 +371,7 @@ impl H {
         let b2 = self.next_branch();
         let invite = self.caller_invite(call_id, 2, &b2, &format!("{auth}{extra}"));
         self.caller_cseq = 2;
-        self.from_caller(&invite);
+        self.caller_sends(&invite);
         self.take_sent_to(CALLER)
     }
 
@@ -399,13 +399,13 @@ impl H {
             &format!("Contact: <sip:c@{TRUNK}>\r\n{extra}"),
             body,
         );
-        self.from_trunk(&resp);
+        self.trunk_sends(&resp);
     }
 
     /// The caller answers a request the endpoint sent it.
     pub fn caller_replies(&mut self, req: &Msg, code: u16) {
         let resp = respond(req, code, "ca", "", None);
-        self.from_caller(&resp);
+        self.caller_sends(&resp);
     }
 
     /// Place the call; the trunk sends 100, 180 and 200 (with `trunk_extra` in the 200).
@@ -435,7 +435,7 @@ impl H {
     pub fn caller_acks(&mut self) {
         let branch = self.next_branch();
         let tag = self.a_tag.clone().unwrap_or_default();
-        self.from_caller(&format!(
+        self.caller_sends(&format!(
             "ACK sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={branch}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>;tag={tag}\r\n\
              Call-ID: a1@caller\r\nCSeq: {} ACK\r\nContent-Length: 0\r\n\r\n",
@@ -470,7 +470,7 @@ impl H {
             self.caller_cseq,
             body.len()
         );
-        self.from_caller(&text);
+        self.caller_sends(&text);
     }
 
     /// A request from the trunk in its dialog with us.
@@ -491,7 +491,7 @@ impl H {
             self.trunk_cseq,
             body.len()
         );
-        self.from_trunk(&text);
+        self.trunk_sends(&text);
     }
 }
 
@@ -521,16 +521,6 @@ pub(super) fn respond(req: &Msg, code: u16, tag: &str, extra: &str, body: Option
         None => text.push_str("Content-Length: 0\r\n\r\n"),
     }
     text
-}
-
-/// Only the messages with this status (responses) or method (requests).
-pub(super) fn only<'a>(msgs: &'a [Msg], what: &str) -> Vec<&'a Msg> {
-    msgs.iter()
-        .filter(|m| match what.parse::<u16>() {
-            Ok(code) => m.status() == Some(code),
-            Err(_) => m.method() == Some(what),
-        })
-        .collect()
 }
 
 /// What each message is, in order ("200", "BYE", ...): for exact assertions.
