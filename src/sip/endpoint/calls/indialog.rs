@@ -357,9 +357,17 @@ impl Endpoint {
             return;
         };
         let Some(codec) = c.codec else { return };
-        let neg = sdp::parse(&resp.body)
-            .ok()
-            .and_then(|sd| sdp::answered_audio(&sd, &[codec]).ok());
+        let answered = sdp::parse(&resp.body).ok();
+        // The answering side's latest SDP: its next refresh repeats this o= version.
+        if let Some(sd) = &answered {
+            match other {
+                Side::A => c.a.remote_sdp_version = sd.origin.session_version,
+                Side::B => c.b.last_answer = Some(sd.clone()),
+            }
+        }
+        let neg = answered
+            .as_ref()
+            .and_then(|sd| sdp::answered_audio(sd, &[codec]).ok());
         let direction = neg
             .as_ref()
             .map(|n| n.direction)

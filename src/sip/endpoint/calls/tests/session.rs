@@ -114,3 +114,47 @@ fn we_refresh_the_trunk_at_half_its_interval() {
     assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["INVITE"]);
     assert_eq!(h.ep.active_calls(), 1);
 }
+
+/// After the caller answered a re-INVITE from the trunk, its refresh repeats that answer's
+/// o= version: a refresh, answered here, not a new offer for the trunk.
+#[test]
+fn a_refresh_repeating_the_callers_last_answer_is_not_relayed() {
+    let mut h = H::new(cfg());
+    let ok = h.answered_with(TIMER_120, "");
+    h.caller_acks();
+    h.clear();
+    let hold = sdp("198.51.100.1", 30000, 2, "sendonly");
+    h.trunk_request("INVITE", "", Some(("application/sdp", &hold)));
+    let relayed = h.take_sent_to(CALLER);
+    assert_eq!(kinds(&relayed), ["INVITE"]);
+    let answer = sdp("192.0.2.7", 40000, 2, "recvonly");
+    h.caller_sends(&respond(&relayed[0], 200, "ca", "", Some(&answer)));
+    assert_eq!(kinds(&h.take_sent_to(CALLER)), ["ACK"]);
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["200"]);
+
+    h.step(ok.at + Duration::from_secs(60));
+    h.caller_request("INVITE", TIMER_120, Some(("application/sdp", &answer)));
+    let got = h.take_sent_to(CALLER);
+    assert_eq!(kinds(&got), ["200"]);
+    assert_eq!(got[0].header("Session-Expires"), Some("120;refresher=uac"));
+    h.assert_quiet();
+}
+
+/// The same from the trunk's side: its refresh repeats the answer it gave our re-INVITE.
+#[test]
+fn a_refresh_repeating_the_trunks_last_answer_is_not_relayed() {
+    let mut h = H::new(cfg());
+    h.call_up();
+    let hold = sdp("192.0.2.7", 40000, 2, "sendonly");
+    h.caller_request("INVITE", "", Some(("application/sdp", &hold)));
+    let relayed = h.take_sent_to(TRUNK);
+    assert_eq!(kinds(&relayed), ["INVITE"]);
+    let answer = sdp("198.51.100.1", 30000, 2, "recvonly");
+    h.trunk_replies(&relayed[0], 200, "", Some(&answer));
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["ACK"]);
+    assert_eq!(kinds(&h.take_sent_to(CALLER)), ["200"]);
+
+    h.trunk_request("INVITE", "", Some(("application/sdp", &answer)));
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["200"]);
+    h.assert_quiet();
+}
