@@ -242,11 +242,6 @@ impl Endpoint {
         let te =
             c.b.telephone_event
                 .filter(|_| offered.telephone_event.is_some());
-        let held = offered.direction != Direction::SendRecv;
-        let was_held = c.hold[side as usize];
-        if side == Side::A {
-            c.a.remote_sdp_version = offer.origin.session_version;
-        }
         let (origin, port) = c.local_media(other);
         let lm = LocalMedia {
             addr: media_ip,
@@ -255,7 +250,7 @@ impl Endpoint {
         };
         let out_offer = sdp::build_offer(origin, &lm, &[codec], te, offered.direction);
         let body = out_offer.to_bytes();
-        c.local_sdp[other as usize] = Some(body.clone());
+        let prev_sdp = c.local_sdp[other as usize].replace(body.clone());
         let Some(d) = c.dialog_mut(other) else { return };
         let peer = d.peer;
         let text = d
@@ -264,13 +259,48 @@ impl Endpoint {
         let Some(out) = text.build(Some("application/sdp"), &body) else {
             return;
         };
-        let uuid = c.uuid.clone();
+        // RFC 3261 §14.1: until the other side accepts, the session stays as it was (the
+        // offer's media, hold state and o= version are taken over in `reinvite_response`).
         c.reinvite = Some(Reinvite {
             from: side,
             server_key: key.clone(),
             request: req,
             offer,
+            offered,
+            prev_sdp,
         });
+        self.send_client(now, call, Purpose::Reinvite, out, peer);
+    }
+
+    /// The relayed re-INVITE failed (refused or timed out): the other side keeps the SDP it
+    /// had, and the side that asked hears `code`.
+    pub(super) fn reinvite_failed(&mut self, now: Instant, call: CallRef, code: u16) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(re) = c.reinvite.take() else { return };
+        c.local_sdp[re.from.other() as usize] = re.prev_sdp;
+        let resp = self.answer(&re.request, code, &[]);
+        self.send_response(now, &re.server_key, resp);
+    }
+
+    /// The other side accepted a re-INVITE from `side`: its offer now describes that side.
+    fn reinvite_accepted(
+        &mut self,
+        call: CallRef,
+        side: Side,
+        offer: &sdp::SessionDescription,
+        offered: &sdp::OfferedAudio,
+    ) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        if side == Side::A {
+            c.a.remote_sdp_version = offer.origin.session_version;
+        }
+        let held = offered.direction != Direction::SendRecv;
+        let was_held = c.hold[side as usize];
+        let uuid = c.uuid.clone();
         self.media_remote(
             call,
             side,
@@ -294,7 +324,6 @@ impl Endpoint {
             };
             self.out.push_back(Output::Event(ev));
         }
-        self.send_client(now, call, Purpose::Reinvite, out, peer);
     }
 
     /// The other side answered the re-INVITE we relayed: answer the side that asked.
@@ -303,22 +332,21 @@ impl Endpoint {
         if code < 200 {
             return;
         }
-        let Some(c) = self.calls.calls.get_mut(&call) else {
-            return;
-        };
-        let Some(re) = c.reinvite.take() else { return };
-        let other = re.from.other();
         if !(200..300).contains(&code) {
             let relay = if (400..700).contains(&code) {
                 code
             } else {
                 500
             };
-            let resp = self.answer(&re.request, relay, &[]);
-            self.send_response(now, &re.server_key, resp);
-            return;
+            return self.reinvite_failed(now, call, relay);
         }
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let Some(re) = c.reinvite.take() else { return };
+        let other = re.from.other();
         self.ack_in_dialog(call, other, &resp);
+        self.reinvite_accepted(call, re.from, &re.offer, &re.offered);
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
         let transport = self.calls.calls.get(&call).map(|c| c.transport(re.from));
@@ -329,9 +357,17 @@ impl Endpoint {
             return;
         };
         let Some(codec) = c.codec else { return };
-        let neg = sdp::parse(&resp.body)
-            .ok()
-            .and_then(|sd| sdp::answered_audio(&sd, &[codec]).ok());
+        let answered = sdp::parse(&resp.body).ok();
+        // The answering side's latest SDP: its next refresh repeats this o= version.
+        if let Some(sd) = &answered {
+            match other {
+                Side::A => c.a.remote_sdp_version = sd.origin.session_version,
+                Side::B => c.b.last_answer = Some(sd.clone()),
+            }
+        }
+        let neg = answered
+            .as_ref()
+            .and_then(|sd| sdp::answered_audio(sd, &[codec]).ok());
         let direction = neg
             .as_ref()
             .map(|n| n.direction)

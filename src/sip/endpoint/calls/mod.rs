@@ -191,6 +191,10 @@ struct Reinvite {
     server_key: TxKey,
     request: rsip::Request,
     offer: SessionDescription,
+    /// The offer's media, applied to `from` only once the other side accepts it.
+    offered: crate::sdp::OfferedAudio,
+    /// The SDP the other side had before our relayed offer (restored if it is refused).
+    prev_sdp: Option<Bytes>,
 }
 
 struct Call {
@@ -577,3 +581,6 @@ fn cancel_for(invite: &rsip::Request) -> Option<rsip::Request> {
         rsip::SipMessage::Response(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests;

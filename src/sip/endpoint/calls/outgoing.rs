@@ -64,17 +64,7 @@ impl Endpoint {
         };
         match purpose {
             Purpose::Invite(i) => self.fork_failed(now, call, i, 408),
-            Purpose::Reinvite => {
-                if let Some(re) = self
-                    .calls
-                    .calls
-                    .get_mut(&call)
-                    .and_then(|c| c.reinvite.take())
-                {
-                    let resp = self.answer(&re.request, 408, &[]);
-                    self.send_response(now, &re.server_key, resp);
-                }
-            }
+            Purpose::Reinvite => self.reinvite_failed(now, call, 408),
             Purpose::Refresh(_) => self.hangup_both(now, call, "session-refresh-failed", "system"),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }

@@ -91,7 +91,7 @@ impl Endpoint {
     }
 
     /// RFC 4028 §10: the refresher refreshes at half the interval; the other side gives up
-    /// at the interval minus max(32 s, interval/3).
+    /// slightly before the interval ends: at the interval minus min(32 s, interval/3).
     pub(super) fn arm_session(&mut self, now: Instant, call: CallRef, side: Side) {
         let Some(c) = self.calls.calls.get(&call) else {
             return;
@@ -107,7 +107,7 @@ impl Endpoint {
             };
             self.set_call_timer(call, timer, now + interval / 2);
         } else {
-            let grace = Duration::from_secs(32).max(interval / 3);
+            let grace = Duration::from_secs(32).min(interval / 3);
             let timer = match side {
                 Side::A => CallTimer::ExpireA,
                 Side::B => CallTimer::ExpireB,
