@@ -125,6 +125,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     }
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<(CallRef, MediaEvent)>();
     let mut media = MediaDriver::new(cfg.media.address, cfg.media.rtp_timeout, media_tx);
+    media.set_prompts(&cfg.prompts);
     let mut pending_cdrs = 0usize;
     let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
@@ -178,6 +179,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     if new_cfg.store.path != cfg.store.path {
                         tracing::warn!("store path changed: it takes effect at the next restart");
                     }
+                    media.set_prompts(&new_cfg.prompts);
                     if !endpoint.reconfigure(new_cfg.endpoint_config()) {
                         tracing::warn!("sip.domain / sip.realm changed: they take effect at the next restart");
                     }
@@ -432,6 +434,7 @@ impl Config {
             ptime_ms: self.media.ptime_ms,
             port_min: self.media.port_min,
             port_max: self.media.port_max,
+            ivr: self.ivr.clone(),
         }
     }
 }

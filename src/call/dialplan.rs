@@ -1,7 +1,7 @@
 //! Routing a new call: who is calling (a user or a trunk), where it goes (an extension, a
 //! trunk), or why it may not.
 
-use crate::config::DialplanConfig;
+use crate::config::{DialplanConfig, InboundTarget};
 
 /// Who placed the call, as established before routing (digest auth or trunk source).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,8 @@ pub enum Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Extension(String),
+    /// An IVR menu (by name): answered by us, prompts played, digits collected.
+    Ivr(String),
     Trunk {
         trunk: String,
         /// The number as sent to the carrier (after strip/prepend).
@@ -35,6 +37,8 @@ pub struct Dialplan<'a> {
     pub is_extension: &'a dyn Fn(&str) -> bool,
     /// The route classes a user may dial.
     pub permissions: &'a dyn Fn(&str) -> Vec<String>,
+    /// Extensions that lead to an IVR menu.
+    pub ivr_extensions: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Dialplan<'_> {
@@ -49,7 +53,10 @@ impl Dialplan<'_> {
                 .inbound
                 .iter()
                 .find(|i| i.number.matches(dialled))
-                .map(|i| Target::Extension(i.extension.clone()))
+                .map(|i| match &i.target {
+                    InboundTarget::Extension(e) => Target::Extension(e.clone()),
+                    InboundTarget::Ivr(m) => Target::Ivr(m.clone()),
+                })
                 .ok_or_else(|| NoRoute {
                     code: 404,
                     why: format!(
@@ -59,6 +66,9 @@ impl Dialplan<'_> {
             Origin::User(user) => {
                 if (self.is_extension)(dialled) {
                     return Ok(Target::Extension(dialled.to_string()));
+                }
+                if let Some(menu) = (self.ivr_extensions)(dialled) {
+                    return Ok(Target::Ivr(menu));
                 }
                 let Some(route) = self.plan.routes.iter().find(|r| r.pattern.matches(dialled))
                 else {
@@ -91,7 +101,7 @@ impl Dialplan<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Inbound, Route};
+    use crate::config::{Inbound, InboundTarget, Route};
 
     fn plan() -> DialplanConfig {
         DialplanConfig {
@@ -112,10 +122,16 @@ mod tests {
                     prepend: "+44".into(),
                 },
             ],
-            inbound: vec![Inbound {
-                number: "+15551230001".parse().unwrap(),
-                extension: "1001".into(),
-            }],
+            inbound: vec![
+                Inbound {
+                    number: "+15551230001".parse().unwrap(),
+                    target: InboundTarget::Extension("1001".into()),
+                },
+                Inbound {
+                    number: "+15551230002".parse().unwrap(),
+                    target: InboundTarget::Ivr("main".into()),
+                },
+            ],
         }
     }
 
@@ -132,6 +148,7 @@ mod tests {
                     vec!["national".into()]
                 }
             },
+            ivr_extensions: &|e| (e == "500").then(|| "main".to_string()),
         };
         let alice = Origin::User("1001".into());
         let bob = Origin::User("1002".into());
@@ -161,6 +178,11 @@ mod tests {
             Ok(Target::Extension("1001".into()))
         );
         assert_eq!(dp.route(&trunk, "1002").unwrap_err().code, 404);
+        assert_eq!(
+            dp.route(&trunk, "+15551230002"),
+            Ok(Target::Ivr("main".into()))
+        );
+        assert_eq!(dp.route(&bob, "500"), Ok(Target::Ivr("main".into())));
         assert!(dp.is_blocked("19005551234"));
         assert!(dp.is_blocked("+15550000001"));
         assert!(!dp.is_blocked("+15550000002"));

@@ -7,9 +7,11 @@ mod error;
 mod schema;
 mod validate;
 mod validate_calls;
+mod validate_ivr;
 
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
+pub use validate_ivr::IvrConfig;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -31,6 +33,9 @@ pub struct Config {
     pub dialplan: DialplanConfig,
     pub trunks: Vec<TrunkConfig>,
     pub users: Vec<User>,
+    pub ivr: IvrConfig,
+    /// Every prompt the config names, loaded, by the path as written.
+    pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }
 
 /// `[media]`: where RTP is anchored and which codecs we speak.
@@ -81,7 +86,14 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inbound {
     pub number: Pattern,
-    pub extension: String,
+    pub target: InboundTarget,
+}
+
+/// Where a DID goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InboundTarget {
+    Extension(String),
+    Ivr(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -33,6 +33,57 @@ pub struct RawConfig {
     pub trunks: Vec<Spanned<RawTrunk>>,
     #[serde(default)]
     pub users: Vec<Spanned<RawUser>>,
+    #[serde(default)]
+    pub ivr: Vec<Spanned<RawIvr>>,
+}
+
+/// `[[ivr]]`: one menu.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIvr {
+    pub name: Spanned<String>,
+    /// Users reach the menu by dialling this.
+    #[serde(default)]
+    pub extension: Option<Spanned<String>>,
+    pub prompt: Spanned<String>,
+    #[serde(default)]
+    pub invalid_prompt: Option<Spanned<String>>,
+    #[serde(default = "five")]
+    pub timeout_secs: Spanned<u64>,
+    #[serde(default = "three")]
+    pub max_invalid: u32,
+    #[serde(default = "hangup")]
+    pub on_failure: Spanned<String>,
+    #[serde(default = "no_options")]
+    pub options: Spanned<std::collections::BTreeMap<String, Spanned<String>>>,
+    #[serde(default)]
+    pub collect: Option<Spanned<RawCollect>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCollect {
+    pub variable: Spanned<String>,
+    pub digits: Spanned<u32>,
+    #[serde(default)]
+    pub terminator: Option<Spanned<String>>,
+    pub then: Spanned<String>,
+}
+
+fn no_options() -> Spanned<std::collections::BTreeMap<String, Spanned<String>>> {
+    sp(Default::default())
+}
+
+fn five() -> Spanned<u64> {
+    sp(5)
+}
+
+fn three() -> u32 {
+    3
+}
+
+fn hangup() -> Spanned<String> {
+    sp("hangup".into())
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,7 +169,11 @@ fn national() -> Spanned<String> {
 #[serde(deny_unknown_fields)]
 pub struct RawInbound {
     pub number: Spanned<String>,
-    pub extension: Spanned<String>,
+    /// Exactly one of these: where the DID goes.
+    #[serde(default)]
+    pub extension: Option<Spanned<String>>,
+    #[serde(default)]
+    pub ivr: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

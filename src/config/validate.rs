@@ -291,6 +291,18 @@ pub fn validate(
     }
 
     let calls = validate_calls::calls(&mut c, &raw, &extensions);
+    let mut prompts = std::collections::HashMap::new();
+    let queues = HashSet::new();
+    let ivr = super::validate_ivr::ivr(
+        &mut c,
+        &raw.ivr,
+        &super::validate_ivr::Known {
+            extensions: &extensions,
+            queues: &queues,
+            base,
+        },
+        &mut prompts,
+    );
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -343,5 +355,7 @@ pub fn validate(
         dialplan: calls.dialplan,
         trunks: calls.trunks,
         users,
+        ivr,
+        prompts,
     })
 }

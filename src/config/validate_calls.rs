@@ -131,24 +131,50 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
             });
         }
     }
+    let menus: HashSet<&str> = raw
+        .ivr
+        .iter()
+        .map(|m| m.get_ref().name.get_ref().as_str())
+        .collect();
     let mut inbound = Vec::new();
-    for i in &d.inbound {
-        let i = i.get_ref();
+    for entry in &d.inbound {
+        let i = entry.get_ref();
         let pat = pattern(c, &i.number);
-        if !extensions.contains(i.extension.get_ref()) {
-            c.at(
-                i.extension.span(),
-                format!(
-                    "inbound number routed to unknown extension `{}`",
-                    i.extension.get_ref()
-                ),
-            );
-        }
-        if let Some(number) = pat {
-            inbound.push(Inbound {
-                number,
-                extension: i.extension.get_ref().clone(),
-            });
+        let target = match (&i.extension, &i.ivr) {
+            (Some(e), None) => {
+                if !extensions.contains(e.get_ref()) {
+                    c.at(
+                        e.span(),
+                        format!(
+                            "inbound number routed to unknown extension `{}`",
+                            e.get_ref()
+                        ),
+                    );
+                }
+                Some(InboundTarget::Extension(e.get_ref().clone()))
+            }
+            (None, Some(m)) => {
+                if !menus.contains(m.get_ref().as_str()) {
+                    c.at(
+                        m.span(),
+                        format!(
+                            "inbound number routed to unknown IVR menu `{}`",
+                            m.get_ref()
+                        ),
+                    );
+                }
+                Some(InboundTarget::Ivr(m.get_ref().clone()))
+            }
+            _ => {
+                c.at(
+                    entry.span(),
+                    "a [[dialplan.inbound]] entry needs exactly one of `extension` or `ivr`",
+                );
+                None
+            }
+        };
+        if let (Some(number), Some(target)) = (pat, target) {
+            inbound.push(Inbound { number, target });
         }
     }
 

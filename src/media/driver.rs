@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::prompt::Prompt;
 use super::relay::{self, MediaSummary, RelayCmd, RelayHandle};
 use crate::sip::endpoint::calls::{CallRef, MediaCommand, MediaEvent};
 
@@ -15,6 +16,8 @@ pub struct MediaDriver {
     rtp_timeout: Option<Duration>,
     relays: HashMap<CallRef, RelayHandle>,
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
+    /// Every prompt by name: the configured ones and the built-in tones.
+    prompts: HashMap<String, Prompt>,
 }
 
 impl MediaDriver {
@@ -28,7 +31,15 @@ impl MediaDriver {
             rtp_timeout,
             relays: HashMap::new(),
             events,
+            prompts: super::tones::builtin(),
         }
+    }
+
+    /// The configured prompts (at start and on reload), beside the built-in tones.
+    pub fn set_prompts(&mut self, prompts: &HashMap<String, Prompt>) {
+        self.prompts = super::tones::builtin();
+        self.prompts
+            .extend(prompts.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
     pub fn active(&self) -> usize {
@@ -86,6 +97,43 @@ impl MediaDriver {
             MediaCommand::Close { call } => {
                 self.relays.remove(&call);
             }
+            MediaCommand::Play {
+                call,
+                side,
+                prompts,
+                law,
+                looping,
+                id,
+            } => {
+                let found: Vec<Prompt> = prompts
+                    .iter()
+                    .filter_map(|name| {
+                        let p = self.prompts.get(name).cloned();
+                        if p.is_none() {
+                            tracing::warn!(call, prompt = %name, "unknown prompt skipped");
+                        }
+                        p
+                    })
+                    .collect();
+                self.send(
+                    call,
+                    RelayCmd::Play {
+                        side,
+                        prompts: found,
+                        law,
+                        looping,
+                        id,
+                    },
+                );
+            }
+            MediaCommand::StopPlay { call, side } => self.send(call, RelayCmd::StopPlay { side }),
+            MediaCommand::Bridge { call, on } => self.send(call, RelayCmd::Bridge(on)),
+        }
+    }
+
+    fn send(&self, call: CallRef, cmd: RelayCmd) {
+        if let Some(h) = self.relays.get(&call) {
+            let _ = h.cmd.send(cmd);
         }
     }
 

@@ -11,6 +11,7 @@ pub mod relay;
 mod rewrite;
 mod rtcp;
 mod rtp;
+mod tones;
 
 pub use dtmf::{
     event_char, parse_telephone_event, DtmfDetector, DtmfDigit, DtmfError, TelephoneEvent,

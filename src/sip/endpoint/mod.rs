@@ -64,6 +64,8 @@ pub struct EndpointConfig {
     pub ptime_ms: u32,
     pub port_min: u16,
     pub port_max: u16,
+    /// IVR menus and the extensions that reach them.
+    pub ivr: crate::config::IvrConfig,
 }
 
 /// Work for the driver.

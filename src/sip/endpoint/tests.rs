@@ -41,6 +41,7 @@ fn cfg(domain: &str) -> EndpointConfig {
         ptime_ms: 20,
         port_min: 20000,
         port_max: 20100,
+        ivr: Default::default(),
     }
 }
 

@@ -144,6 +144,7 @@ impl Endpoint {
                     side,
                     digit,
                 }));
+                self.on_digit(now, call, side, digit);
             }
         }
         let (local, ua, branch) = (self.local, self.cfg.user_agent.clone(), self.new_branch());

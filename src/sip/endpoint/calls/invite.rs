@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{
-    ALeg, BSide, Call, CallEvent, CdrWrite, Fork, ForkState, MediaCommand, Purpose, Side, State,
+    ALeg, BSide, Call, CallEvent, CallRef, CdrWrite, Fork, ForkState, MediaCommand, Purpose, Side,
+    State,
 };
 use crate::call::cdr::Cdr;
 use crate::call::dialog::Dialog;
@@ -47,10 +48,12 @@ impl Endpoint {
             sipstr::sanitize(req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or(""));
         let users = &self.cfg.users;
         let permissions = &self.cfg.permissions;
+        let ivr_ext = &self.cfg.ivr.extensions;
         let dp = Dialplan {
             plan: &self.cfg.dialplan,
             is_extension: &|e| users.contains_key(e),
             permissions: &|u| permissions.get(u).cloned().unwrap_or_default(),
+            ivr_extensions: &|e| ivr_ext.get(e).cloned(),
         };
         if dp.is_blocked(&caller_number) {
             tracing::info!(caller = %caller_number, "call refused: caller is on the blocked list");
@@ -107,14 +110,15 @@ impl Endpoint {
 
         // The B side: one fork per registered device, or the trunk.
         let (targets, direction, trunk_name, callee) = match &target {
+            Target::Ivr(menu) => {
+                let (dir, trunk) = match &origin {
+                    Origin::Trunk(t) => ("inbound", Some(t.clone())),
+                    Origin::User(_) => ("internal", None),
+                };
+                (Vec::new(), dir, trunk, format!("ivr:{menu}"))
+            }
             Target::Extension(ext) => {
-                let aor = Registrar::aor_of(ext, &self.cfg.domain);
-                let contacts: Vec<(String, Peer)> = self
-                    .registrar
-                    .lookup(&aor)
-                    .iter()
-                    .map(|b| (sipstr::uri(&b.contact).to_string(), b.source))
-                    .collect();
+                let contacts = self.contacts_of(ext);
                 if contacts.is_empty() {
                     tracing::info!(callee = %ext, "call refused: extension not registered");
                     return self.refuse(now, &key, &req, 480, &[]);
@@ -197,72 +201,13 @@ impl Endpoint {
         );
         let b_body = b_offer.to_bytes();
 
-        // Caller presentation.
-        let (from_number, from_name) = match (&origin, &target) {
-            (Origin::User(u), Target::Trunk { trunk, .. }) => {
-                let t = self.cfg.trunks.iter().find(|t| t.name == *trunk);
-                (
-                    t.and_then(|t| t.caller_id.clone())
-                        .unwrap_or_else(|| u.clone()),
-                    t.and_then(|t| t.caller_name.clone())
-                        .or_else(|| self.cfg.display_names.get(u).cloned()),
-                )
-            }
-            (Origin::User(u), _) => (u.clone(), self.cfg.display_names.get(u).cloned()),
-            (Origin::Trunk(_), _) => (
-                caller_number.clone(),
-                sipstr::display_name(&from).map(sipstr::sanitize),
-            ),
+        let from_uri = self.presentation(&origin, &target, &caller_number, &from);
+        let to_uri = |ruri: &str| match &target {
+            Target::Extension(ext) => format!("<sip:{ext}@{}>", self.cfg.domain),
+            _ => format!("<{ruri}>"),
         };
-        let domain = self.cfg.domain.clone();
-        let from_uri = match &from_name {
-            Some(n) if !n.is_empty() => format!("\"{n}\" <sip:{from_number}@{domain}>"),
-            _ => format!("<sip:{from_number}@{domain}>"),
-        };
-
-        let mut forks = Vec::new();
-        let mut fork_reqs = Vec::new();
-        for (i, (ruri, peer)) in targets.iter().enumerate() {
-            let branch = self.new_branch();
-            let call_id = format!("{}-{i}@switchboard", self.new_tag());
-            let to_uri = match &target {
-                Target::Extension(ext) => format!("<sip:{ext}@{domain}>"),
-                Target::Trunk { .. } => format!("<{ruri}>"),
-            };
-            let mut dialog = Dialog {
-                call_id: call_id.clone(),
-                local_tag: self.new_tag(),
-                remote_tag: None,
-                local_uri: from_uri.clone(),
-                remote_uri: to_uri,
-                local_cseq: 0,
-                remote_target: ruri.clone(),
-                route_set: Vec::new(),
-                peer: *peer,
-            };
-            let mut text = dialog.request("INVITE", &self.local, &branch, &self.cfg.user_agent);
-            text = text
-                .header("Allow", &crate::sip::uas::allow_header())
-                .header("Supported", "timer");
-            if let Some(se) = self.cfg.session_expires {
-                text = text
-                    .header("Session-Expires", &format!("{se};refresher=uac"))
-                    .header("Min-SE", &self.cfg.min_se.to_string());
-            }
-            let Some(invite) = text.build(Some("application/sdp"), &b_body) else {
-                continue;
-            };
-            fork_reqs.push((i, invite.clone(), *peer));
-            forks.push(Fork {
-                key: TxKey(std::sync::Arc::from("")),
-                dialog,
-                invite,
-                state: ForkState::Calling,
-                cancel_pending: false,
-                final_code: None,
-                auth_tried: false,
-            });
-        }
+        let to_uris: Vec<String> = targets.iter().map(|(r, _)| to_uri(r)).collect();
+        let (forks, fork_reqs) = self.make_forks(&targets, &to_uris, &from_uri, &b_body);
 
         let start_ms = self.calls.unix_ms(now);
         let cdr = Cdr {
@@ -319,6 +264,10 @@ impl Endpoint {
             // Set from each side's SDP by media_remote.
             hold: [false; 2],
             local_sdp: [None, Some(b_body.clone())],
+            app: super::local::App::Bridge,
+            local: false,
+            vars: Vec::new(),
+            play_id: 0,
         };
         self.calls
             .dialogs
@@ -352,6 +301,115 @@ impl Endpoint {
             offered.remote_rtcp,
             offered.telephone_event,
         );
+        if let Target::Ivr(menu) = target {
+            // We answer it ourselves; a B side comes later (an extension or an agent).
+            return self.answer_locally(now, call, &menu);
+        }
+        self.send_forks(now, call, fork_reqs);
+        let ring = self.cfg.ring_timeout;
+        self.set_call_timer(call, super::CallTimer::Ring, now + ring);
+    }
+
+    /// Every registered device of an extension: (request URI, where to send).
+    pub(super) fn contacts_of(&self, ext: &str) -> Vec<(String, Peer)> {
+        let aor = Registrar::aor_of(ext, &self.cfg.domain);
+        self.registrar
+            .lookup(&aor)
+            .iter()
+            .map(|b| (sipstr::uri(&b.contact).to_string(), b.source))
+            .collect()
+    }
+
+    /// The From we present to the callee: a trunk's caller ID for users calling out, the
+    /// user's own number and name inside, the carrier's caller for inbound calls.
+    pub(super) fn presentation(
+        &self,
+        origin: &Origin,
+        target: &Target,
+        caller_number: &str,
+        from: &str,
+    ) -> String {
+        let (from_number, from_name) = match (origin, target) {
+            (Origin::User(u), Target::Trunk { trunk, .. }) => {
+                let t = self.cfg.trunks.iter().find(|t| t.name == *trunk);
+                (
+                    t.and_then(|t| t.caller_id.clone())
+                        .unwrap_or_else(|| u.clone()),
+                    t.and_then(|t| t.caller_name.clone())
+                        .or_else(|| self.cfg.display_names.get(u).cloned()),
+                )
+            }
+            (Origin::User(u), _) => (u.clone(), self.cfg.display_names.get(u).cloned()),
+            (Origin::Trunk(_), _) => (
+                caller_number.to_string(),
+                sipstr::display_name(from).map(sipstr::sanitize),
+            ),
+        };
+        let domain = &self.cfg.domain;
+        match &from_name {
+            Some(n) if !n.is_empty() => format!("\"{n}\" <sip:{from_number}@{domain}>"),
+            _ => format!("<sip:{from_number}@{domain}>"),
+        }
+    }
+
+    /// One INVITE per target (its own Call-ID and tags), offering `body`.
+    pub(super) fn make_forks(
+        &mut self,
+        targets: &[(String, Peer)],
+        to_uris: &[String],
+        from_uri: &str,
+        body: &[u8],
+    ) -> (Vec<Fork>, Vec<(usize, rsip::Request, Peer)>) {
+        let mut forks = Vec::new();
+        let mut fork_reqs = Vec::new();
+        for (i, ((ruri, peer), to_uri)) in targets.iter().zip(to_uris).enumerate() {
+            let branch = self.new_branch();
+            let call_id = format!("{}-{i}@switchboard", self.new_tag());
+            let dialog = Dialog {
+                call_id,
+                local_tag: self.new_tag(),
+                remote_tag: None,
+                local_uri: from_uri.to_string(),
+                remote_uri: to_uri.clone(),
+                local_cseq: 0,
+                remote_target: ruri.clone(),
+                route_set: Vec::new(),
+                peer: *peer,
+            };
+            let mut dialog = dialog;
+            let mut text = dialog.request("INVITE", &self.local, &branch, &self.cfg.user_agent);
+            text = text
+                .header("Allow", &crate::sip::uas::allow_header())
+                .header("Supported", "timer");
+            if let Some(se) = self.cfg.session_expires {
+                text = text
+                    .header("Session-Expires", &format!("{se};refresher=uac"))
+                    .header("Min-SE", &self.cfg.min_se.to_string());
+            }
+            let Some(invite) = text.build(Some("application/sdp"), body) else {
+                continue;
+            };
+            fork_reqs.push((forks.len(), invite.clone(), *peer));
+            forks.push(Fork {
+                key: TxKey(std::sync::Arc::from("")),
+                dialog,
+                invite,
+                state: ForkState::Calling,
+                cancel_pending: false,
+                final_code: None,
+                auth_tried: false,
+            });
+        }
+        (forks, fork_reqs)
+    }
+
+    /// Send the forks' INVITEs and remember their transactions.
+    pub(super) fn send_forks(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        fork_reqs: Vec<(usize, rsip::Request, Peer)>,
+    ) {
         for (i, invite, peer) in fork_reqs {
             if let Some(k) = self.send_client(now, call, Purpose::Invite(i), invite, peer) {
                 if let Some(f) = self
@@ -364,8 +422,6 @@ impl Endpoint {
                 }
             }
         }
-        let ring = self.cfg.ring_timeout;
-        self.set_call_timer(call, super::CallTimer::Ring, now + ring);
     }
 
     /// Trunk by source address, else a local user by digest (407 challenge first).

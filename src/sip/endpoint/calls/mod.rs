@@ -8,6 +8,7 @@
 
 mod indialog;
 mod invite;
+mod local;
 mod outgoing;
 mod timers;
 
@@ -26,6 +27,7 @@ use crate::sdp::{Codec, OriginState, SessionDescription};
 use crate::sip::rsip;
 use crate::sip::transaction::TxKey;
 
+pub use local::RINGBACK;
 pub use timers::CallTimer;
 
 pub type CallRef = u64;
@@ -69,6 +71,24 @@ pub enum MediaCommand {
     },
     Close {
         call: CallRef,
+    },
+    /// Play prompts (by name) to a side, replacing what plays there.
+    Play {
+        call: CallRef,
+        side: Side,
+        prompts: Vec<String>,
+        law: crate::media::player::Law,
+        looping: bool,
+        id: u64,
+    },
+    StopPlay {
+        call: CallRef,
+        side: Side,
+    },
+    /// Whether the two sides hear each other.
+    Bridge {
+        call: CallRef,
+        on: bool,
     },
 }
 
@@ -212,6 +232,13 @@ struct Call {
     hold: [bool; 2],
     /// The SDP we last gave each side (re-sent on session refreshes, unchanged).
     local_sdp: [Option<Bytes>; 2],
+    app: local::App,
+    /// We answered the caller ourselves (IVR, queue): the B side came later.
+    local: bool,
+    /// Values collected from the caller (IVR input).
+    vars: Vec<(String, String)>,
+    /// The latest prompts asked of the relay (older ones' PlayDone is ignored).
+    play_id: u64,
 }
 
 impl Call {
@@ -343,6 +370,7 @@ impl Endpoint {
                         digit,
                     }));
                 }
+                self.on_digit(now, call, side, digit);
             }
             MediaEvent::Timeout => {
                 tracing::info!(call, "no RTP for too long: hanging up");
@@ -352,7 +380,7 @@ impl Endpoint {
                 tracing::error!(call, error = %why, "media failed: hanging up");
                 self.hangup_both(now, call, "media-failed", "system");
             }
-            MediaEvent::PlayDone { .. } => {}
+            MediaEvent::PlayDone { side, id } => self.on_play_done(now, call, side, id),
         }
         self.drain_transactions(now);
     }
@@ -458,6 +486,7 @@ impl Endpoint {
             self.cancel_forks(now, call);
             self.final_to_caller(now, call, 480, &[]);
         } else {
+            self.cancel_forks(now, call);
             self.bye(now, call, Side::A);
         }
         self.bye(now, call, Side::B);
@@ -482,6 +511,8 @@ impl Endpoint {
 
     /// Finish the call: CDR, media, indexes. Idempotent.
     pub(super) fn end_call(&mut self, now: Instant, call: CallRef, cause: &str, side: &str) {
+        // A caller we answered may leave while a destination still rings.
+        self.cancel_forks(now, call);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {
             return;

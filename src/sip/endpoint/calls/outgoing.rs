@@ -163,7 +163,8 @@ impl Endpoint {
             }
             None => {}
         }
-        if c.state != State::Ringing {
+        let connecting = matches!(c.app, super::local::App::Connecting);
+        if c.state != State::Ringing && !connecting {
             self.ack_and_bye_orphan(now, &resp);
             return;
         }
@@ -210,7 +211,11 @@ impl Endpoint {
             self.update_b_remote(call, &resp.body);
         }
         self.clear_call_timer(call, CallTimer::Ring);
-        self.ok_to_caller(now, call);
+        if connecting {
+            self.bridge_local(call);
+        } else {
+            self.ok_to_caller(now, call);
+        }
         self.arm_session(now, call, Side::A);
         self.arm_session(now, call, Side::B);
     }
@@ -223,14 +228,22 @@ impl Endpoint {
             f.state = ForkState::Done;
             f.final_code = Some(code);
         }
-        if c.state != State::Ringing || c.forks.iter().any(|f| f.state != ForkState::Done) {
+        let connecting = matches!(c.app, super::local::App::Connecting);
+        if (c.state != State::Ringing && !connecting)
+            || c.forks.iter().any(|f| f.state != ForkState::Done)
+        {
             return;
         }
         let best = best_failure(c.forks.iter().filter_map(|f| f.final_code));
         c.cdr.b_sip_code = Some(best);
         let (to_caller, cause) = map_failure(best);
         tracing::info!(call = %c.uuid, callee_code = best, caller_code = to_caller, "call failed");
-        self.final_to_caller(now, call, to_caller, &[]);
+        if connecting {
+            // The caller was answered by us: there is no final response to give any more.
+            self.bye(now, call, Side::A);
+        } else {
+            self.final_to_caller(now, call, to_caller, &[]);
+        }
         self.end_call(now, call, cause, "callee");
     }
 
@@ -327,7 +340,7 @@ impl Endpoint {
     }
 
     /// 200 OK with our SDP answer to the caller; then wait for their ACK.
-    fn ok_to_caller(&mut self, now: Instant, call: CallRef) {
+    pub(super) fn ok_to_caller(&mut self, now: Instant, call: CallRef) {
         let answer_ms = self.calls.unix_ms(now);
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;

@@ -21,6 +21,8 @@ pub enum CallTimer {
     /// Time for us to refresh a side (we are its refresher).
     RefreshA,
     RefreshB,
+    /// The caller's silence in an IVR menu counts as a miss.
+    Ivr,
 }
 
 impl Endpoint {
@@ -49,9 +51,14 @@ impl Endpoint {
             CallTimer::Ring => {
                 tracing::info!(call, "no answer before the ring timeout");
                 self.cancel_forks(now, call);
-                self.final_to_caller(now, call, 480, &[]);
+                if self.is_connecting(call) {
+                    self.bye(now, call, Side::A);
+                } else {
+                    self.final_to_caller(now, call, 480, &[]);
+                }
                 self.end_call(now, call, "no-answer", "system");
             }
+            CallTimer::Ivr => self.on_ivr_timeout(now, call),
             CallTimer::Retransmit2xx => {
                 let Some(c) = self.calls.calls.get_mut(&call) else {
                     return;

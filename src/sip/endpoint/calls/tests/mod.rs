@@ -5,6 +5,7 @@
 
 mod answer;
 mod indialog;
+mod ivr;
 mod limits;
 mod msg;
 mod ringing;
@@ -92,6 +93,7 @@ pub(super) fn cfg() -> EndpointConfig {
         ptime_ms: 20,
         port_min: 20000,
         port_max: 20100,
+        ivr: Default::default(),
     }
 }
 
@@ -124,6 +126,8 @@ pub(super) struct H {
     /// Our To tag towards the caller (from the 200), and the INVITE we got as the trunk.
     a_tag: Option<String>,
     b_invite: Option<Msg>,
+    /// What the caller dials (default: a number the dial plan sends to the trunk).
+    pub dialled: String,
 }
 
 impl H {
@@ -141,6 +145,7 @@ impl H {
             trunk_cseq: 100,
             a_tag: None,
             b_invite: None,
+            dialled: DIALLED.to_string(),
         }
     }
 
@@ -253,10 +258,11 @@ impl H {
 
     /// A caller's INVITE outside any dialog.
     fn caller_invite(&mut self, call_id: &str, cseq: u32, branch: &str, extra: &str) -> String {
+        let dialled = self.dialled.clone();
         let body = sdp("192.0.2.7", 40000, 1, "sendrecv");
         format!(
-            "INVITE sip:{DIALLED}@d SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={branch}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>\r\n\
+            "INVITE sip:{dialled}@d SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={branch}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{dialled}@d>\r\n\
              Call-ID: {call_id}\r\nCSeq: {cseq} INVITE\r\nContact: <sip:1001@{CALLER}>\r\n\
              {extra}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
@@ -266,6 +272,7 @@ impl H {
     /// The caller's INVITE, challenged with 407 (ACKed), then sent again with the digest
     /// answer computed here. Returns what the caller got for the second INVITE.
     pub fn send_authed_invite(&mut self, call_id: &str, extra: &str) -> Vec<Msg> {
+        let dialled = self.dialled.clone();
         let b1 = self.next_branch();
         let invite = self.caller_invite(call_id, 1, &b1, extra);
         self.caller_sends(&invite);
@@ -277,8 +284,8 @@ impl H {
             .clone();
         let to_tag = challenge.to_tag().unwrap_or_default();
         self.caller_sends(&format!(
-            "ACK sip:{DIALLED}@d SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={b1}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>;tag={to_tag}\r\n\
+            "ACK sip:{dialled}@d SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={b1}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{dialled}@d>;tag={to_tag}\r\n\
              Call-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
         ));
         let pa = challenge
@@ -287,7 +294,7 @@ impl H {
         let (Some(nonce), Some(realm)) = (param(pa, "nonce"), param(pa, "realm")) else {
             panic!("challenge without nonce or realm: {pa}");
         };
-        let uri = format!("sip:{DIALLED}@d");
+        let uri = format!("sip:{dialled}@d");
         let ha1 = md5_hex(&format!("1001:{realm}:pw"));
         let ha2 = md5_hex(&format!("INVITE:{uri}"));
         let auth = if param(pa, "qop").is_some_and(|q| q.split(',').any(|q| q.trim() == "auth")) {
@@ -369,11 +376,12 @@ impl H {
 
     /// ACK for the 2xx to the caller's latest INVITE.
     pub fn caller_acks(&mut self) {
+        let dialled = self.dialled.clone();
         let branch = self.next_branch();
         let tag = self.a_tag.clone().unwrap_or_default();
         self.caller_sends(&format!(
             "ACK sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={branch}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>;tag={tag}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{dialled}@d>;tag={tag}\r\n\
              Call-ID: a1@caller\r\nCSeq: {} ACK\r\nContent-Length: 0\r\n\r\n",
             self.caller_cseq
         ));
@@ -392,6 +400,7 @@ impl H {
 
     /// A request from the caller in its dialog with us.
     pub fn caller_request(&mut self, method: &str, extra: &str, body: Option<(&str, &str)>) {
+        let dialled = self.dialled.clone();
         self.caller_cseq += 1;
         let branch = self.next_branch();
         let tag = self.a_tag.clone().unwrap_or_default();
@@ -400,7 +409,7 @@ impl H {
         });
         let text = format!(
             "{method} sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {CALLER};branch={branch}\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{DIALLED}@d>;tag={tag}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:1001@d>;tag=ca\r\nTo: <sip:{dialled}@d>;tag={tag}\r\n\
              Call-ID: a1@caller\r\nCSeq: {} {method}\r\nContact: <sip:1001@{CALLER}>\r\n\
              {extra}{ct}Content-Length: {}\r\n\r\n{body}",
             self.caller_cseq,

@@ -1,0 +1,252 @@
+//! Calls we answer ourselves: the caller walks an IVR (prompts out, digits in), then is put
+//! through to an extension (hearing ringback until it answers) or hung up. The B side of
+//! such a call is placed later, with the one codec already agreed with the caller.
+
+use std::time::Instant;
+
+use super::{CallRef, CallTimer, MediaCommand, Side, State};
+use crate::call::dialplan::{Origin, Target};
+use crate::ivr::{Exit, IvrOutput, IvrSession};
+use crate::media::player::Law;
+use crate::sdp::{self, CodecName, Direction, LocalMedia};
+use crate::sip::endpoint::{Endpoint, Output};
+
+/// What we do with the caller besides relaying.
+pub(super) enum App {
+    /// A plain B2BUA call: relayed, answered when the callee answers.
+    Bridge,
+    /// Answered by us; the caller is in the IVR.
+    Ivr(Box<IvrSession>),
+    /// Answered by us; ringing a destination (the caller hears ringback). Becomes `Bridge`
+    /// when it answers.
+    Connecting,
+}
+
+/// The built-in ringback (North American: 440 + 480 Hz, 2 s on, 4 s off).
+pub const RINGBACK: &str = "builtin:ringback";
+
+impl Endpoint {
+    /// Answer the caller with one codec from their offer and start the IVR at `menu`.
+    pub(super) fn answer_locally(&mut self, now: Instant, call: CallRef, menu: &str) {
+        let media_ip = self.cfg.media_address;
+        let ptime = self.cfg.ptime_ms;
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let (Some(codec), Some(offer)) = (c.b.offered.first().copied(), c.a.last_offer.as_ref())
+        else {
+            return;
+        };
+        let local = LocalMedia {
+            addr: media_ip,
+            port: c.a.port,
+            ptime: Some(ptime),
+        };
+        let te = c.b.telephone_event.is_some();
+        let Ok(answer) = sdp::build_answer(
+            &mut c.a.origin,
+            &local,
+            offer,
+            codec,
+            te,
+            Direction::SendRecv,
+        ) else {
+            return;
+        };
+        c.a.answer = Some(answer.to_bytes());
+        c.local_sdp[Side::A as usize] = c.a.answer.clone();
+        c.codec = Some(codec);
+        c.b.offered = vec![codec];
+        c.local = true;
+        c.app = App::Ivr(Box::new(IvrSession::new(&self.cfg.ivr.menus, menu)));
+        tracing::info!(call = %c.uuid, menu, "caller enters the IVR");
+        self.out
+            .push_back(Output::Media(MediaCommand::Bridge { call, on: false }));
+        self.ok_to_caller(now, call);
+        self.ivr_pump(now, call);
+    }
+
+    /// A key press from a side of a call (RFC 4733 or SIP INFO).
+    pub(super) fn on_digit(&mut self, now: Instant, call: CallRef, side: Side, digit: char) {
+        let menus = &self.cfg.ivr.menus;
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        if let (Side::A, App::Ivr(s)) = (side, &mut c.app) {
+            s.handle_digit(now, menus, digit);
+            self.ivr_pump(now, call);
+        }
+    }
+
+    pub(super) fn on_play_done(&mut self, now: Instant, call: CallRef, side: Side, id: u64) {
+        let menus = &self.cfg.ivr.menus;
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        // Only the end of the latest prompts counts (an interrupted one reports late).
+        if let (Side::A, App::Ivr(s), true) = (side, &mut c.app, c.play_id == id) {
+            s.handle_prompt_done(now, menus);
+            self.ivr_pump(now, call);
+        }
+    }
+
+    pub(super) fn on_ivr_timeout(&mut self, now: Instant, call: CallRef) {
+        let menus = &self.cfg.ivr.menus;
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        if let App::Ivr(s) = &mut c.app {
+            s.handle_timeout(now, menus);
+            self.ivr_pump(now, call);
+        }
+    }
+
+    /// Carry out what the caller's IVR session asks for.
+    fn ivr_pump(&mut self, now: Instant, call: CallRef) {
+        loop {
+            let Some(c) = self.calls.calls.get_mut(&call) else {
+                return;
+            };
+            let App::Ivr(s) = &mut c.app else { return };
+            let Some(out) = s.poll_output() else { break };
+            match out {
+                IvrOutput::Play(prompts) => self.play(call, Side::A, prompts, false),
+                IvrOutput::SetVariable { name, value } => {
+                    tracing::info!(call = %c.uuid, variable = %name, "IVR input collected");
+                    c.vars.push((name, value));
+                }
+                IvrOutput::Exit(exit) => return self.ivr_exit(now, call, exit),
+            }
+        }
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let next = match &c.app {
+            App::Ivr(s) => s.poll_timeout(),
+            _ => None,
+        };
+        match next {
+            Some(at) => self.set_call_timer(call, CallTimer::Ivr, at),
+            None => self.clear_call_timer(call, CallTimer::Ivr),
+        }
+    }
+
+    fn ivr_exit(&mut self, now: Instant, call: CallRef, exit: Exit) {
+        self.clear_call_timer(call, CallTimer::Ivr);
+        if let Some(c) = self.calls.calls.get(&call) {
+            tracing::info!(call = %c.uuid, ?exit, "caller leaves the IVR");
+        }
+        match exit {
+            Exit::Hangup => {
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, "ivr-hangup", "system");
+            }
+            Exit::Extension(ext) => self.connect_extension(now, call, &ext),
+            // Queues arrive with the ACD; config validation refuses queue actions until then.
+            Exit::Queue(q) => {
+                tracing::warn!(call, queue = %q, "no such queue: hanging up");
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, "no-queue", "system");
+            }
+        }
+    }
+
+    /// Ring every device of `ext` for a caller we already answered.
+    pub(super) fn connect_extension(&mut self, now: Instant, call: CallRef, ext: &str) {
+        let contacts = self.contacts_of(ext);
+        if contacts.is_empty() {
+            tracing::info!(call, callee = %ext, "extension not registered: hanging up");
+            self.bye(now, call, Side::A);
+            return self.end_call(now, call, "unavailable", "system");
+        }
+        let media_ip = self.cfg.media_address;
+        let ptime = self.cfg.ptime_ms;
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let origin = match (&c.cdr.trunk, c.cdr.direction.as_str()) {
+            (Some(t), "inbound") => Origin::Trunk(t.clone()),
+            _ => Origin::User(c.cdr.caller.clone()),
+        };
+        let caller = c.cdr.caller.clone();
+        let from = c.a.dialog.remote_uri.clone();
+        let local = LocalMedia {
+            addr: media_ip,
+            port: c.b.port,
+            ptime: Some(ptime),
+        };
+        let offer = sdp::build_offer(
+            &mut c.b.origin,
+            &local,
+            &c.b.offered,
+            c.b.telephone_event,
+            Direction::SendRecv,
+        );
+        let body = offer.to_bytes();
+        c.local_sdp[Side::B as usize] = Some(body.clone());
+        let target = Target::Extension(ext.to_string());
+        let from_uri = self.presentation(&origin, &target, &caller, &from);
+        let to_uris = vec![format!("<sip:{ext}@{}>", self.cfg.domain); contacts.len()];
+        let (forks, reqs) = self.make_forks(&contacts, &to_uris, &from_uri, &body);
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        for f in &forks {
+            self.calls.dialogs.insert(
+                (f.dialog.call_id.clone(), f.dialog.local_tag.clone()),
+                (call, Side::B),
+            );
+        }
+        c.cdr.callee = ext.to_string();
+        c.cdr.b_call_id = forks.first().map(|f| f.dialog.call_id.clone());
+        c.forks = forks;
+        c.app = App::Connecting;
+        tracing::info!(call = %c.uuid, callee = %ext, forks = reqs.len(), "ringing for an answered caller");
+        self.play(call, Side::A, vec![RINGBACK.to_string()], true);
+        self.send_forks(now, call, reqs);
+        let ring = self.cfg.ring_timeout;
+        self.set_call_timer(call, CallTimer::Ring, now + ring);
+    }
+
+    /// The destination of a caller we answered picked up: they hear each other now.
+    pub(super) fn bridge_local(&mut self, call: CallRef) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        c.app = App::Bridge;
+        tracing::info!(call = %c.uuid, "connected");
+        self.out.push_back(Output::Media(MediaCommand::StopPlay {
+            call,
+            side: Side::A,
+        }));
+        self.out
+            .push_back(Output::Media(MediaCommand::Bridge { call, on: true }));
+    }
+
+    /// True while a caller we answered waits for a destination to pick up.
+    pub(super) fn is_connecting(&self, call: CallRef) -> bool {
+        self.calls
+            .calls
+            .get(&call)
+            .is_some_and(|c| matches!(c.app, App::Connecting) && c.state != State::Ringing)
+    }
+
+    fn play(&mut self, call: CallRef, side: Side, prompts: Vec<String>, looping: bool) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        c.play_id += 1;
+        let law = match c.codec.map(|k| k.name) {
+            Some(CodecName::Pcma) => Law::Pcma,
+            _ => Law::Pcmu,
+        };
+        self.out.push_back(Output::Media(MediaCommand::Play {
+            call,
+            side,
+            prompts,
+            law,
+            looping,
+            id: c.play_id,
+        }));
+    }
+}
