@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod cdr;
+pub mod pcap;
 // Not every test crate reads CDRs (the crate-wide dead_code allow does not cover imports).
 #[allow(unused_imports)]
 pub use cdr::{cdrs, finished_cdr, CdrRow};
