@@ -409,3 +409,48 @@ fn call_to_two_devices_of_one_user_rings_both_and_cancels_the_loser() {
     assert_hears(&soft, 440.0, 2000.0);
     assert!(desk.received_audio().is_none(), "the desk phone got media");
 }
+
+/// A baresip phone dialling the IVR is answered by switchboard and hears the menu prompt
+/// (played by the relay, encoded from the WAV), the proof a caller hears audio before any
+/// agent is involved.
+#[test]
+fn a_phone_calling_the_ivr_hears_its_prompt() {
+    let dir = temp_dir();
+    let port = free_port();
+    write_tone(&dir.path().join("menu.wav"), 700.0, 20);
+    let ivr = format!(
+        "\n[[ivr]]\nname = \"main\"\nextension = \"500\"\nprompt = \"{}\"\noptions = {{ \"9\" = \"hangup\" }}\n",
+        dir.path().join("menu.wav").display()
+    );
+    let cfg = config(dir.path(), port).replace("[media]", &format!("{ivr}\n[media]"));
+    let d = Daemon::start(dir.path(), port, &cfg);
+    let caller = Phone::start(dir.path(), "p1002", "1002", port, 440.0, "manual");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "never registered:\n{}",
+        d.log_text()
+    );
+    let resp = caller.command("dial", &format!("sip:500@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        d.wait_log("caller enters the IVR", Duration::from_secs(10)),
+        "{}\n--- 1002:\n{}",
+        d.log_text(),
+        caller.log()
+    );
+    assert!(
+        poll_until(Duration::from_secs(15), || dec_bytes(&caller) > 3 * 16000),
+        "nothing decoded:\n{}\n--- 1002:\n{}",
+        d.log_text(),
+        caller.log()
+    );
+    let resp = caller.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "hangup refused: {resp}");
+    assert_hears(&caller, 700.0, 440.0);
+    let cdr = finished_cdr(&d);
+    assert_eq!(cdr.callee, "ivr:main");
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"));
+    assert!(cdr.answered);
+    // The caller's own audio reached us (it is not relayed anywhere while in the IVR).
+    assert!(cdr.a_to_b > 50, "{cdr:?}");
+}

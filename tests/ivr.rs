@@ -71,8 +71,13 @@ fn sipp_caller_presses_1_and_reaches_the_extension() {
         &[],
     );
     let audio = dir.path().join("caller.ulaw");
-    std::fs::write(&audio, (0..24000u32).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>())
-        .unwrap();
+    std::fs::write(
+        &audio,
+        (0..24000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
     let keys = dir.path().join("dtmf-1.pcap");
     pcap::dtmf(&keys, "1", 101);
     let scen = sipp::filled(
@@ -92,7 +97,11 @@ fn sipp_caller_presses_1_and_reaches_the_extension() {
         1,
         &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
     );
-    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", daemon.log_text());
+    assert!(
+        ok,
+        "caller failed:\n{log}\n--- daemon:\n{}",
+        daemon.log_text()
+    );
     assert_eq!(
         callee.wait(Duration::from_secs(15)),
         Some(true),
@@ -100,7 +109,12 @@ fn sipp_caller_presses_1_and_reaches_the_extension() {
         daemon.log_text()
     );
     let log = daemon.log_text();
-    for want in ["caller enters the IVR", "digit=1", "caller leaves the IVR", "connected"] {
+    for want in [
+        "caller enters the IVR",
+        "digit=1",
+        "caller leaves the IVR",
+        "connected",
+    ] {
         assert!(log.contains(want), "no {want:?} in the log:\n{log}");
     }
     let cdr = finished_cdr(&daemon);
@@ -136,7 +150,11 @@ fn the_hangup_key_ends_the_call_with_its_cause() {
         1,
         &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
     );
-    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", daemon.log_text());
+    assert!(
+        ok,
+        "caller failed:\n{log}\n--- daemon:\n{}",
+        daemon.log_text()
+    );
     let cdr = finished_cdr(&daemon);
     assert_eq!(cdr.end_cause.as_deref(), Some("ivr-hangup"), "{cdr:?}");
     assert_eq!(cdr.callee, "ivr:main");

@@ -16,7 +16,10 @@ fn parse(text: &str) -> Result<Config, Vec<String>> {
         w.write_sample((i % 50) as i16 * 100).unwrap();
     }
     w.finalize().unwrap();
-    let stereo = hound::WavSpec { channels: 2, ..spec };
+    let stereo = hound::WavSpec {
+        channels: 2,
+        ..spec
+    };
     let mut w = hound::WavWriter::create(dir.path().join("stereo.wav"), stereo).unwrap();
     w.write_sample(0i16).unwrap();
     w.write_sample(0i16).unwrap();
@@ -49,7 +52,10 @@ fn a_menu_with_options_and_an_extension_loads() {
     let cfg = parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
     let main = cfg.ivr.menus.get("main").unwrap();
     assert_eq!(main.options.len(), 3);
-    assert_eq!(cfg.ivr.extensions.get("500").map(String::as_str), Some("main"));
+    assert_eq!(
+        cfg.ivr.extensions.get("500").map(String::as_str),
+        Some("main")
+    );
     assert_eq!(cfg.prompts.len(), 1, "one file, loaded once");
     let acct = cfg.ivr.menus.get("acct").unwrap();
     assert_eq!(acct.collect.as_ref().unwrap().digits, 6);

@@ -61,7 +61,9 @@ fn frame(out: &mut Vec<u8>, t_ms: u64, payload: &[u8]) {
     out.extend_from_slice(&(frame_len as u32).to_le_bytes());
     out.extend_from_slice(&(frame_len as u32).to_le_bytes());
     out.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00]);
-    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
+    let mut ip = vec![
+        0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1,
+    ];
     ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
     let sum = ip
         .chunks(2)
