@@ -88,6 +88,11 @@ TOML
 # 1 s of PCMU, a varying pattern (not silence); rtp_stream loops it for the whole call.
 python3 -c "import sys; sys.stdout.buffer.write(bytes((i * 7) % 251 for i in range(8000)))" > "$work/audio.ulaw"
 sed "s#AUDIO_FILE#$work/audio.ulaw#" tests/sipp/load_uac_rtp.xml > "$work/load_uac_rtp.xml"
+sed "s#AUDIO_FILE#$work/audio.ulaw#" tests/sipp/load_uas_rtp.xml > "$work/load_uas_rtp.xml"
+# The callee echoes (default: every packet crosses the relay twice, but SIPp's echo is one
+# thread on one socket and becomes the bottleneck) or streams its own PCMU (each direction
+# crosses the relay once; loss is then the relay's alone).
+MEDIA_CALLEE=${MEDIA_CALLEE:-echo}
 
 daemon=""
 uas=""
@@ -100,9 +105,14 @@ start() {
     sipsak -s "sip:probe@127.0.0.1:$PORT" -H 127.0.0.1 >/dev/null 2>&1 && break
     sleep 0.1
   done
-  # The callee: answers every call, echoes every RTP packet back to its sender.
-  sipp -sf tests/sipp/call_uas.xml -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$UAS_MP" \
-    -rtp_echo -nostdin -timeout 600s >/dev/null 2>&1 &
+  # The callee: answers every call, echoes every RTP packet back to its sender or streams.
+  if [ "$MEDIA_CALLEE" = stream ]; then
+    sipp -sf "$work/load_uas_rtp.xml" -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$UAS_MP" \
+      -nostdin -timeout 600s >/dev/null 2>&1 &
+  else
+    sipp -sf tests/sipp/call_uas.xml -i 127.0.0.1 -p "$UAS_PORT" -mi 127.0.0.1 -mp "$UAS_MP" \
+      -rtp_echo -nostdin -timeout 600s >/dev/null 2>&1 &
+  fi
   uas=$!
   pids+=("$uas")
   sleep 0.5
@@ -112,6 +122,26 @@ stop() {
   wait "$uas" 2>/dev/null || true
   kill "$daemon" 2>/dev/null || true
   wait "$daemon" 2>/dev/null || true
+}
+# Kernel receive-buffer drops per socket (/proc/net/udp "drops"), summed for the daemon's
+# media ports, the callee's echo socket and the callers' media socket; and the machine-wide
+# UDP send-buffer errors (a relay send that found its own buffer full is dropped uncounted).
+udp_drops() {
+  python3 - "$MEDIA_MIN" "$MEDIA_MAX" "$UAS_MP" "$UAC_MP" <<'PY'
+import sys
+lo, hi, uas, uac = map(int, sys.argv[1:])
+d = {"daemon": [0, 0], "callee": [0, 0], "callers": [0, 0]}
+for line in open("/proc/net/udp").readlines()[1:]:
+    f = line.split()
+    port = int(f[1].split(":")[1], 16)
+    k = "daemon" if lo <= port <= hi else "callee" if port == uas else "callers" if port == uac else None
+    if k:
+        d[k][0] += 1
+        d[k][1] += int(f[-1])
+snmp = [l.split() for l in open("/proc/net/snmp") if l.startswith("Udp:")]
+snd = dict(zip(snmp[0][1:], snmp[1][1:]))["SndbufErrors"]
+print(" ".join(f"{k} sockets {v[0]} dropped {v[1]};" for k, v in d.items()), f"SndbufErrors {snd}")
+PY
 }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$daemon/status"; }
 stat_col() { # file column-name: the cumulative counter on the last line
@@ -134,6 +164,20 @@ wait_cdrs() { # expected-count: until every CDR is closed (bounded: 30 s)
   done
 }
 
+why_failed() { # phase: CDR end causes other than normal, SIPp's error kinds, daemon warnings
+  sqlite3 "$work/switchboard.db" "SELECT '  CDR end cause ' || coalesce(end_cause, 'open') || ' (A ' ||
+    coalesce(a_sip_code, '-') || ', B ' || coalesce(b_sip_code, '-') || '): ' || count(*)
+    FROM cdrs WHERE end_cause IS NOT 'normal' GROUP BY end_cause, a_sip_code, b_sip_code"
+  if [ -s "$work/$1.err" ]; then
+    echo "  SIPp errors (first kinds):"
+    grep -v '^$' "$work/$1.err" | sed -E 's/[0-9]+/N/g' | cut -c1-100 | sort | uniq -c | sort -rn | head -5
+  fi
+  if [ -s "$work/daemon.log" ]; then
+    echo "  daemon warnings (first kinds):"
+    sed -E 's/^[^ ]+ +//; s/[0-9]+/N/g' "$work/daemon.log" | cut -c1-100 | sort | uniq -c | sort -rn | head -5
+  fi
+}
+
 setup() {
   local rate=$1 calls=$2 hold=${3:-1000}
   start
@@ -141,7 +185,7 @@ setup() {
   t0=$(date +%s.%N)
   sipp "127.0.0.1:$PORT" -sf tests/sipp/load_uac.xml -inf "$work/users.csv" -s 5551234 \
     -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp "$UAC_MP" -r "$rate" -m "$calls" -d "$hold" -l 20000 \
-    -nostdin -timeout 120s -max_recv_loops 1000 \
+    -nostdin -timeout 120s -max_recv_loops 1000 -trace_err -error_file "$work/setup.err" \
     -trace_stat -stf "$work/setup.csv" -fd 1 >/dev/null 2>&1 || true
   t1=$(date +%s.%N)
   wait_cdrs
@@ -155,6 +199,7 @@ setup() {
   printf 'calls/s %.0f (successful / (elapsed - hold))\n' \
     "$(echo "$ok / ($secs - $hold / 1000)" | bc -l)"
   printf '  CDRs (count, normal, a>b pkts, a>b lost, b>a pkts, b>a lost): %s\n' "$(cdr_summary)"
+  why_failed setup
   stop
 }
 
@@ -167,6 +212,7 @@ media() {
   sipp "127.0.0.1:$PORT" -sf "$work/load_uac_rtp.xml" -inf "$work/users.csv" -s 5551234 \
     -i 127.0.0.1 -p 0 -mi 127.0.0.1 -mp "$UAC_MP" -r "$rate" -m "$calls" -l "$calls" \
     -d "$((secs * 1000))" -nostdin -timeout "$((secs + 120))s" -max_recv_loops 1000 \
+    -trace_err -error_file "$work/media.err" \
     -trace_stat -stf "$work/media.csv" -fd 1 >/dev/null 2>&1 &
   local uac=$!
   pids+=("$uac")
@@ -176,8 +222,18 @@ media() {
   local loaded up
   loaded=$(rss_kib)
   up=$(sqlite3 "$work/switchboard.db" "SELECT count(*) FROM cdrs WHERE answer_unix_ms IS NOT NULL AND end_unix_ms IS NULL" 2>/dev/null || echo "?")
-  local cpu
-  cpu=$(ps -o %cpu= -p "$daemon" | tr -d ' ')
+  local cpu t0 t1 c0 c1
+  t0=$(date +%s.%N)
+  c0=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
+  local snd0
+  snd0=$(udp_drops)
+  # Drops just before the calls end (each daemon socket lives for its whole call).
+  sleep $(( secs - ramp - 2 > 1 ? secs - ramp - 2 : 1 ))
+  c1=$(awk '{ print $14 + $15 }' "/proc/$daemon/stat")
+  t1=$(date +%s.%N)
+  cpu=$(echo "($c1 - $c0) / $(getconf CLK_TCK) / ($t1 - $t0) * 100" | bc -l)
+  local drops
+  drops=$(udp_drops)
   wait "$uac" || true
   wait_cdrs
   local ok failed
@@ -186,17 +242,20 @@ media() {
   local s n normal ab abl ba bal
   s=$(cdr_summary)
   IFS='|' read -r n normal ab abl ba bal <<<"$s"
-  printf 'media: %s calls x %s s PCMU: successful %s, failed %s; %s up when sampled\n' \
-    "$calls" "$secs" "$ok" "$failed" "$up"
+  printf 'media (callee %s): %s calls x %s s PCMU: successful %s, failed %s; %s up when sampled\n' \
+    "$MEDIA_CALLEE" "$calls" "$secs" "$ok" "$failed" "$up"
   printf '  CDRs: %s (normal %s); caller->relay: %s received, %s lost (%.3f %%); ' \
     "$n" "$normal" "$ab" "$abl" "$(echo "100 * $abl / ($ab + $abl + 0.0001)" | bc -l)"
-  printf 'echoed back to relay: %s, %s lost (%.3f %%)\n' \
+  printf 'callee->relay: %s, %s lost (%.3f %%)\n' \
     "$ba" "$bal" "$(echo "100 * $bal / ($ba + $bal + 0.0001)" | bc -l)"
   # Every echoed packet crossed the relay twice: A->B, then B->A.
-  printf '  round trip through the relay: %.3f %% of what the relay got from callers did not come back\n' \
+  [ "$MEDIA_CALLEE" = echo ] && printf '  round trip through the relay: %.3f %% of what the relay got from callers did not come back\n' \
     "$(echo "100 * ($ab - $ba) / ($ab + 0.0001)" | bc -l)"
-  printf '  RSS idle %s KiB, with %s calls %s KiB: %.1f KiB per call; daemon CPU (avg since start) %s %%\n' \
+  printf '  UDP receive drops, at the RSS sample: %s\n' "$snd0"
+  printf '  UDP receive drops, just before the calls end: %s\n' "$drops"
+  printf '  RSS idle %s KiB, with %s calls %s KiB: %.1f KiB per call; daemon CPU with all calls up %.0f %% (of one core)\n' \
     "$idle" "$up" "$loaded" "$(echo "($loaded - $idle) / ($up + 0.0001)" | bc -l)" "$cpu"
+  why_failed media
   stop
 }
 
