@@ -198,6 +198,16 @@ setup() {
   # The load phase lasts calls/rate s plus one hold; the rest is SIPp's ramp and tail.
   printf 'calls/s %.0f (successful / (elapsed - hold))\n' \
     "$(echo "$ok / ($secs - $hold / 1000)" | bc -l)"
+  # SIPp's per-second rows: how many calls completed in each second (the tail of
+  # retransmitted stragglers drags the overall figure down; the median shows the pace).
+  python3 - "$work/setup.csv" <<'PY'
+import sys
+rows = [l.rstrip("\n").split(";") for l in open(sys.argv[1])]
+i = rows[0].index("SuccessfulCall(P)")
+per_s = sorted(int(r[i]) for r in rows[1:] if len(r) > i and r[i].isdigit() and int(r[i]) > 0)
+if per_s:
+    print(f"  successful calls per 1 s interval: median {per_s[len(per_s) // 2]}, max {per_s[-1]}, intervals {len(per_s)}")
+PY
   printf '  CDRs (count, normal, a>b pkts, a>b lost, b>a pkts, b>a lost): %s\n' "$(cdr_summary)"
   why_failed setup
   stop
