@@ -34,11 +34,45 @@ pub enum DaemonError {
 pub fn run(config_path: &Path, json_logs: bool) -> Result<(), DaemonError> {
     let cfg = config::load(config_path).map_err(DaemonError::Config)?;
     init_tracing(&cfg, json_logs);
+    raise_fd_limit();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
     rt.block_on(serve(config_path.to_path_buf(), cfg))
+}
+
+/// Every anchored call holds four UDP sockets (RTP and RTCP on each leg), so the usual soft
+/// limit of 1,024 descriptors caps us near 250 calls. Raise the soft limit to the hard one,
+/// as most servers do at start, and log what we got so a low ceiling is visible.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    if got != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the descriptor limit");
+        return;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let wanted = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) } == 0 {
+            lim = wanted;
+        } else {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot raise the descriptor limit");
+        }
+    }
+    tracing::info!(
+        open_files = lim.rlim_cur,
+        max_calls_by_fds = lim.rlim_cur / 4,
+        "descriptor limit (four UDP sockets per anchored call)"
+    );
 }
 
 fn init_tracing(cfg: &Config, json: bool) {
