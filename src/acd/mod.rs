@@ -12,8 +12,11 @@ pub mod config;
 pub mod engine;
 pub mod event;
 mod ewt;
+mod footprint;
 pub mod ids;
+pub mod kpi;
 mod queue;
+pub mod queue_log;
 pub mod skills;
 mod step;
 mod strategy;
@@ -32,4 +35,5 @@ pub use config::{
 };
 pub use engine::{CallStatus, Directory, Engine};
 pub use event::{AcdError, AcdEvent, EventKind, ExitReason, OfferEnd, Output, Party, StateKind};
+pub use footprint::Footprint;
 pub use ids::{AgentId, CallId, OfferId, QueueId};
