@@ -196,11 +196,16 @@ impl Engine {
         let (was_in, is_in) = (old != AgentState::LoggedOut, agent.logged_in());
         let was_staffed = !matches!(old, AgentState::LoggedOut | AgentState::NotReady { .. });
         let is_staffed = agent.staffed();
-        let queues: Vec<_> = agent.members.iter().map(|m| m.queue).collect();
-        for q in queues {
-            let queue = self.queue_mut(q);
-            queue.logged_in = queue.logged_in + u32::from(is_in) - u32::from(was_in);
-            queue.staffed = queue.staffed + u32::from(is_staffed) - u32::from(was_staffed);
+        if (was_in, was_staffed) != (is_in, is_staffed) {
+            let Engine { agents, queues, .. } = &mut *self;
+            // invariant: `a` was checked by the caller (see `agent_mut`); member queues are
+            // ids minted by `build`. The counters never underflow: they count exactly the
+            // members whose previous state (`was_*`) was counted, and only `set_state` moves them.
+            for m in &agents[a.ix()].members {
+                let queue = &mut queues[m.queue.ix()];
+                queue.logged_in = queue.logged_in + u32::from(is_in) - u32::from(was_in);
+                queue.staffed = queue.staffed + u32::from(is_staffed) - u32::from(was_staffed);
+            }
         }
         self.emit(
             now,

@@ -61,6 +61,7 @@ impl Engine {
         let (queue, key, old, callback) = (call.queue, call.key, call.stage, call.callback);
         let waiting = call.state == CallState::Waiting;
         let q = self.queue(queue);
+        // invariant: Step timers are only set for stages that exist (`enqueue`, below)
         let overflow = q.stages[stage].overflow.clone().filter(|_| !callback);
         let next = q.stages.get(stage + 1).map(|s| key.1 + s.after);
         if let Some(target) = overflow {

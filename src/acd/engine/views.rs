@@ -122,11 +122,13 @@ impl Engine {
             return Vec::new();
         };
         let q = self.queue(call.queue);
+        // invariant: a call's stage indexes its queue's stages (set from them only)
         let req = q.stages[call.stage].req;
         q.members
             .iter()
             .copied()
             .filter(|&a| {
+                // invariant: member lists hold ids minted by `build`
                 let ag = &self.agents[a.ix()];
                 ag.available(now) && step::qualifies(&ag.skills, &q.required, req)
             })

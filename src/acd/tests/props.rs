@@ -69,8 +69,8 @@ fn config(strategy: StrategyKind) -> AcdConfig {
 /// What the test driver knows from outputs.
 #[derive(Default)]
 struct Driver {
-    /// live offers: offer → (agent, call, rung at)
-    offers: HashMap<OfferId, (AgentId, CallId, Instant)>,
+    /// live offers: offer → (agent, call, rung at, ring timeout)
+    offers: HashMap<OfferId, (AgentId, CallId, Instant, Duration)>,
     connected: Vec<CallId>,
     calls: Vec<CallId>,
 }
@@ -80,13 +80,18 @@ impl Driver {
         while let Some(o) = h.e.poll_output() {
             match o {
                 Output::Offer {
-                    offer, call, agent, ..
+                    offer,
+                    call,
+                    agent,
+                    ring_timeout,
+                    ..
                 } => {
                     prop_assert!(
                         !self.offers.values().any(|(a, ..)| *a == agent),
                         "agent {agent:?} offered two calls at once"
                     );
-                    self.offers.insert(offer, (agent, call, h.now));
+                    self.offers
+                        .insert(offer, (agent, call, h.now, ring_timeout));
                 }
                 Output::CancelOffer { offer, .. } => {
                     self.offers.remove(&offer);
@@ -110,10 +115,9 @@ fn agent_ids() -> Vec<AgentId> {
 fn check(h: &H, d: &Driver) -> Result<(), TestCaseError> {
     for a in agent_ids() {
         if let Some(AgentState::Offered { offer }) = h.e.agent_state(a) {
-            let (_, _, at) = d.offers.get(offer).copied().ok_or_else(|| {
+            let (_, _, at, limit) = d.offers.get(offer).copied().ok_or_else(|| {
                 TestCaseError::fail(format!("{a:?} Offered for an offer the driver never saw"))
             })?;
-            let limit = Duration::from_secs(15);
             prop_assert!(
                 h.now.duration_since(at) < limit,
                 "{a:?} Offered past its ring timeout"
@@ -299,5 +303,20 @@ proptest! {
     #[test]
     fn random_sequences_best_fit(ops in ops()) {
         run(ops, StrategyKind::BestFit)?;
+    }
+
+    #[test]
+    fn random_sequences_fewest_calls(ops in ops()) {
+        run(ops, StrategyKind::FewestCalls)?;
+    }
+
+    #[test]
+    fn random_sequences_least_talk_time(ops in ops()) {
+        run(ops, StrategyKind::LeastTalkTime)?;
+    }
+
+    #[test]
+    fn random_sequences_ring_all(ops in ops()) {
+        run(ops, StrategyKind::RingAll)?;
     }
 }
