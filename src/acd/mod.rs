@@ -1,8 +1,31 @@
 //! The ACD: queues, agents, skills, routing strategies and widening steps, offers, callbacks,
-//! and exact KPIs and queue_log export from its events. Sans-IO: the driver (a tokio task that
-//! owns the engine, per DESIGN.md principle 3) feeds `Engine::handle_*(now, ..)`, flushes
-//! `Engine::poll_output()` (offers to ring, cancels, overflows, exits, events) and sleeps until
-//! `Engine::poll_timeout()`, then calls `Engine::handle_timeout(now)`.
+//! and exact KPIs and queue_log export from its events.
+//!
+//! Sans-IO (DESIGN.md principle 1). The driver, one tokio task that owns the `Engine`
+//! (principle 3), does:
+//!
+//! ```text
+//! engine = Engine::new(&acd_config, Instant::now(), unix_ms_now)?
+//! loop {
+//!     select! {
+//!         input from the B2BUA / registrar / API => engine.handle_*(Instant::now(), ..)
+//!         sleep_until(engine.poll_timeout())       => engine.handle_timeout(Instant::now())
+//!     }
+//!     while let Some(out) = engine.poll_output() {
+//!         Offer { offer, call, agent, ring_timeout, callback, .. } => ring the agent's phone
+//!             (callback: ring the agent, then dial the customer), report back with
+//!             handle_offer_answered / handle_offer_failed
+//!         CancelOffer { offer, .. }    => stop ringing (CANCEL)
+//!         Overflow { call, target }    => move the call (Target::Queue: handle_call_arrived there)
+//!         Exit { call, reason, target} => max wait or empty queue: play/route as configured
+//!         Event(ev)                    => store, event bus, queue_log::lines, kpi folds
+//!     }
+//!     persist engine.callbacks() when they change; restore_callback(..) at startup
+//! }
+//! ```
+//!
+//! The ring timeout is the engine's (RONA fires in `handle_timeout`); the driver need not run
+//! its own timer, but a phone's own "no answer" (408/480) is `OfferFailure::NoAnswer`.
 
 pub mod agent;
 pub mod call;

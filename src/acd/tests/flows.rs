@@ -389,3 +389,73 @@ fn config_errors_are_typed() {
         Err(crate::acd::ConfigError::UnknownQueue { .. })
     ));
 }
+
+#[test]
+fn logout_while_ringing_withdraws_the_offer_and_the_caller_stays_first() {
+    let mut h = one_queue(QueueConfig::named("q"), &["a", "b"]);
+    h.login(&["a"]);
+    h.arrive(1, "q", 0);
+    h.arrive(2, "q", 0);
+    let o = h.one_offer();
+    let a = h.a("a");
+    h.e.handle_agent_logout(h.now, a).unwrap();
+    h.collect();
+    assert!(h
+        .out
+        .iter()
+        .any(|x| matches!(x, Output::CancelOffer { offer, .. } if *offer == o.offer)));
+    assert_eq!(h.state("a"), AgentState::LoggedOut);
+    h.login(&["b"]);
+    assert_eq!(h.one_offer().call, CallId(1));
+}
+
+#[test]
+fn ring_all_keeps_ringing_the_others_when_one_rejects() {
+    let q = QueueConfig {
+        strategy: crate::acd::StrategyKind::RingAll,
+        ring_all_cap: 2,
+        ..QueueConfig::named("q")
+    };
+    let mut h = one_queue(q, &["a", "b"]);
+    h.login(&["a", "b"]);
+    h.arrive(1, "q", 0);
+    let offers = h.offers();
+    assert_eq!(offers.len(), 2);
+    h.e.handle_offer_failed(h.now, offers[0].offer, OfferFailure::Rejected)
+        .unwrap();
+    h.collect();
+    assert!(h.offers().is_empty(), "no new round while b still rings");
+    assert_eq!(
+        h.e.call_status(CallId(1)),
+        Some(crate::acd::CallStatus::Ringing {
+            queue: h.q("q"),
+            offers: 1
+        })
+    );
+    h.answer(offers[1].offer);
+    assert_eq!(h.state("b"), AgentState::OnCall { call: CallId(1) });
+}
+
+#[test]
+fn a_restored_callback_resumes_at_the_step_its_age_reached() {
+    let q = || QueueConfig {
+        skills: [("x".to_string(), 8)].into_iter().collect(),
+        steps: vec![crate::acd::StepConfig {
+            after_secs: 60,
+            min_level: None,
+            any_with_skill: true,
+            overflow: None,
+        }],
+        ..QueueConfig::named("q")
+    };
+    let mut h = H::new(vec![q()], vec![agent("low", &[("x", 2)], &[("q", 0)])]);
+    h.arrive(1, "q", 0);
+    let rec = h.e.handle_callback_requested(h.now, CallId(1)).unwrap();
+    // restart 5 minutes later
+    let mut h2 = H::new(vec![q()], vec![agent("low", &[("x", 2)], &[("q", 0)])]);
+    h2.advance(300.0);
+    h2.e.restore_callback(h2.now, &rec).unwrap();
+    h2.login(&["low"]);
+    let o = h2.one_offer();
+    assert_eq!((o.call, o.callback), (CallId(1), true));
+}
