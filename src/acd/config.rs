@@ -234,6 +234,8 @@ pub enum ConfigError {
     StepsNotSorted(String),
     #[error("queue {0:?}: ring_timeout_secs and ring_all_cap must be at least 1")]
     Zero(String),
+    #[error("queue {queue:?} sends calls to unknown queue {target:?}")]
+    UnknownTarget { queue: String, target: String },
 }
 
 #[cfg(test)]

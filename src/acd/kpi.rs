@@ -4,8 +4,9 @@
 //!
 //! Definitions (per queue):
 //! - **offered**: callers who entered the queue in the interval; **answered**: connected in
-//!   it; **abandoned**: hung up while queued in it, **short** when they waited at most the
-//!   queue's `short_abandon_secs`.
+//!   it (queued callbacks included, with their full wait); **abandoned**: hung up while
+//!   queued in it, **short** when they waited at most the queue's `short_abandon_secs`. A
+//!   withdrawn queued callback is not an abandon (nobody was on the line).
 //! - **service level**, with `T = service_level_secs` and the queue's formula:
 //!   `Answered`: answered within T / answered; `AnsweredAndAbandoned`: answered within T /
 //!   (answered + abandoned); `ExcludeShortAbandons`: answered within T / (answered +
@@ -135,10 +136,11 @@ pub fn queue_kpis(events: &[AcdEvent], queue: QueueId, p: &QueueParams, iv: Inte
                 call,
                 queue: q,
                 wait_ms,
+                callback,
                 ..
             } if *q == queue => {
                 in_queue.remove(call);
-                if inside {
+                if inside && !callback {
                     k.abandoned += 1;
                     k.short_abandoned += u64::from(*wait_ms <= p.short_abandon_ms);
                 }
@@ -365,6 +367,37 @@ mod tests {
         assert_eq!(ready, 1_000_000 - 157_000);
         assert_eq!(k.occupancy, Some(157_000.0 / 1_000_000.0));
         assert_eq!(k.aht_ms, Some(75_000));
+    }
+
+    #[test]
+    fn a_withdrawn_callback_is_not_an_abandon() {
+        let q = QueueId(0);
+        let ev = |at_ms, kind| AcdEvent { at_ms, kind };
+        let evs = vec![
+            ev(
+                UNIX0,
+                EventKind::Queued {
+                    call: CallId(1),
+                    queue: q,
+                    priority: 0,
+                    position: 1,
+                },
+            ),
+            ev(
+                UNIX0 + 60_000,
+                EventKind::Abandoned {
+                    call: CallId(1),
+                    queue: q,
+                    wait_ms: 60_000,
+                    position: 1,
+                    orig_position: 1,
+                    callback: true,
+                },
+            ),
+        ];
+        let p = QueueParams::from(&QueueConfig::named("q"));
+        let k = queue_kpis(&evs, q, &p, all_day());
+        assert_eq!((k.offered, k.abandoned, k.waiting_now), (1, 0, 0));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::Engine;
 use crate::acd::agent::{Agent, AgentState, Member};
 use crate::acd::clock::Clock;
-use crate::acd::config::{AcdConfig, ConfigError};
+use crate::acd::config::{AcdConfig, ConfigError, Target};
 use crate::acd::ids::{AgentId, QueueId};
 use crate::acd::queue::Queue;
 use crate::acd::skills::{Level, Skills};
@@ -52,6 +52,19 @@ impl Engine {
                 stages,
                 cfg.handle_time_window,
             ));
+        }
+        for qc in &cfg.queues {
+            let targets = qc.steps.iter().filter_map(|s| s.overflow.as_ref());
+            for t in targets.chain(qc.timeout_target.as_ref()) {
+                if let Target::Queue { queue } = t {
+                    if !queue_ids.contains_key(queue) {
+                        return Err(ConfigError::UnknownTarget {
+                            queue: qc.name.clone(),
+                            target: queue.clone(),
+                        });
+                    }
+                }
+            }
         }
         let mut agents = Vec::with_capacity(cfg.agents.len());
         let mut agent_ids = HashMap::new();

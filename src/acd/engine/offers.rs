@@ -12,8 +12,11 @@ use crate::acd::timers::Timer;
 impl Engine {
     /// The agent answered: the call is connected, any other ring-all offers are cancelled.
     pub fn handle_offer_answered(&mut self, now: Instant, offer: OfferId) -> Result<(), AcdError> {
+        let call_id = self.offers.get(&offer).ok_or(AcdError::UnknownOffer)?.call;
+        // invariant: an offer in the table belongs to a call in the table (calls leaving the
+        // queue end their offers first, `cancel_offers`); checked before anything changes
+        let call = self.calls.get_mut(&call_id).ok_or(AcdError::UnknownCall)?;
         let o = self.offers.remove(&offer).ok_or(AcdError::UnknownOffer)?;
-        let call = self.calls.get_mut(&o.call).ok_or(AcdError::UnknownCall)?;
         let others = match std::mem::replace(
             &mut call.state,
             CallState::Connected {

@@ -388,6 +388,30 @@ fn config_errors_are_typed() {
         Engine::new(&cfg, Instant::now(), 0),
         Err(crate::acd::ConfigError::UnknownQueue { .. })
     ));
+    let cfg = AcdConfig {
+        queues: vec![QueueConfig {
+            timeout_target: Some(crate::acd::Target::Queue {
+                queue: "gone".into(),
+            }),
+            ..QueueConfig::named("q")
+        }],
+        ..AcdConfig::default()
+    };
+    assert!(matches!(
+        Engine::new(&cfg, Instant::now(), 0),
+        Err(crate::acd::ConfigError::UnknownTarget { .. })
+    ));
+    let cfg = AcdConfig {
+        queues: vec![QueueConfig {
+            skills: [("x".to_string(), 11)].into_iter().collect(),
+            ..QueueConfig::named("q")
+        }],
+        ..AcdConfig::default()
+    };
+    assert!(matches!(
+        Engine::new(&cfg, Instant::now(), 0),
+        Err(crate::acd::ConfigError::BadLevel { level: 11, .. })
+    ));
 }
 
 #[test]
