@@ -3,6 +3,7 @@
 //! Protocol and decision cores are sans-IO (`handle_*(now, ..)` / `poll_*()`); the tokio
 //! drivers in `sip::transport` and `daemon` own sockets, the clock and tasks.
 
+pub mod acd;
 pub mod call;
 pub mod config;
 pub mod daemon;
