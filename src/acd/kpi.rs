@@ -401,6 +401,27 @@ mod tests {
     }
 
     #[test]
+    fn an_interval_clips_states_and_counts_only_what_happened_inside() {
+        let (h, evs) = day(ServiceLevelFormula::Answered);
+        // [10 s, 40 s): OnCall 10–35, WrapUp 35–40 (still open at the end); call 1 ended at 35
+        let iv = Interval {
+            from_ms: UNIX0 + 10_000,
+            to_ms: UNIX0 + 40_000,
+        };
+        let k = agent_kpis(&evs, h.a("a"), iv);
+        assert_eq!(k.state_ms[&StateKind::OnCall], 25_000);
+        assert_eq!(k.state_ms[&StateKind::WrapUp], 5_000);
+        assert_eq!(k.calls_handled, 1);
+        assert_eq!(k.occupancy, Some(1.0));
+        let p = QueueParams::from(&QueueConfig::named("q"));
+        let qk = queue_kpis(&evs, h.q("q"), &p, iv);
+        // no arrival and no answer inside; both abandons (8 s is before, 35 s inside)
+        assert_eq!((qk.offered, qk.answered, qk.abandoned), (0, 0, 1));
+        assert_eq!(qk.waiting_now, 1); // call 2, waiting since 5 s
+        assert_eq!(qk.longest_wait_now_ms, 35_000);
+    }
+
+    #[test]
     fn since_midnight_uses_the_offset() {
         let noon_utc = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000 + 43_200_000;
         let iv = Interval::since_midnight(noon_utc, 3600);

@@ -44,6 +44,10 @@ impl Timers {
         }
     }
 
+    pub fn retain(&mut self, mut keep: impl FnMut(&Timer) -> bool) {
+        self.heap.retain(|Reverse((_, _, t))| keep(t));
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

@@ -98,6 +98,7 @@ impl Engine {
             },
         );
         self.route_call(now, id);
+        self.compact_timers();
         position
     }
 

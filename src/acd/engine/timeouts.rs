@@ -13,18 +13,12 @@ impl Engine {
     /// Fire every deadline up to `now`. Call it when `poll_timeout()` has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(t) = self.timers.pop_due(now) {
+            if !self.timer_live(&t) {
+                continue;
+            }
             match t {
-                Timer::Ring(offer) => {
-                    if self.offers.contains_key(&offer) {
-                        self.fail_offer(now, offer, OfferFailure::NoAnswer);
-                    }
-                }
-                Timer::WrapUp(a, gen) => {
-                    let agent = self.agent_mut(a);
-                    if agent.gen == gen && matches!(agent.state, AgentState::WrapUp { .. }) {
-                        self.after_work(now, a);
-                    }
-                }
+                Timer::Ring(offer) => self.fail_offer(now, offer, OfferFailure::NoAnswer),
+                Timer::WrapUp(a, _) => self.after_work(now, a),
                 Timer::Backoff(a, _) => {
                     let agent = self.agent_mut(a);
                     if agent.backoff_until.is_some_and(|t| t <= now) {
@@ -32,24 +26,42 @@ impl Engine {
                         self.refresh(now, a);
                     }
                 }
-                Timer::Step(c, seq, stage) => {
-                    let live = self.calls.get(&c).is_some_and(|call| {
-                        call.key.2 == seq && call.in_queue() && call.stage + 1 == stage
-                    });
-                    if live {
-                        self.reach_stage(now, c, stage);
-                    }
-                }
-                Timer::MaxWait(c, seq) => {
-                    let live = self
-                        .calls
-                        .get(&c)
-                        .is_some_and(|call| call.key.2 == seq && call.in_queue() && !call.callback);
-                    if live {
-                        self.exit_call(now, c, ExitReason::Timeout);
-                    }
-                }
+                Timer::Step(c, _, stage) => self.reach_stage(now, c, stage),
+                Timer::MaxWait(c, _) => self.exit_call(now, c, ExitReason::Timeout),
             }
+        }
+        self.compact_timers();
+    }
+
+    /// Whether a timer still means something (its offer, wrap-up, call or stage is current).
+    fn timer_live(&self, t: &Timer) -> bool {
+        match *t {
+            Timer::Ring(offer) => self.offers.contains_key(&offer),
+            Timer::WrapUp(a, gen) => self
+                .agent_ref(a)
+                .is_ok_and(|ag| ag.gen == gen && matches!(ag.state, AgentState::WrapUp { .. })),
+            Timer::Backoff(a, _) => self.agent_ref(a).is_ok_and(|ag| ag.backoff_until.is_some()),
+            Timer::Step(c, seq, stage) => self.calls.get(&c).is_some_and(|call| {
+                call.key.2 == seq && call.in_queue() && call.stage + 1 == stage
+            }),
+            Timer::MaxWait(c, seq) => self
+                .calls
+                .get(&c)
+                .is_some_and(|call| call.key.2 == seq && call.in_queue() && !call.callback),
+        }
+    }
+
+    /// Stale entries (answered calls' max-wait deadlines, answered offers' ring timeouts) stay
+    /// in the heap until they fall due. When they outnumber the live ones 4 to 1, drop them in
+    /// one pass, so memory stays proportional to what is live; amortised O(1) per timer. Checked
+    /// on every `handle_timeout` and every arrival (the two places most timers come from).
+    pub(super) fn compact_timers(&mut self) {
+        // at most: 2 per queued call (step, max wait), 1 per offer, 2 per agent
+        let live_bound = 2 * self.calls.len() + self.offers.len() + 2 * self.agents.len();
+        if self.timers.len() > 1024 && self.timers.len() > 4 * live_bound {
+            let mut timers = std::mem::take(&mut self.timers);
+            timers.retain(|t| self.timer_live(t));
+            self.timers = timers;
         }
     }
 

@@ -483,3 +483,27 @@ fn a_restored_callback_resumes_at_the_step_its_age_reached() {
     let o = h2.one_offer();
     assert_eq!((o.call, o.callback), (CallId(1), true));
 }
+
+#[test]
+fn stale_deadlines_are_compacted() {
+    let q = QueueConfig {
+        max_wait_secs: Some(3600),
+        ..QueueConfig::named("q")
+    };
+    let mut h = one_queue(q, &["a"]);
+    h.login(&["a"]);
+    for c in 0..3000 {
+        h.arrive(c, "q", 0);
+        let o = h.one_offer();
+        h.answer(o.offer);
+        h.end(c);
+        h.out.clear();
+    }
+    // 3000 max-wait and 3000 ring deadlines went stale as the calls were answered; arrivals
+    // compacted them whenever they passed the floor of 1024
+    assert!(
+        h.e.timer_count() <= 1026,
+        "{} timers left",
+        h.e.timer_count()
+    );
+}
