@@ -110,6 +110,7 @@ struct Io<'a> {
     ctl: &'a mpsc::Sender<Control>,
     /// CDRs waiting for their relay's figures.
     pending_cdrs: &'a mut usize,
+    queue_log: &'a mut crate::acd_driver::QueueLog,
 }
 
 async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
@@ -127,6 +128,8 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     );
     endpoint.restore(now, restored);
     endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
+    let directory = crate::acd_driver::start(&mut endpoint, &cfg, &store)?;
+    let mut queue_log = crate::acd_driver::QueueLog::open(cfg.acd.queue_log.as_deref(), directory);
     let orphans = store.close_orphan_cdrs(unix_ms(SystemTime::now()))?;
     if orphans > 0 {
         tracing::warn!(
@@ -175,6 +178,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 media: &mut media,
                 ctl: &ctl_tx,
                 pending_cdrs: &mut pending_cdrs,
+                queue_log: &mut queue_log,
             }
         };
     }
@@ -257,6 +261,11 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
 
 /// Carry out everything the endpoint asked for.
 fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
+    flush_outputs(endpoint, io);
+    io.queue_log.flush();
+}
+
+fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     while let Some(out) = endpoint.poll_output() {
         match out {
             Output::Transmit { dest, bytes } => io.transports.send(&dest, bytes),
@@ -287,6 +296,8 @@ fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                 });
             }
             Output::Event(ev) => tracing::debug!(?ev, "call event"),
+            Output::Acd(ev) => io.queue_log.event(&ev),
+            Output::AgentState(rec) => crate::acd_driver::persist_agent(io.store, rec),
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")
@@ -469,6 +480,8 @@ impl Config {
             port_min: self.media.port_min,
             port_max: self.media.port_max,
             ivr: self.ivr.clone(),
+            acd: self.acd.engine.clone(),
+            features: self.acd.features.clone(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! drivers in `sip::transport` and `daemon` own sockets, the clock and tasks.
 
 pub mod acd;
+pub mod acd_driver;
 pub mod call;
 pub mod config;
 pub mod daemon;

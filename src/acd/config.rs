@@ -100,6 +100,45 @@ pub struct QueueConfig {
     /// Routing steps, sorted by `after_secs`.
     #[serde(default)]
     pub steps: Vec<StepConfig>,
+    /// What the waiting caller hears and may do (the B2BUA's business; the engine ignores it).
+    #[serde(default)]
+    pub caller: CallerExperience,
+}
+
+/// `[queues.caller]`: music, announcements and keys for a waiting caller. Prompt names are
+/// paths to 8 kHz mono WAV files, relative to the config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerExperience {
+    /// Played on entry, before the music.
+    #[serde(default)]
+    pub greeting: Option<String>,
+    /// Music on hold, looped. None: silence (comfort is the caller's problem then).
+    #[serde(default)]
+    pub music: Option<String>,
+    /// Played every `announce_every_secs` (music resumes after it).
+    #[serde(default)]
+    pub announcement: Option<String>,
+    #[serde(default = "default_announce_every")]
+    pub announce_every_secs: u64,
+    /// Tell the caller their position with each announcement.
+    #[serde(default)]
+    pub announce_position: bool,
+    /// Tell the caller the estimated wait with each announcement.
+    #[serde(default)]
+    pub announce_wait: bool,
+    /// Key that asks for a queued callback (keeps the place in line; the caller hangs up).
+    #[serde(default)]
+    pub callback_key: Option<String>,
+    /// Key that leaves the queue for `exit_target`.
+    #[serde(default)]
+    pub exit_key: Option<String>,
+    #[serde(default)]
+    pub exit_target: Option<Target>,
+}
+
+fn default_announce_every() -> u64 {
+    30
 }
 
 fn default_sl() -> u64 {
@@ -209,6 +248,7 @@ impl QueueConfig {
             strategy: StrategyKind::default(),
             ring_all_cap: default_ring_all_cap(),
             steps: Vec::new(),
+            caller: CallerExperience::default(),
         }
     }
 }

@@ -17,6 +17,11 @@ pub enum Target {
     Extension(String),
     /// An IVR menu (by name): answered by us, prompts played, digits collected.
     Ivr(String),
+    /// An ACD queue (by name): answered by us, the caller waits for an agent.
+    Queue(String),
+    /// An agent's feature code (login, ready ...): recognised by the endpoint before the
+    /// dial plan is asked, never returned by `route`.
+    Feature,
     Trunk {
         trunk: String,
         /// The number as sent to the carrier (after strip/prepend).
@@ -56,6 +61,7 @@ impl Dialplan<'_> {
                 .map(|i| match &i.target {
                     InboundTarget::Extension(e) => Target::Extension(e.clone()),
                     InboundTarget::Ivr(m) => Target::Ivr(m.clone()),
+                    InboundTarget::Queue(q) => Target::Queue(q.clone()),
                 })
                 .ok_or_else(|| NoRoute {
                     code: 404,

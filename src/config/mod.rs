@@ -6,11 +6,13 @@ mod cidr;
 mod error;
 mod schema;
 mod validate;
+mod validate_acd;
 mod validate_calls;
 mod validate_ivr;
 
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
+pub use validate_acd::{AcdSettings, FeatureCodes};
 pub use validate_ivr::IvrConfig;
 
 use std::net::{IpAddr, SocketAddr};
@@ -34,6 +36,7 @@ pub struct Config {
     pub trunks: Vec<TrunkConfig>,
     pub users: Vec<User>,
     pub ivr: IvrConfig,
+    pub acd: AcdSettings,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }
@@ -94,6 +97,7 @@ pub struct Inbound {
 pub enum InboundTarget {
     Extension(String),
     Ivr(String),
+    Queue(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -35,6 +35,40 @@ pub struct RawConfig {
     pub users: Vec<Spanned<RawUser>>,
     #[serde(default)]
     pub ivr: Vec<Spanned<RawIvr>>,
+    #[serde(default)]
+    pub acd: RawAcd,
+    #[serde(default)]
+    pub agents: Vec<Spanned<crate::acd::AgentConfig>>,
+    #[serde(default)]
+    pub queues: Vec<Spanned<crate::acd::QueueConfig>>,
+}
+
+/// `[acd]`: engine-wide settings and the agents' feature codes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAcd {
+    pub reject_backoff_secs: u64,
+    pub handle_time_window: usize,
+    /// Asterisk-format queue_log file (relative to this file); none when unset.
+    pub queue_log: Option<String>,
+    pub login_code: Spanned<String>,
+    pub logout_code: Spanned<String>,
+    pub ready_code: Spanned<String>,
+    pub not_ready_code: Spanned<String>,
+}
+
+impl Default for RawAcd {
+    fn default() -> Self {
+        RawAcd {
+            reject_backoff_secs: 10,
+            handle_time_window: 50,
+            queue_log: None,
+            login_code: sp("*71".into()),
+            logout_code: sp("*72".into()),
+            ready_code: sp("*73".into()),
+            not_ready_code: sp("*74".into()),
+        }
+    }
 }
 
 /// `[[ivr]]`: one menu.
@@ -174,6 +208,8 @@ pub struct RawInbound {
     pub extension: Option<Spanned<String>>,
     #[serde(default)]
     pub ivr: Option<Spanned<String>>,
+    #[serde(default)]
+    pub queue: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

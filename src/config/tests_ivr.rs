@@ -94,7 +94,7 @@ fn mistakes_point_at_their_values() {
         "unknown IVR action `dance`",
         "no user with extension `999`",
         "t.toml:10:7: inbound number routed to unknown IVR menu `absent`",
-        "needs exactly one of `extension` or `ivr`",
+        "needs exactly one of `extension`, `ivr` or `queue`",
     ] {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }

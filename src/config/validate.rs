@@ -292,7 +292,8 @@ pub fn validate(
 
     let calls = validate_calls::calls(&mut c, &raw, &extensions);
     let mut prompts = std::collections::HashMap::new();
-    let queues = HashSet::new();
+    let acd = super::validate_acd::acd(&mut c, &raw, &extensions, base, &mut prompts);
+    let queues: HashSet<String> = acd.engine.queues.iter().map(|q| q.name.clone()).collect();
     let ivr = super::validate_ivr::ivr(
         &mut c,
         &raw.ivr,
@@ -356,6 +357,7 @@ pub fn validate(
         trunks: calls.trunks,
         users,
         ivr,
+        acd,
         prompts,
     })
 }

@@ -136,12 +136,17 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
         .iter()
         .map(|m| m.get_ref().name.get_ref().as_str())
         .collect();
+    let queues: HashSet<&str> = raw
+        .queues
+        .iter()
+        .map(|q| q.get_ref().name.as_str())
+        .collect();
     let mut inbound = Vec::new();
     for entry in &d.inbound {
         let i = entry.get_ref();
         let pat = pattern(c, &i.number);
-        let target = match (&i.extension, &i.ivr) {
-            (Some(e), None) => {
+        let target = match (&i.extension, &i.ivr, &i.queue) {
+            (Some(e), None, None) => {
                 if !extensions.contains(e.get_ref()) {
                     c.at(
                         e.span(),
@@ -153,7 +158,16 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
                 }
                 Some(InboundTarget::Extension(e.get_ref().clone()))
             }
-            (None, Some(m)) => {
+            (None, None, Some(q)) => {
+                if !queues.contains(q.get_ref().as_str()) {
+                    c.at(
+                        q.span(),
+                        format!("inbound number routed to unknown queue `{}`", q.get_ref()),
+                    );
+                }
+                Some(InboundTarget::Queue(q.get_ref().clone()))
+            }
+            (None, Some(m), None) => {
                 if !menus.contains(m.get_ref().as_str()) {
                     c.at(
                         m.span(),
@@ -168,7 +182,7 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
             _ => {
                 c.at(
                     entry.span(),
-                    "a [[dialplan.inbound]] entry needs exactly one of `extension` or `ivr`",
+                    "a [[dialplan.inbound]] entry needs exactly one of `extension`, `ivr` or `queue`",
                 );
                 None
             }

@@ -51,7 +51,18 @@ pub(crate) enum Op {
         contact: String,
     },
     DeleteAor(String),
+    PutAgent(AgentRow),
     Flush,
+}
+
+/// An ACD agent's stored state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRow {
+    pub agent: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub phone: Option<String>,
+    pub updated_unix_ms: i64,
 }
 
 pub(crate) struct Job {
@@ -147,6 +158,27 @@ impl Store {
 
     pub fn delete_aor(&self, aor: &str) -> Ack {
         self.submit(Op::DeleteAor(aor.into()))
+    }
+
+    pub fn put_agent(&self, row: AgentRow) -> Ack {
+        self.submit(Op::PutAgent(row))
+    }
+
+    pub fn load_agents(&self) -> Result<Vec<AgentRow>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt = conn.prepare(
+            "SELECT agent, state, reason, phone, updated_unix_ms FROM acd_agents ORDER BY agent",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AgentRow {
+                agent: r.get(0)?,
+                state: r.get(1)?,
+                reason: r.get(2)?,
+                phone: r.get(3)?,
+                updated_unix_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn put_cdr(&self, cdr: Cdr) -> Ack {

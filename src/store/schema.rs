@@ -55,6 +55,14 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE cdrs ADD COLUMN b_to_a_far_lost INTEGER;
     ALTER TABLE cdrs ADD COLUMN b_to_a_far_jitter_ms REAL;
     ALTER TABLE cdrs ADD COLUMN rtt_ms REAL;",
+    // ACD agents as they last were: restored at start so a crash logs nobody out.
+    "CREATE TABLE IF NOT EXISTS acd_agents (
+        agent TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        reason TEXT,
+        phone TEXT,
+        updated_unix_ms INTEGER NOT NULL
+    );",
 ];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

@@ -114,6 +114,13 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     c.rtt_ms
                 ])?;
             }
+            Op::PutAgent(a) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO acd_agents (agent, state, reason, phone, updated_unix_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![a.agent, a.state, a.reason, a.phone, a.updated_unix_ms])?;
+            }
             Op::Flush => {}
         }
     }

@@ -7,6 +7,7 @@
 //! durable (`handle_store_done`): write-through, so an acknowledged registration survives a
 //! crash.
 
+pub mod acd;
 pub mod calls;
 mod digest;
 mod register;
@@ -66,6 +67,9 @@ pub struct EndpointConfig {
     pub port_max: u16,
     /// IVR menus and the extensions that reach them.
     pub ivr: crate::config::IvrConfig,
+    /// Queues (their caller settings; the engine itself is handed over with `set_acd`).
+    pub acd: crate::acd::AcdConfig,
+    pub features: crate::config::FeatureCodes,
 }
 
 /// Work for the driver.
@@ -82,6 +86,10 @@ pub enum Output {
     Security(SecurityEvent),
     /// Start, steer or stop a call's media relay.
     Media(calls::MediaCommand),
+    /// Something the ACD did (queue_log, KPIs, the event stream).
+    Acd(crate::acd::AcdEvent),
+    /// An agent's state to store (write-through; restored with `restore_agent`).
+    AgentState(acd::AgentRecord),
     /// Write a CDR (journal entry or final record).
     Cdr(calls::CdrWrite),
     /// A call event (logs now; the event bus later).
@@ -121,6 +129,7 @@ pub struct Endpoint {
     /// Where we are reachable (Via, Contact); set by the driver once sockets are bound.
     local: LocalAddr,
     trunk_regs: Vec<trunkreg::TrunkReg>,
+    acd: acd::AcdState,
 }
 
 impl Endpoint {
@@ -147,6 +156,7 @@ impl Endpoint {
                 tcp: None,
             },
             trunk_regs: Vec::new(),
+            acd: acd::AcdState::default(),
             cfg,
         }
     }
@@ -256,6 +266,7 @@ impl Endpoint {
         self.auth.handle_timeout(now);
         self.calls_handle_timeout(now);
         self.trunk_regs_handle_timeout(now);
+        self.acd_handle_timeout(now);
         let mut expired = Vec::new();
         while let Some(change) = self.registrar.poll_change() {
             expired.push(change);
@@ -282,6 +293,7 @@ impl Endpoint {
             self.auth.poll_timeout(),
             self.calls_poll_timeout(),
             self.trunk_regs_poll_timeout(),
+            self.acd_poll_timeout(),
         ]
         .into_iter()
         .flatten()

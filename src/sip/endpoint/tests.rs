@@ -42,6 +42,8 @@ fn cfg(domain: &str) -> EndpointConfig {
         port_min: 20000,
         port_max: 20100,
         ivr: Default::default(),
+        acd: Default::default(),
+        features: Default::default(),
     }
 }
 

@@ -288,6 +288,7 @@ impl Endpoint {
     /// The other side accepted a re-INVITE from `side`: its offer now describes that side.
     fn reinvite_accepted(
         &mut self,
+        now: Instant,
         call: CallRef,
         side: Side,
         offer: &sdp::SessionDescription,
@@ -312,6 +313,7 @@ impl Endpoint {
         );
         if held != was_held {
             tracing::info!(call = %uuid, ?side, held, "hold state changed");
+            self.acd_hold(now, call, held);
             let ev = if held {
                 CallEvent::Held {
                     call: uuid,
@@ -347,7 +349,7 @@ impl Endpoint {
         let Some(re) = c.reinvite.take() else { return };
         let other = re.from.other();
         self.ack_in_dialog(call, other, &resp);
-        self.reinvite_accepted(call, re.from, &re.offer, &re.offered);
+        self.reinvite_accepted(now, call, re.from, &re.offer, &re.offered);
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
         let transport = self.calls.calls.get(&call).map(|c| c.transport(re.from));

@@ -59,7 +59,15 @@ impl Endpoint {
             tracing::info!(caller = %caller_number, "call refused: caller is on the blocked list");
             return self.refuse(now, &key, &req, 603, &[]);
         }
-        let target = match dp.route(&origin, &dialled) {
+        let feature = match &origin {
+            Origin::User(u) => self.feature_code(u, &dialled),
+            Origin::Trunk(_) => None,
+        };
+        let routed = match &feature {
+            Some(_) => Ok(Target::Feature),
+            None => dp.route(&origin, &dialled),
+        };
+        let target = match routed {
             Ok(t) => t,
             Err(no) => {
                 tracing::info!(caller = %caller_number, dialled = %dialled, code = no.code, "call refused: {}", no.why);
@@ -110,12 +118,17 @@ impl Endpoint {
 
         // The B side: one fork per registered device, or the trunk.
         let (targets, direction, trunk_name, callee) = match &target {
-            Target::Ivr(menu) => {
+            Target::Ivr(_) | Target::Queue(_) | Target::Feature => {
                 let (dir, trunk) = match &origin {
                     Origin::Trunk(t) => ("inbound", Some(t.clone())),
                     Origin::User(_) => ("internal", None),
                 };
-                (Vec::new(), dir, trunk, format!("ivr:{menu}"))
+                let callee = match &target {
+                    Target::Ivr(menu) => format!("ivr:{menu}"),
+                    Target::Queue(q) => format!("queue:{q}"),
+                    _ => dialled.clone(),
+                };
+                (Vec::new(), dir, trunk, callee)
             }
             Target::Extension(ext) => {
                 let contacts = self.contacts_of(ext);
@@ -268,6 +281,7 @@ impl Endpoint {
             local: false,
             vars: Vec::new(),
             play_id: 0,
+            busy_exts: Vec::new(),
         };
         self.calls
             .dialogs
@@ -301,9 +315,29 @@ impl Endpoint {
             offered.remote_rtcp,
             offered.telephone_event,
         );
-        if let Target::Ivr(menu) = target {
+        if let Origin::User(u) = &origin {
+            if let Some(c) = self.calls.calls.get_mut(&call) {
+                c.busy_exts.push(u.clone());
+            }
+            self.ext_call(now, u, 1);
+        }
+        let local = match target {
+            Target::Ivr(menu) => Some(super::local::Local::Ivr(menu)),
+            Target::Queue(q) => Some(super::local::Local::Queue(q)),
+            Target::Feature => {
+                let ext = match &origin {
+                    Origin::User(u) => u.clone(),
+                    Origin::Trunk(_) => String::new(),
+                };
+                let f = feature.expect("Target::Feature comes only from a feature code");
+                let prompt = self.apply_feature(now, &ext, &f);
+                Some(super::local::Local::Feature(prompt))
+            }
+            _ => None,
+        };
+        if let Some(what) = local {
             // We answer it ourselves; a B side comes later (an extension or an agent).
-            return self.answer_locally(now, call, &menu);
+            return self.answer_locally(now, call, what);
         }
         self.send_forks(now, call, fork_reqs);
         let ring = self.cfg.ring_timeout;

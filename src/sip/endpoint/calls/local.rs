@@ -20,14 +20,33 @@ pub(super) enum App {
     /// Answered by us; ringing a destination (the caller hears ringback). Becomes `Bridge`
     /// when it answers.
     Connecting,
+    /// Waiting in an ACD queue (music, announcements).
+    Queued { queue: crate::acd::QueueId },
+    /// Waiting, while an agent's phone rings for this caller.
+    Offering {
+        queue: crate::acd::QueueId,
+        offer: crate::acd::OfferId,
+    },
+    /// Talking to the agent who answered.
+    Agent,
+    /// An agent's feature code: the confirmation plays, then we hang up.
+    Feature,
+}
+
+/// What a call we answer ourselves does first.
+pub(super) enum Local {
+    Ivr(String),
+    Queue(String),
+    /// A feature code's confirmation prompt (None: it was refused).
+    Feature(Option<&'static str>),
 }
 
 /// The built-in ringback (North American: 440 + 480 Hz, 2 s on, 4 s off).
 pub const RINGBACK: &str = "builtin:ringback";
 
 impl Endpoint {
-    /// Answer the caller with one codec from their offer and start the IVR at `menu`.
-    pub(super) fn answer_locally(&mut self, now: Instant, call: CallRef, menu: &str) {
+    /// Answer the caller with one codec from their offer, then start `what`.
+    pub(super) fn answer_locally(&mut self, now: Instant, call: CallRef, what: Local) {
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
         let Some(c) = self.calls.calls.get_mut(&call) else {
@@ -58,12 +77,26 @@ impl Endpoint {
         c.codec = Some(codec);
         c.b.offered = vec![codec];
         c.local = true;
-        c.app = App::Ivr(Box::new(IvrSession::new(&self.cfg.ivr.menus, menu)));
-        tracing::info!(call = %c.uuid, menu, "caller enters the IVR");
         self.out
             .push_back(Output::Media(MediaCommand::Bridge { call, on: false }));
-        self.ok_to_caller(now, call);
-        self.ivr_pump(now, call);
+        match what {
+            Local::Ivr(menu) => {
+                c.app = App::Ivr(Box::new(IvrSession::new(&self.cfg.ivr.menus, &menu)));
+                tracing::info!(call = %c.uuid, menu, "caller enters the IVR");
+                self.ok_to_caller(now, call);
+                self.ivr_pump(now, call);
+            }
+            Local::Queue(q) => {
+                self.ok_to_caller(now, call);
+                self.enter_queue(now, call, &q);
+            }
+            Local::Feature(prompt) => {
+                c.app = App::Feature;
+                self.ok_to_caller(now, call);
+                let p = prompt.unwrap_or("prompts/agent-refused.wav");
+                self.play(call, Side::A, vec![p.to_string()], false);
+            }
+        }
     }
 
     /// A key press from a side of a call (RFC 4733 or SIP INFO).
@@ -75,6 +108,8 @@ impl Endpoint {
         if let (Side::A, App::Ivr(s)) = (side, &mut c.app) {
             s.handle_digit(now, menus, digit);
             self.ivr_pump(now, call);
+        } else if side == Side::A {
+            self.queue_digit(now, call, digit);
         }
     }
 
@@ -84,9 +119,20 @@ impl Endpoint {
             return;
         };
         // Only the end of the latest prompts counts (an interrupted one reports late).
-        if let (Side::A, App::Ivr(s), true) = (side, &mut c.app, c.play_id == id) {
-            s.handle_prompt_done(now, menus);
-            self.ivr_pump(now, call);
+        if side != Side::A || c.play_id != id {
+            return;
+        }
+        match &mut c.app {
+            App::Ivr(s) => {
+                s.handle_prompt_done(now, menus);
+                self.ivr_pump(now, call);
+            }
+            App::Feature => {
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, "feature-code", "system");
+            }
+            App::Queued { .. } | App::Offering { .. } => self.queue_play_done(call),
+            _ => {}
         }
     }
 
@@ -142,12 +188,7 @@ impl Endpoint {
                 self.end_call(now, call, "ivr-hangup", "system");
             }
             Exit::Extension(ext) => self.connect_extension(now, call, &ext),
-            // Queues arrive with the ACD; config validation refuses queue actions until then.
-            Exit::Queue(q) => {
-                tracing::warn!(call, queue = %q, "no such queue: hanging up");
-                self.bye(now, call, Side::A);
-                self.end_call(now, call, "no-queue", "system");
-            }
+            Exit::Queue(q) => self.enter_queue(now, call, &q),
         }
     }
 
@@ -214,6 +255,14 @@ impl Endpoint {
             return;
         };
         c.app = App::Bridge;
+        self.bridge_media(call);
+    }
+
+    /// Stop what plays to the caller and let the two sides hear each other.
+    pub(super) fn bridge_media(&mut self, call: CallRef) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
         tracing::info!(call = %c.uuid, "connected");
         self.out.push_back(Output::Media(MediaCommand::StopPlay {
             call,
@@ -221,6 +270,18 @@ impl Endpoint {
         }));
         self.out
             .push_back(Output::Media(MediaCommand::Bridge { call, on: true }));
+    }
+
+    /// A callee who is a local user is busy while on this call.
+    pub(super) fn count_callee_busy(&mut self, now: Instant, call: CallRef) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let callee = c.cdr.callee.clone();
+        if self.cfg.users.contains_key(&callee) {
+            c.busy_exts.push(callee.clone());
+            self.ext_call(now, &callee, 1);
+        }
     }
 
     /// True while a caller we answered waits for a destination to pick up.
@@ -231,7 +292,7 @@ impl Endpoint {
             .is_some_and(|c| matches!(c.app, App::Connecting) && c.state != State::Ringing)
     }
 
-    fn play(&mut self, call: CallRef, side: Side, prompts: Vec<String>, looping: bool) {
+    pub(super) fn play(&mut self, call: CallRef, side: Side, prompts: Vec<String>, looping: bool) {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };

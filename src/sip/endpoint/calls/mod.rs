@@ -10,6 +10,7 @@ mod indialog;
 mod invite;
 mod local;
 mod outgoing;
+mod queue;
 mod timers;
 
 use std::cmp::Reverse;
@@ -239,6 +240,8 @@ struct Call {
     vars: Vec<(String, String)>,
     /// The latest prompts asked of the relay (older ones' PlayDone is ignored).
     play_id: u64,
+    /// Extensions this call keeps busy (their agents get no ACD offers meanwhile).
+    busy_exts: Vec<String>,
 }
 
 impl Call {
@@ -513,6 +516,7 @@ impl Endpoint {
     pub(super) fn end_call(&mut self, now: Instant, call: CallRef, cause: &str, side: &str) {
         // A caller we answered may leave while a destination still rings.
         self.cancel_forks(now, call);
+        self.acd_call_over(now, call, side);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {
             return;
@@ -533,6 +537,9 @@ impl Endpoint {
         self.calls.invites.remove(&c.a.key);
         self.calls.ports.give_back(c.a.port);
         self.calls.ports.give_back(c.b.port);
+        for ext in &c.busy_exts {
+            self.ext_call(now, ext, -1);
+        }
         self.out.push_back(Output::Event(CallEvent::Ended {
             call: c.uuid.clone(),
             cause: cause.to_string(),

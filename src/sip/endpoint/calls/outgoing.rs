@@ -164,7 +164,8 @@ impl Endpoint {
             None => {}
         }
         let connecting = matches!(c.app, super::local::App::Connecting);
-        if c.state != State::Ringing && !connecting {
+        let offering = matches!(c.app, super::local::App::Offering { .. });
+        if c.state != State::Ringing && !connecting && !offering {
             self.ack_and_bye_orphan(now, &resp);
             return;
         }
@@ -211,10 +212,18 @@ impl Endpoint {
             self.update_b_remote(call, &resp.body);
         }
         self.clear_call_timer(call, CallTimer::Ring);
-        if connecting {
+        if offering {
+            if !self.offer_answered(now, call) {
+                // The engine had moved on (the offer was withdrawn as the phone answered).
+                self.bye(now, call, Side::B);
+                return;
+            }
+        } else if connecting {
             self.bridge_local(call);
+            self.count_callee_busy(now, call);
         } else {
             self.ok_to_caller(now, call);
+            self.count_callee_busy(now, call);
         }
         self.arm_session(now, call, Side::A);
         self.arm_session(now, call, Side::B);
@@ -229,10 +238,15 @@ impl Endpoint {
             f.final_code = Some(code);
         }
         let connecting = matches!(c.app, super::local::App::Connecting);
-        if (c.state != State::Ringing && !connecting)
+        let offering = matches!(c.app, super::local::App::Offering { .. });
+        if (c.state != State::Ringing && !connecting && !offering)
             || c.forks.iter().any(|f| f.state != ForkState::Done)
         {
             return;
+        }
+        if offering {
+            let best = best_failure(c.forks.iter().filter_map(|f| f.final_code));
+            return self.offer_failed(now, call, best);
         }
         let best = best_failure(c.forks.iter().filter_map(|f| f.final_code));
         c.cdr.b_sip_code = Some(best);

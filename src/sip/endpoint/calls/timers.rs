@@ -23,6 +23,8 @@ pub enum CallTimer {
     RefreshB,
     /// The caller's silence in an IVR menu counts as a miss.
     Ivr,
+    /// Time for a waiting caller's announcement.
+    Announce,
 }
 
 impl Endpoint {
@@ -59,6 +61,7 @@ impl Endpoint {
                 self.end_call(now, call, "no-answer", "system");
             }
             CallTimer::Ivr => self.on_ivr_timeout(now, call),
+            CallTimer::Announce => self.on_announce(now, call),
             CallTimer::Retransmit2xx => {
                 let Some(c) = self.calls.calls.get_mut(&call) else {
                     return;

@@ -94,6 +94,8 @@ pub(super) fn cfg() -> EndpointConfig {
         port_min: 20000,
         port_max: 20100,
         ivr: Default::default(),
+        acd: Default::default(),
+        features: Default::default(),
     }
 }
 

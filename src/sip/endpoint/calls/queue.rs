@@ -1,0 +1,446 @@
+//! Callers waiting in an ACD queue: answered by us, music and announcements while the
+//! engine looks for an agent; an offer rings the agent's phone (the caller keeps hearing
+//! music), an answer bridges them, a failure puts the caller back in line where they were.
+
+use std::time::{Duration, Instant};
+
+use super::local::App;
+use super::{CallRef, CallTimer, MediaCommand, Side};
+use crate::acd::{self, CallId, OfferFailure, OfferId, Party, QueueId};
+use crate::call::dialplan::{Origin, Target};
+use crate::sdp::{self, Direction, LocalMedia};
+use crate::sip::endpoint::{Endpoint, Output};
+
+impl Endpoint {
+    /// Put a caller we answered into `queue` (by name).
+    pub(super) fn enter_queue(&mut self, now: Instant, call: CallRef, queue: &str) {
+        let Some(e) = self.acd.engine.as_mut() else {
+            return self.leave_unserved(now, call, "no-queue");
+        };
+        let Some(q) = e.queue_id(queue) else {
+            tracing::warn!(call, queue, "no such queue");
+            return self.leave_unserved(now, call, "no-queue");
+        };
+        match e.handle_call_arrived(now, CallId(call), q, 0) {
+            Ok(position) => {
+                let Some(c) = self.calls.calls.get_mut(&call) else {
+                    return;
+                };
+                c.app = App::Queued { queue: q };
+                c.cdr.queue = Some(queue.to_string());
+                tracing::info!(call = %c.uuid, queue, position, "caller queued");
+                let x = self.queue_caller(q);
+                let mut first: Vec<String> = x.greeting.iter().cloned().collect();
+                if first.is_empty() {
+                    self.music(call, q);
+                } else {
+                    first.extend(self.position_prompts(call, q, &x));
+                    self.play(call, Side::A, std::mem::take(&mut first), false);
+                }
+                let every = Duration::from_secs(x.announce_every_secs);
+                if x.announcement.is_some() || x.announce_position || x.announce_wait {
+                    self.set_call_timer(call, CallTimer::Announce, now + every);
+                }
+            }
+            Err(err) => {
+                tracing::info!(call, queue, error = %err, "queue refused the caller");
+                let cause = match err {
+                    acd::AcdError::QueueFull => "queue-full",
+                    acd::AcdError::QueueEmpty => "queue-empty",
+                    _ => "queue-refused",
+                };
+                return self.leave_unserved(now, call, cause);
+            }
+        }
+        self.acd_pump(now);
+    }
+
+    /// The queue's caller settings.
+    fn queue_caller(&self, q: QueueId) -> acd::config::CallerExperience {
+        self.cfg
+            .acd
+            .queues
+            .get(q.0 as usize)
+            .map(|c| c.caller.clone())
+            .unwrap_or_default()
+    }
+
+    fn music(&mut self, call: CallRef, q: QueueId) {
+        match self.queue_caller(q).music {
+            Some(m) => self.play(call, Side::A, vec![m], true),
+            None => self.out.push_back(Output::Media(MediaCommand::StopPlay {
+                call,
+                side: Side::A,
+            })),
+        }
+    }
+
+    /// "You are caller number N; your expected wait is about M minutes".
+    fn position_prompts(
+        &self,
+        call: CallRef,
+        _q: QueueId,
+        x: &acd::config::CallerExperience,
+    ) -> Vec<String> {
+        let mut v = Vec::new();
+        let Some(e) = self.acd.engine.as_ref() else {
+            return v;
+        };
+        let p = |n: &str| format!("prompts/{n}.wav");
+        if x.announce_position {
+            if let Some(pos) = e.position(CallId(call)).filter(|p| (1..=10).contains(p)) {
+                v.push(p("position"));
+                v.push(p(&format!("n{pos}")));
+            }
+        }
+        if x.announce_wait {
+            if let Some(w) = e.estimated_wait(Instant::now(), CallId(call)) {
+                let mins = w.as_secs().div_ceil(60);
+                v.push(p("wait-about"));
+                if mins <= 1 {
+                    v.push(p("less-than-a-minute"));
+                } else {
+                    v.push(p(&format!("n{}", mins.min(10))));
+                    v.push(p("minutes"));
+                }
+            }
+        }
+        v
+    }
+
+    /// Periodic announcement for a waiting caller; music resumes when it ends.
+    pub(super) fn on_announce(&mut self, now: Instant, call: CallRef) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let q = match c.app {
+            App::Queued { queue } | App::Offering { queue, .. } => queue,
+            _ => return,
+        };
+        let x = self.queue_caller(q);
+        let mut prompts: Vec<String> = x.announcement.iter().cloned().collect();
+        prompts.extend(self.position_prompts(call, q, &x));
+        if !prompts.is_empty() {
+            self.play(call, Side::A, prompts, false);
+        }
+        let every = Duration::from_secs(x.announce_every_secs);
+        self.set_call_timer(call, CallTimer::Announce, now + every);
+    }
+
+    /// A prompt for a waiting caller finished: back to the music.
+    pub(super) fn queue_play_done(&mut self, call: CallRef) {
+        if let Some(c) = self.calls.calls.get(&call) {
+            if let App::Queued { queue } | App::Offering { queue, .. } = c.app {
+                self.music(call, queue);
+            }
+        }
+    }
+
+    /// A key from a waiting caller: the exit key leaves the queue.
+    pub(super) fn queue_digit(&mut self, now: Instant, call: CallRef, digit: char) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let App::Queued { queue } = c.app else {
+            return;
+        };
+        let x = self.queue_caller(queue);
+        let key = digit.to_string();
+        if x.exit_key.as_deref() == Some(key.as_str()) {
+            if let Some(target) = x.exit_target {
+                let e = self
+                    .acd
+                    .engine
+                    .as_mut()
+                    .expect("a queued call has an engine");
+                // The caller leaves of their own choice: for the engine that is an abandon.
+                let _ = e.handle_caller_abandoned(now, CallId(call));
+                tracing::info!(call, "caller pressed the exit key");
+                self.route_to(now, call, &target);
+                self.acd_pump(now);
+            }
+        }
+    }
+
+    /// Everything the engine asked for since the last look.
+    pub(in crate::sip::endpoint) fn acd_pump(&mut self, now: Instant) {
+        for _ in 0..10_000 {
+            let Some(out) = self.acd.engine.as_mut().and_then(|e| e.poll_output()) else {
+                return;
+            };
+            match out {
+                acd::Output::Offer {
+                    offer,
+                    call,
+                    agent,
+                    queue,
+                    callback,
+                    ..
+                } => self.ring_agent(now, offer, call.0, agent, queue, callback),
+                acd::Output::CancelOffer { offer, call, .. } => {
+                    self.acd.offers.remove(&offer);
+                    self.cancel_forks(now, call.0);
+                    if let Some(c) = self.calls.calls.get_mut(&call.0) {
+                        if let App::Offering { queue, .. } = c.app {
+                            c.app = App::Queued { queue };
+                            c.forks.clear();
+                        }
+                    }
+                }
+                acd::Output::Overflow { call, target } => {
+                    tracing::info!(call = call.0, ?target, "routing step overflows the caller");
+                    self.route_to(now, call.0, &target);
+                }
+                acd::Output::Exit {
+                    call,
+                    reason,
+                    target,
+                } => {
+                    tracing::info!(call = call.0, ?reason, "caller leaves the queue unserved");
+                    match target {
+                        Some(t) => self.route_to(now, call.0, &t),
+                        None => {
+                            let cause = match reason {
+                                acd::ExitReason::Timeout => "queue-timeout",
+                                acd::ExitReason::Empty => "queue-empty",
+                            };
+                            self.leave_unserved(now, call.0, cause);
+                        }
+                    }
+                }
+                acd::Output::Event(ev) => {
+                    self.persist_agents_of(&ev);
+                    self.out.push_back(Output::Acd(ev));
+                }
+            }
+        }
+        tracing::error!("ACD output did not drain: stopping this round");
+    }
+
+    /// Agent state changes are written through.
+    fn persist_agents_of(&mut self, ev: &acd::AcdEvent) {
+        if let acd::EventKind::AgentState { agent, .. } = &ev.kind {
+            self.persist_agent(*agent);
+        }
+    }
+
+    /// Move a caller the engine let go of.
+    fn route_to(&mut self, now: Instant, call: CallRef, target: &acd::Target) {
+        self.clear_call_timer(call, CallTimer::Announce);
+        match target {
+            acd::Target::Queue { queue } => self.enter_queue(now, call, queue),
+            acd::Target::Extension { extension } => {
+                self.to_bridge_pending(call);
+                self.connect_extension(now, call, extension)
+            }
+            acd::Target::Voicemail { mailbox } => {
+                tracing::warn!(call, mailbox, "voicemail is not available: hanging up");
+                self.leave_unserved(now, call, "voicemail-unavailable")
+            }
+            acd::Target::Callback => {
+                tracing::warn!(call, "callback overflow is not available: hanging up");
+                self.leave_unserved(now, call, "queue-overflow")
+            }
+        }
+    }
+
+    fn to_bridge_pending(&mut self, call: CallRef) {
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            c.app = App::Bridge;
+        }
+    }
+
+    /// The caller is let go without an agent.
+    fn leave_unserved(&mut self, now: Instant, call: CallRef, cause: &str) {
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            c.app = App::Bridge;
+        }
+        self.bye(now, call, Side::A);
+        self.end_call(now, call, cause, "system");
+    }
+
+    /// Ring the agent's phone for a waiting caller (music goes on until they answer).
+    fn ring_agent(
+        &mut self,
+        now: Instant,
+        offer: OfferId,
+        call: CallRef,
+        agent: acd::AgentId,
+        queue: QueueId,
+        callback: bool,
+    ) {
+        let phone = self.agent_phone(agent);
+        let contacts = phone
+            .as_deref()
+            .map(|p| self.contacts_of(p))
+            .unwrap_or_default();
+        let live = self
+            .calls
+            .calls
+            .get(&call)
+            .is_some_and(|c| matches!(c.app, App::Queued { .. }));
+        if callback || !live || contacts.is_empty() {
+            // Nothing to ring (the phone went away since presence was last told, or a
+            // callback, which this build does not place): the agent backs off, the caller
+            // keeps their place.
+            tracing::info!(call, ?agent, callback, "offer cannot ring: failed");
+            let e = self
+                .acd
+                .engine
+                .as_mut()
+                .expect("offers come from the engine");
+            let _ = e.handle_offer_failed(now, offer, OfferFailure::Busy);
+            return;
+        }
+        let phone = phone.expect("contacts were found for it");
+        let media_ip = self.cfg.media_address;
+        let ptime = self.cfg.ptime_ms;
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let origin = match (&c.cdr.trunk, c.cdr.direction.as_str()) {
+            (Some(t), "inbound") => Origin::Trunk(t.clone()),
+            _ => Origin::User(c.cdr.caller.clone()),
+        };
+        let caller = c.cdr.caller.clone();
+        let from = c.a.dialog.remote_uri.clone();
+        let local = LocalMedia {
+            addr: media_ip,
+            port: c.b.port,
+            ptime: Some(ptime),
+        };
+        let sdp_offer = sdp::build_offer(
+            &mut c.b.origin,
+            &local,
+            &c.b.offered,
+            c.b.telephone_event,
+            Direction::SendRecv,
+        );
+        let body = sdp_offer.to_bytes();
+        c.local_sdp[Side::B as usize] = Some(body.clone());
+        let target = Target::Extension(phone.clone());
+        let from_uri = self.presentation(&origin, &target, &caller, &from);
+        let to_uris = vec![format!("<sip:{phone}@{}>", self.cfg.domain); contacts.len()];
+        let (forks, reqs) = self.make_forks(&contacts, &to_uris, &from_uri, &body);
+        let agent_name = self.acd.names.get(agent.0 as usize).cloned();
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        for f in &forks {
+            self.calls.dialogs.insert(
+                (f.dialog.call_id.clone(), f.dialog.local_tag.clone()),
+                (call, Side::B),
+            );
+        }
+        c.cdr.b_call_id = forks.first().map(|f| f.dialog.call_id.clone());
+        c.forks = forks;
+        c.app = App::Offering { queue, offer };
+        tracing::info!(call = %c.uuid, agent = ?agent_name, phone = %phone, "offering the caller to an agent");
+        self.acd.offers.insert(offer, call);
+        self.send_forks(now, call, reqs);
+    }
+
+    /// The agent's phone answered: tell the engine, then bridge.
+    pub(super) fn offer_answered(&mut self, now: Instant, call: CallRef) -> bool {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return false;
+        };
+        let App::Offering { offer, .. } = c.app else {
+            return false;
+        };
+        let e = self
+            .acd
+            .engine
+            .as_mut()
+            .expect("offers come from the engine");
+        if e.handle_offer_answered(now, offer).is_err() {
+            return false;
+        }
+        self.acd.offers.remove(&offer);
+        let agent = self
+            .acd
+            .engine
+            .as_ref()
+            .and_then(|e| match e.call_status(CallId(call)) {
+                Some(acd::CallStatus::Connected { agent, .. }) => Some(agent),
+                _ => None,
+            });
+        let name = agent.and_then(|a| self.acd.names.get(a.0 as usize).cloned());
+        let phone = agent.and_then(|a| self.agent_phone(a));
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return false;
+        };
+        c.app = App::Agent;
+        c.cdr.agent = name;
+        if let Some(p) = phone {
+            c.cdr.callee = p;
+        }
+        self.clear_call_timer(call, CallTimer::Announce);
+        self.bridge_media(call);
+        self.acd_pump(now);
+        true
+    }
+
+    /// Every device of the offered agent failed: the caller waits on.
+    pub(super) fn offer_failed(&mut self, now: Instant, call: CallRef, code: u16) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let App::Offering { queue, offer } = c.app else {
+            return;
+        };
+        c.app = App::Queued { queue };
+        c.forks.clear();
+        self.acd.offers.remove(&offer);
+        let why = match code {
+            486 | 600 => OfferFailure::Busy,
+            403 | 603 | 488 | 606 => OfferFailure::Rejected,
+            _ => OfferFailure::NoAnswer,
+        };
+        tracing::info!(call, code, ?why, "agent did not take the call");
+        if let Some(e) = self.acd.engine.as_mut() {
+            let _ = e.handle_offer_failed(now, offer, why);
+        }
+        self.acd_pump(now);
+    }
+
+    /// The call is over: the engine hears of abandons and of finished agent calls.
+    pub(super) fn acd_call_over(&mut self, now: Instant, call: CallRef, side: &str) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let Some(e) = self.acd.engine.as_mut() else {
+            return;
+        };
+        match c.app {
+            App::Queued { .. } | App::Offering { .. } => {
+                if let App::Offering { offer, .. } = c.app {
+                    self.acd.offers.remove(&offer);
+                }
+                let _ = e.handle_caller_abandoned(now, CallId(call));
+            }
+            App::Agent => {
+                let by = if side == "callee" {
+                    Party::Agent
+                } else {
+                    Party::Caller
+                };
+                let _ = e.handle_call_ended(now, CallId(call), by);
+            }
+            _ => {}
+        }
+    }
+
+    /// Hold on a call with an agent counts towards its handle time.
+    pub(super) fn acd_hold(&mut self, now: Instant, call: CallRef, held: bool) {
+        let is_agent_call = self
+            .calls
+            .calls
+            .get(&call)
+            .is_some_and(|c| matches!(c.app, App::Agent));
+        if let (true, Some(e)) = (is_agent_call, self.acd.engine.as_mut()) {
+            let _ = e.handle_call_hold(now, CallId(call), held);
+            self.acd_pump(now);
+        }
+    }
+}
