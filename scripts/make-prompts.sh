@@ -28,3 +28,9 @@ say campaign-message "Hello, this is switchboard calling. We are sorry we missed
 # Music on hold: a slow arpeggio, 8 seconds, looped by the player.
 sox -n -r 8000 -b 16 -c 1 moh.wav synth 1 pluck C4 synth 1 pluck E4 : synth 1 pluck G4 : synth 1 pluck C5 : \
   synth 1 pluck G4 : synth 1 pluck E4 : synth 1 pluck D4 : synth 1 pluck G3 vol 0.5
+# Agent feature codes (*71 login, *72 logout, *73 ready, *74 not ready).
+say agent-logged-in "You are logged in."
+say agent-logged-out "You are logged out."
+say agent-ready "You are ready."
+say agent-not-ready "You are not ready."
+say agent-refused "Sorry, that did not work."

@@ -69,6 +69,15 @@ pub const NUMBER_PROMPTS: &[&str] = &[
     "n10",
 ];
 
+/// Confirmations for the agents' feature codes, from `prompts/` beside the config.
+pub const FEATURE_PROMPTS: &[&str] = &[
+    "agent-logged-in",
+    "agent-logged-out",
+    "agent-ready",
+    "agent-not-ready",
+    "agent-refused",
+];
+
 pub fn acd(
     c: &mut Collector,
     raw: &RawConfig,
@@ -85,6 +94,13 @@ pub fn acd(
     if let Err(e) = Engine::new(&engine, Instant::now(), 0) {
         let span = error_span(raw, &e);
         c.at(span, e.to_string());
+    }
+    if let Some(first) = raw.agents.first() {
+        // Agents confirm their feature codes by ear.
+        for n in FEATURE_PROMPTS {
+            let name = format!("prompts/{n}.wav");
+            load_prompt(c, &Spanned::new(first.span(), name), base, prompts);
+        }
     }
     let queue_names: HashSet<&str> = engine.queues.iter().map(|q| q.name.as_str()).collect();
     for (q, raw_q) in engine.queues.iter().zip(&raw.queues) {

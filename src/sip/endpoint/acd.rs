@@ -85,6 +85,8 @@ impl Endpoint {
         tracing::info!(agent = %rec.agent, state = %rec.state, "agent state restored");
         self.acd_presence_sweep(now);
         self.acd_pump(now);
+        // Offers made just now ring phones: their INVITEs leave through the transactions.
+        self.drain_transactions(now);
     }
 
     /// Which feature a dialled string is, for user `ext`.

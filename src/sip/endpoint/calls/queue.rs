@@ -177,16 +177,7 @@ impl Endpoint {
                     callback,
                     ..
                 } => self.ring_agent(now, offer, call.0, agent, queue, callback),
-                acd::Output::CancelOffer { offer, call, .. } => {
-                    self.acd.offers.remove(&offer);
-                    self.cancel_forks(now, call.0);
-                    if let Some(c) = self.calls.calls.get_mut(&call.0) {
-                        if let App::Offering { queue, .. } = c.app {
-                            c.app = App::Queued { queue };
-                            c.forks.clear();
-                        }
-                    }
-                }
+                acd::Output::CancelOffer { offer, .. } => self.stop_offer(now, offer),
                 acd::Output::Overflow { call, target } => {
                     tracing::info!(call = call.0, ?target, "routing step overflows the caller");
                     self.route_to(now, call.0, &target);
@@ -209,12 +200,33 @@ impl Endpoint {
                     }
                 }
                 acd::Output::Event(ev) => {
+                    // The engine ends an offer itself at the ring timeout (RONA): the phone
+                    // still rings until we cancel it.
+                    if let acd::EventKind::OfferEnded { offer, .. } = ev.kind {
+                        self.stop_offer(now, offer);
+                    }
                     self.persist_agents_of(&ev);
                     self.out.push_back(Output::Acd(ev));
                 }
             }
         }
         tracing::error!("ACD output did not drain: stopping this round");
+    }
+
+    /// Stop ringing an agent for an offer that is over; the caller waits on.
+    fn stop_offer(&mut self, now: Instant, offer: OfferId) {
+        let Some(call) = self.acd.offers.remove(&offer) else {
+            return;
+        };
+        self.cancel_forks(now, call);
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            if let App::Offering { queue, offer: o } = c.app {
+                if o == offer {
+                    c.app = App::Queued { queue };
+                    c.forks.clear();
+                }
+            }
+        }
     }
 
     /// Agent state changes are written through.
@@ -230,7 +242,7 @@ impl Endpoint {
         match target {
             acd::Target::Queue { queue } => self.enter_queue(now, call, queue),
             acd::Target::Extension { extension } => {
-                self.to_bridge_pending(call);
+                self.leave_queue_app(call);
                 self.connect_extension(now, call, extension)
             }
             acd::Target::Voicemail { mailbox } => {
@@ -244,7 +256,7 @@ impl Endpoint {
         }
     }
 
-    fn to_bridge_pending(&mut self, call: CallRef) {
+    fn leave_queue_app(&mut self, call: CallRef) {
         if let Some(c) = self.calls.calls.get_mut(&call) {
             c.app = App::Bridge;
         }

@@ -8,6 +8,7 @@ mod indialog;
 mod ivr;
 mod limits;
 mod msg;
+mod queue;
 mod ringing;
 mod session;
 
