@@ -7,9 +7,7 @@ use std::path::Path;
 pub fn dtmf(path: &Path, digits: &str, pt: u8) {
     let mut out = Vec::new();
     // Global header: magic, v2.4, tz 0, sigfigs 0, snaplen, LINKTYPE_ETHERNET.
-    for w in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&0i32.to_le_bytes());
