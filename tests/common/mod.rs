@@ -2,6 +2,7 @@
 //! with deadlines.
 #![allow(dead_code)]
 
+pub mod baresip;
 mod cdr;
 pub mod pcap;
 // Not every test crate reads CDRs (the crate-wide dead_code allow does not cover imports).
