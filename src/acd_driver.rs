@@ -89,7 +89,19 @@ impl QueueLog {
     }
 
     pub fn event(&mut self, ev: &AcdEvent) {
-        tracing::debug!(?ev, "acd event");
+        match &ev.kind {
+            acd::EventKind::AgentState {
+                agent,
+                from,
+                to,
+                reason,
+                ..
+            } => {
+                let id = self.dir.agents.get(agent.0 as usize).map(String::as_str);
+                tracing::info!(agent = ?id, ?from, ?to, ?reason, "agent state");
+            }
+            kind => tracing::debug!(?kind, "acd event"),
+        }
         let Some(f) = self.file.as_mut() else {
             return;
         };

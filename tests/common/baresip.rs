@@ -13,7 +13,6 @@ use super::{free_port, poll_until, tool, Daemon};
 
 pub const RATE: u32 = 8000;
 
-
 /// `secs` of a sine tone at `freq` Hz, 8 kHz mono S16LE: what aufile sends as the microphone.
 pub fn write_tone(path: &Path, freq: f64, secs: u32) {
     let spec = hound::WavSpec {

@@ -23,6 +23,8 @@ pub struct CdrRow {
     pub rtt_ms: Option<f64>,
     pub a_to_b_far_lost: Option<i64>,
     pub b_to_a_far_lost: Option<i64>,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
 }
 
 /// Every CDR in the store at `db`, oldest first (empty while the store does not exist yet).
@@ -33,7 +35,7 @@ pub fn cdrs(db: &Path) -> Vec<CdrRow> {
     let Ok(mut stmt) = conn.prepare(
         "SELECT direction, caller, callee, trunk, end_cause, hangup_side, a_sip_code, b_sip_code,
                 codec, a_to_b_packets, b_to_a_packets, answer_unix_ms, mos, rtt_ms,
-                a_to_b_far_lost, b_to_a_far_lost
+                a_to_b_far_lost, b_to_a_far_lost, queue, agent
          FROM cdrs ORDER BY start_unix_ms",
     ) else {
         return Vec::new();
@@ -56,6 +58,8 @@ pub fn cdrs(db: &Path) -> Vec<CdrRow> {
             rtt_ms: r.get(13)?,
             a_to_b_far_lost: r.get(14)?,
             b_to_a_far_lost: r.get(15)?,
+            queue: r.get(16)?,
+            agent: r.get(17)?,
         })
     })
     .map(|rows| rows.filter_map(Result::ok).collect())

@@ -1,0 +1,239 @@
+//! The ACD with real peers: SIPp callers walk the IVR into a queue and are connected to
+//! baresip agents (auto-answer) who logged in with the feature code from their phone; the
+//! skilled agent is chosen, wrap-up and RONA are observed, abandons counted, and agent
+//! state survives kill -9.
+
+mod common;
+
+use common::baresip::*;
+use common::*;
+
+#[path = "common/sipp.rs"]
+mod sipp;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+
+static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
+
+/// MD5-only auth (baresip 1.0), the demo prompts, an IVR at 500 whose key 1 queues the
+/// caller for `billing` (skill billing >= 8), agents 1002 (billing 9) and 1003 (billing 3).
+fn config(dir: &Path, port: u16, ring_secs: u32) -> String {
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
+        dir.join("prompts"),
+    )
+    .unwrap();
+    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
+    let base = 44000 + block * 200 + (std::process::id() as u16 % 20) * 400 % 8000;
+    let extra = format!(
+        r#"[auth]
+algorithms = ["MD5"]
+
+[media]
+address = "127.0.0.1"
+port_min = {base}
+port_max = {max}
+
+[acd]
+queue_log = "queue_log"
+
+[[ivr]]
+name = "main"
+extension = "500"
+prompt = "prompts/welcome.wav"
+options = {{ "1" = "queue:billing" }}
+
+[[queues]]
+name = "billing"
+strategy = "longest-idle"
+skills = {{ billing = 8 }}
+wrap_up_secs = 1
+ring_timeout_secs = {ring_secs}
+[queues.caller]
+music = "prompts/moh.wav"
+
+[[agents]]
+id = "1002"
+name = "Bob"
+skills = {{ billing = 9 }}
+queues = [{{ queue = "billing" }}]
+
+[[agents]]
+id = "1003"
+name = "Carol"
+skills = {{ billing = 3 }}
+queues = [{{ queue = "billing" }}]
+"#,
+        max = base + 199
+    );
+    test_config(dir, port, TRUSTING, &extra)
+}
+
+/// The finished CDR of the customer's call (1001), not the agents' feature-code calls.
+fn caller_cdr(d: &Daemon) -> CdrRow {
+    let db = d.dir.join("switchboard.db");
+    let mut found = None;
+    assert!(
+        poll_until(Duration::from_secs(10), || {
+            found = cdrs(&db)
+                .into_iter()
+                .find(|r| r.end_cause.is_some() && r.caller == "1001");
+            found.is_some()
+        }),
+        "no finished caller CDR: {:?}\n{}",
+        cdrs(&db),
+        d.log_text()
+    );
+    found.expect("found by the poll")
+}
+
+fn queue_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("queue_log")).unwrap_or_default()
+}
+
+/// Log `phone` in with *71 from itself; waits until the daemon has done it.
+fn login(d: &Daemon, phone: &Phone, port: u16) {
+    let resp = phone.command("dial", &format!("sip:*71@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    let needle = format!("agent=Some(\"{}\") from=LoggedOut to=Ready", phone.ext);
+    assert!(
+        d.wait_log(&needle, Duration::from_secs(10)),
+        "{} never logged in:\n{}\n--- phone:\n{}",
+        phone.ext,
+        d.log_text(),
+        phone.log()
+    );
+}
+
+/// A SIPp caller (1001) dialling the IVR, pressing 1, then talking for 2.5 s.
+fn caller(dir: &Path, d: &Daemon, hold_ms: u32) -> (bool, String) {
+    let keys = dir.join("dtmf-1.pcap");
+    pcap::dtmf(&keys, "1", 101);
+    let audio = dir.join("caller.ulaw");
+    std::fs::write(
+        &audio,
+        (0..24000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let scen = sipp::filled(
+        dir,
+        "call_uac_ivr.xml",
+        &[
+            ("DTMF_PCAP", &keys.display().to_string()),
+            ("AUDIO_FILE", &audio.display().to_string()),
+            (
+                "<pause milliseconds=\"1500\"/>",
+                &format!("<pause milliseconds=\"{hold_ms}\"/>"),
+            ),
+        ],
+    );
+    let mp = free_port().to_string();
+    sipp::run_uac(
+        dir,
+        &scen,
+        &d.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
+    )
+}
+
+#[test]
+fn the_skilled_agent_gets_the_caller_then_wraps_up() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, 10));
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    let carol = Phone::start(dir.path(), "carol", "1003", port, 1000.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)
+            && registered(&d, "1003", 1)),
+        "agents' phones never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &carol, port);
+    login(&d, &bob, port);
+    // Carol logged in first (longest idle) but lacks the skill level: Bob gets the call.
+    let (ok, log) = caller(dir.path(), &d, 1500);
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(call.callee, "1002", "{call:?}");
+    assert_eq!(call.agent.as_deref(), Some("1002"));
+    assert_eq!(call.queue.as_deref(), Some("billing"));
+    assert!(call.answered);
+    // The caller's stream reached Bob, and Bob's tone came back.
+    assert!(call.a_to_b > 50 && call.b_to_a > 50, "{call:?}");
+    assert!(
+        d.wait_log(
+            "agent=Some(\"1002\") from=OnCall to=WrapUp",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        d.wait_log(
+            "agent=Some(\"1002\") from=WrapUp to=Ready",
+            Duration::from_secs(5)
+        ),
+        "wrap-up never ended:\n{}",
+        d.log_text()
+    );
+    let qlog = queue_log(dir.path());
+    for event in ["|billing|NONE|ENTERQUEUE|", "|CONNECT|", "|COMPLETECALLER|"] {
+        assert!(qlog.contains(event), "no {event} in queue_log:\n{qlog}");
+    }
+    assert!(
+        !d.log_text()
+            .contains("agent=Some(\"1003\") from=Ready to=Offered"),
+        "Carol was offered the call"
+    );
+}
+
+#[test]
+fn rona_puts_the_agent_not_ready_and_a_caller_who_leaves_is_an_abandon() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, 2));
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "manual");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "{}",
+        d.log_text()
+    );
+    login(&d, &bob, port);
+    // The caller waits 4 s after pressing 1, then hangs up; Bob's phone rings 2 s unanswered.
+    let (ok, log) = caller(dir.path(), &d, 4000);
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    assert!(
+        d.wait_log(
+            "agent=Some(\"1002\") from=Offered to=NotReady reason=Some(\"no-answer\")",
+            Duration::from_secs(5)
+        ),
+        "no RONA:\n{}",
+        d.log_text()
+    );
+    assert!(
+        poll_until(Duration::from_secs(5), || bob
+            .log()
+            .contains("session closed")
+            || bob.log().contains("terminated")),
+        "Bob's phone was not cancelled:\n{}",
+        bob.log()
+    );
+    let cdr = caller_cdr(&d);
+    assert_eq!(cdr.queue.as_deref(), Some("billing"));
+    assert_eq!(cdr.agent, None, "nobody answered");
+    assert_eq!(cdr.hangup_side.as_deref(), Some("caller"));
+    assert!(
+        poll_until(Duration::from_secs(5), || queue_log(dir.path())
+            .contains("|ABANDON|")),
+        "no ABANDON:\n{}",
+        queue_log(dir.path())
+    );
+    assert!(queue_log(dir.path()).contains("|RINGNOANSWER|"));
+}
