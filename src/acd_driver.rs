@@ -8,8 +8,9 @@ use std::time::{Instant, SystemTime};
 use crate::acd::{self, AcdEvent, Directory, Engine};
 use crate::config::Config;
 use crate::sip::endpoint::acd::AgentRecord;
+use crate::sip::endpoint::calls::CallbackEntry;
 use crate::sip::endpoint::Endpoint;
-use crate::store::{AgentRow, Store, StoreError};
+use crate::store::{AgentRow, CallbackRow, Store, StoreError};
 
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
@@ -50,7 +51,41 @@ pub fn start(
     if n > 0 {
         tracing::info!(agents = n, "agent states restored from the store");
     }
+    let callbacks = store.load_callbacks()?;
+    let n = callbacks.len();
+    for r in callbacks {
+        endpoint.restore_callback(
+            now,
+            CallbackEntry {
+                record: acd::CallbackRecord {
+                    call: acd::CallId(r.call as u64),
+                    queue: r.queue,
+                    priority: r.priority.clamp(0, 255) as u8,
+                    enqueued_at_ms: r.enqueued_at_ms.max(0) as u64,
+                    orig_position: r.orig_position.max(0) as u32,
+                },
+                number: r.number,
+                trunk: r.trunk,
+            },
+        );
+    }
+    if n > 0 {
+        tracing::info!(callbacks = n, "queued callbacks restored from the store");
+    }
     Ok(dir)
+}
+
+/// Write a queued callback through to the store.
+pub fn persist_callback(store: &Store, e: CallbackEntry) {
+    drop(store.put_callback(CallbackRow {
+        call: e.record.call.0 as i64,
+        queue: e.record.queue,
+        priority: i64::from(e.record.priority),
+        enqueued_at_ms: e.record.enqueued_at_ms as i64,
+        orig_position: i64::from(e.record.orig_position),
+        number: e.number,
+        trunk: e.trunk,
+    }));
 }
 
 /// Write an agent's state through to the store.

@@ -298,6 +298,8 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             Output::Event(ev) => tracing::debug!(?ev, "call event"),
             Output::Acd(ev) => io.queue_log.event(&ev),
             Output::AgentState(rec) => crate::acd_driver::persist_agent(io.store, rec),
+            Output::Callback(entry) => crate::acd_driver::persist_callback(io.store, entry),
+            Output::CallbackDone(call) => drop(io.store.delete_callback(call as i64)),
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")

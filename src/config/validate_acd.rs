@@ -118,6 +118,10 @@ pub fn acd(
                 load_prompt(c, &Spanned::new(span.clone(), name), base, prompts);
             }
         }
+        if x.callback_key.is_some() {
+            let name = "prompts/callback-confirmed.wav".to_string();
+            load_prompt(c, &Spanned::new(span.clone(), name), base, prompts);
+        }
         if x.announce_every_secs < 5 {
             c.at(
                 span.clone(),

@@ -52,7 +52,21 @@ pub(crate) enum Op {
     },
     DeleteAor(String),
     PutAgent(AgentRow),
+    PutCallback(CallbackRow),
+    DeleteCallback(i64),
     Flush,
+}
+
+/// A queued callback as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackRow {
+    pub call: i64,
+    pub queue: String,
+    pub priority: i64,
+    pub enqueued_at_ms: i64,
+    pub orig_position: i64,
+    pub number: String,
+    pub trunk: Option<String>,
 }
 
 /// An ACD agent's stored state.
@@ -162,6 +176,34 @@ impl Store {
 
     pub fn put_agent(&self, row: AgentRow) -> Ack {
         self.submit(Op::PutAgent(row))
+    }
+
+    pub fn put_callback(&self, row: CallbackRow) -> Ack {
+        self.submit(Op::PutCallback(row))
+    }
+
+    pub fn delete_callback(&self, call: i64) -> Ack {
+        self.submit(Op::DeleteCallback(call))
+    }
+
+    pub fn load_callbacks(&self) -> Result<Vec<CallbackRow>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt = conn.prepare(
+            "SELECT call, queue, priority, enqueued_at_ms, orig_position, number, trunk
+             FROM acd_callbacks ORDER BY enqueued_at_ms",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CallbackRow {
+                call: r.get(0)?,
+                queue: r.get(1)?,
+                priority: r.get(2)?,
+                enqueued_at_ms: r.get(3)?,
+                orig_position: r.get(4)?,
+                number: r.get(5)?,
+                trunk: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn load_agents(&self) -> Result<Vec<AgentRow>, StoreError> {

@@ -63,6 +63,16 @@ const MIGRATIONS: &[&str] = &[
         phone TEXT,
         updated_unix_ms INTEGER NOT NULL
     );",
+    // Queued callbacks waiting for their turn: restored at start with their place in line.
+    "CREATE TABLE IF NOT EXISTS acd_callbacks (
+        call INTEGER PRIMARY KEY,
+        queue TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        enqueued_at_ms INTEGER NOT NULL,
+        orig_position INTEGER NOT NULL,
+        number TEXT NOT NULL,
+        trunk TEXT
+    );",
 ];
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

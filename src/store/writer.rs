@@ -121,6 +121,26 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                 )?
                 .execute(params![a.agent, a.state, a.reason, a.phone, a.updated_unix_ms])?;
             }
+            Op::PutCallback(c) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO acd_callbacks
+                       (call, queue, priority, enqueued_at_ms, orig_position, number, trunk)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    c.call,
+                    c.queue,
+                    c.priority,
+                    c.enqueued_at_ms,
+                    c.orig_position,
+                    c.number,
+                    c.trunk
+                ])?;
+            }
+            Op::DeleteCallback(call) => {
+                tx.prepare_cached("DELETE FROM acd_callbacks WHERE call = ?1")?
+                    .execute(params![call])?;
+            }
             Op::Flush => {}
         }
     }

@@ -37,6 +37,8 @@ pub(super) struct AcdState {
     pub next_sweep: Option<Instant>,
     /// Agent login ids by AgentId (the engine's directory, kept once).
     pub names: Vec<String>,
+    /// Queued callbacks by their ACD call number.
+    pub callbacks: HashMap<u64, super::calls::CallbackEntry>,
 }
 
 /// Presence is re-checked this often (registrations expire on their own).

@@ -90,6 +90,10 @@ pub enum Output {
     Acd(crate::acd::AcdEvent),
     /// An agent's state to store (write-through; restored with `restore_agent`).
     AgentState(acd::AgentRecord),
+    /// A queued callback to store (restored with `restore_callback`) ...
+    Callback(calls::CallbackEntry),
+    /// ... and to forget once its agent answered (by the ACD call number).
+    CallbackDone(u64),
     /// Write a CDR (journal entry or final record).
     Cdr(calls::CdrWrite),
     /// A call event (logs now; the event bus later).

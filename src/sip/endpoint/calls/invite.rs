@@ -282,6 +282,7 @@ impl Endpoint {
             vars: Vec::new(),
             play_id: 0,
             busy_exts: Vec::new(),
+            acd_id: None,
         };
         self.calls
             .dialogs

@@ -31,6 +31,10 @@ pub(super) enum App {
     Agent,
     /// An agent's feature code: the confirmation plays, then we hang up.
     Feature,
+    /// A last prompt plays, then we hang up with this cause.
+    Goodbye(&'static str),
+    /// A queued callback's turn: the agent's phone (our A side, we are its UAC) rings.
+    CallbackAgent { offer: crate::acd::OfferId },
 }
 
 /// What a call we answer ourselves does first.
@@ -131,6 +135,11 @@ impl Endpoint {
                 self.bye(now, call, Side::A);
                 self.end_call(now, call, "feature-code", "system");
             }
+            App::Goodbye(cause) => {
+                let cause = *cause;
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, cause, "system");
+            }
             App::Queued { .. } | App::Offering { .. } => self.queue_play_done(call),
             _ => {}
         }
@@ -200,6 +209,19 @@ impl Endpoint {
             self.bye(now, call, Side::A);
             return self.end_call(now, call, "unavailable", "system");
         }
+        self.connect_targets(now, call, contacts, ext);
+    }
+
+    /// Ring `targets` (an extension's devices, or a trunk) for the answered A side, which
+    /// hears ringback until one answers; `callee` names the destination in the CDR.
+    pub(super) fn connect_targets(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        contacts: Vec<(String, crate::sip::Peer)>,
+        callee: &str,
+    ) {
+        let ext = callee;
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
         let Some(c) = self.calls.calls.get_mut(&call) else {
@@ -225,9 +247,32 @@ impl Endpoint {
         );
         let body = offer.to_bytes();
         c.local_sdp[Side::B as usize] = Some(body.clone());
-        let target = Target::Extension(ext.to_string());
-        let from_uri = self.presentation(&origin, &target, &caller, &from);
-        let to_uris = vec![format!("<sip:{ext}@{}>", self.cfg.domain); contacts.len()];
+        let trunk_leg = c.cdr.direction == "callback" && c.cdr.trunk.is_some();
+        let target = match (&c.cdr.trunk, trunk_leg) {
+            (Some(t), true) => Target::Trunk {
+                trunk: t.clone(),
+                number: ext.to_string(),
+            },
+            _ => Target::Extension(ext.to_string()),
+        };
+        let from_uri = match &target {
+            // A callback out through a trunk presents the trunk's caller ID.
+            Target::Trunk { trunk, .. } => {
+                let t = self.cfg.trunks.iter().find(|t| t.name == *trunk);
+                let number = t
+                    .and_then(|t| t.caller_id.clone())
+                    .unwrap_or_else(|| caller.clone());
+                format!("<sip:{number}@{}>", self.cfg.domain)
+            }
+            _ => self.presentation(&origin, &target, &caller, &from),
+        };
+        let to_uris: Vec<String> = contacts
+            .iter()
+            .map(|(ruri, _)| match &target {
+                Target::Trunk { .. } => format!("<{ruri}>"),
+                _ => format!("<sip:{ext}@{}>", self.cfg.domain),
+            })
+            .collect();
         let (forks, reqs) = self.make_forks(&contacts, &to_uris, &from_uri, &body);
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
@@ -238,7 +283,9 @@ impl Endpoint {
                 (call, Side::B),
             );
         }
-        c.cdr.callee = ext.to_string();
+        if c.cdr.direction != "callback" {
+            c.cdr.callee = ext.to_string();
+        }
         c.cdr.b_call_id = forks.first().map(|f| f.dialog.call_id.clone());
         c.forks = forks;
         c.app = App::Connecting;

@@ -6,6 +6,7 @@
 //! All call signalling is owned by the endpoint (one owner, no locks); each call's media
 //! runs in its own relay task.
 
+mod callback;
 mod indialog;
 mod invite;
 mod local;
@@ -28,6 +29,7 @@ use crate::sdp::{Codec, OriginState, SessionDescription};
 use crate::sip::rsip;
 use crate::sip::transaction::TxKey;
 
+pub use callback::CallbackEntry;
 pub use local::RINGBACK;
 pub use timers::CallTimer;
 
@@ -242,6 +244,9 @@ struct Call {
     play_id: u64,
     /// Extensions this call keeps busy (their agents get no ACD offers meanwhile).
     busy_exts: Vec<String>,
+    /// The ACD's number for this call when it is not our CallRef (a callback placed for a
+    /// customer who waited under an earlier call).
+    acd_id: Option<u64>,
 }
 
 impl Call {
@@ -293,6 +298,8 @@ enum Purpose {
     /// Our own session refresh (RFC 4028).
     Refresh(Side),
     Info,
+    /// A callback's INVITE to the agent (the call's A side is ours to place).
+    AgentFirst,
 }
 
 /// Calls and their indexes.

@@ -48,6 +48,7 @@ impl Endpoint {
                     self.set_call_timer(call, timer, now + std::time::Duration::from_secs(2));
                 }
             }
+            Purpose::AgentFirst => self.agent_first_response(now, call, resp),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true
@@ -66,6 +67,7 @@ impl Endpoint {
             Purpose::Invite(i) => self.fork_failed(now, call, i, 408),
             Purpose::Reinvite => self.reinvite_failed(now, call, 408),
             Purpose::Refresh(_) => self.hangup_both(now, call, "session-refresh-failed", "system"),
+            Purpose::AgentFirst => self.agent_first_failed(now, call, 408),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true

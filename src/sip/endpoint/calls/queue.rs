@@ -146,6 +146,9 @@ impl Endpoint {
         };
         let x = self.queue_caller(queue);
         let key = digit.to_string();
+        if x.callback_key.as_deref() == Some(key.as_str()) {
+            return self.request_callback(now, call);
+        }
         if x.exit_key.as_deref() == Some(key.as_str()) {
             if let Some(target) = x.exit_target {
                 let e = self
@@ -281,6 +284,9 @@ impl Endpoint {
         queue: QueueId,
         callback: bool,
     ) {
+        if callback {
+            return self.ring_agent_for_callback(now, offer, CallId(call), agent);
+        }
         let phone = self.agent_phone(agent);
         let contacts = phone
             .as_deref()
@@ -291,11 +297,10 @@ impl Endpoint {
             .calls
             .get(&call)
             .is_some_and(|c| matches!(c.app, App::Queued { .. }));
-        if callback || !live || contacts.is_empty() {
-            // Nothing to ring (the phone went away since presence was last told, or a
-            // callback, which this build does not place): the agent backs off, the caller
-            // keeps their place.
-            tracing::info!(call, ?agent, callback, "offer cannot ring: failed");
+        if !live || contacts.is_empty() {
+            // Nothing to ring (the phone went away since presence was last told): the agent
+            // backs off, the caller keeps their place.
+            tracing::info!(call, ?agent, "offer cannot ring: failed");
             let e = self
                 .acd
                 .engine
@@ -424,20 +429,35 @@ impl Endpoint {
         let Some(e) = self.acd.engine.as_mut() else {
             return;
         };
-        match c.app {
-            App::Queued { .. } | App::Offering { .. } => {
-                if let App::Offering { offer, .. } = c.app {
-                    self.acd.offers.remove(&offer);
+        let id = CallId(c.acd_id.unwrap_or(call));
+        // A callback's A side is the agent; a plain call's is the customer.
+        let agent_side = if c.acd_id.is_some() {
+            "caller"
+        } else {
+            "callee"
+        };
+        match (&c.app, e.call_status(id)) {
+            // Asked for a callback: the engine keeps it; this call only said goodbye.
+            (App::Goodbye(_), _) => {}
+            (App::Offering { offer, .. } | App::CallbackAgent { offer, .. }, _) => {
+                let offer = *offer;
+                self.acd.offers.remove(&offer);
+                if c.acd_id.is_some() {
+                    let _ = e.handle_offer_failed(now, offer, OfferFailure::NoAnswer);
+                } else {
+                    let _ = e.handle_caller_abandoned(now, id);
                 }
-                let _ = e.handle_caller_abandoned(now, CallId(call));
             }
-            App::Agent => {
-                let by = if side == "callee" {
+            (_, Some(acd::CallStatus::Waiting { .. } | acd::CallStatus::Ringing { .. })) => {
+                let _ = e.handle_caller_abandoned(now, id);
+            }
+            (_, Some(acd::CallStatus::Connected { .. })) => {
+                let by = if side == agent_side {
                     Party::Agent
                 } else {
                     Party::Caller
                 };
-                let _ = e.handle_call_ended(now, CallId(call), by);
+                let _ = e.handle_call_ended(now, id, by);
             }
             _ => {}
         }
@@ -449,9 +469,15 @@ impl Endpoint {
             .calls
             .calls
             .get(&call)
-            .is_some_and(|c| matches!(c.app, App::Agent));
+            .is_some_and(|c| matches!(c.app, App::Agent) || c.acd_id.is_some());
+        let id = self
+            .calls
+            .calls
+            .get(&call)
+            .and_then(|c| c.acd_id)
+            .unwrap_or(call);
         if let (true, Some(e)) = (is_agent_call, self.acd.engine.as_mut()) {
-            let _ = e.handle_call_hold(now, CallId(call), held);
+            let _ = e.handle_call_hold(now, CallId(id), held);
             self.acd_pump(now);
         }
     }

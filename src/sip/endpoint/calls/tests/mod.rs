@@ -4,6 +4,7 @@
 //! sleeps: `now` is whatever the test says it is.
 
 mod answer;
+mod callback;
 mod indialog;
 mod ivr;
 mod limits;

@@ -11,9 +11,9 @@ use crate::ivr::{Action, Menu, Menus};
 use crate::sip::endpoint::acd::AgentRecord;
 use crate::sip::endpoint::calls::{MediaEvent, Side};
 
-const AGENT: &str = "192.0.2.50:5070";
+pub(super) const AGENT: &str = "192.0.2.50:5070";
 
-fn acd() -> AcdConfig {
+pub(super) fn acd() -> AcdConfig {
     let mut q = QueueConfig::named("sales");
     q.ring_timeout_secs = 15;
     q.wrap_up_secs = 5;
@@ -33,7 +33,7 @@ fn acd() -> AcdConfig {
     }
 }
 
-fn queue_cfg() -> EndpointConfig {
+pub(super) fn queue_cfg() -> EndpointConfig {
     let mut c = cfg();
     c.users.insert(
         "1002".into(),
@@ -68,7 +68,7 @@ fn queue_cfg() -> EndpointConfig {
 
 /// The endpoint with the engine, agent 1002's phone registered at AGENT and the agent
 /// logged in there and ready.
-fn setup() -> H {
+pub(super) fn setup() -> H {
     let mut h = H::new(queue_cfg());
     let now = h.now;
     h.ep.set_acd(Engine::new(&acd(), now, 0).expect("valid ACD config"));
@@ -89,7 +89,7 @@ fn setup() -> H {
 }
 
 /// REGISTER `ext` from `from` with an MD5 digest answer; the store write is acknowledged.
-fn register(h: &mut H, ext: &str, pw: &str, from: &str) {
+pub(super) fn register(h: &mut H, ext: &str, pw: &str, from: &str) {
     let req = |cseq: u32, auth: &str| {
         format!(
             "REGISTER sip:d SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bKr{cseq}\r\n\
@@ -129,7 +129,7 @@ fn register(h: &mut H, ext: &str, pw: &str, from: &str) {
     assert_eq!(kinds(&h.take_sent_to(from)), ["200"]);
 }
 
-fn agent_replies(h: &mut H, req: &Msg, code: u16, body: Option<&str>) {
+pub(super) fn agent_replies(h: &mut H, req: &Msg, code: u16, body: Option<&str>) {
     let resp = respond(
         req,
         code,
@@ -143,7 +143,7 @@ fn agent_replies(h: &mut H, req: &Msg, code: u16, body: Option<&str>) {
 }
 
 /// The caller dials the IVR (600), presses 1 and is queued; returns the call.
-fn queue_caller(h: &mut H) -> CallRef {
+pub(super) fn queue_caller(h: &mut H) -> CallRef {
     h.dialled = "600".into();
     let got = h.send_authed_invite("a1@caller", "");
     assert_eq!(kinds(&got), ["100", "200"]);
@@ -164,7 +164,7 @@ fn queue_caller(h: &mut H) -> CallRef {
     call
 }
 
-fn played(outs: &[(Instant, Output)]) -> Vec<(Vec<String>, bool)> {
+pub(super) fn played(outs: &[(Instant, Output)]) -> Vec<(Vec<String>, bool)> {
     outs.iter()
         .filter_map(|(_, o)| match o {
             Output::Media(MediaCommand::Play {

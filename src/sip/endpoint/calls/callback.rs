@@ -1,0 +1,363 @@
+//! Queued callbacks: a waiting caller presses the callback key, keeps their place in line
+//! and hangs up; when their turn comes the agent's phone rings first (we are its UAC: the
+//! call's A side is the agent), and once the agent answers we dial the customer (through
+//! the trunk they came from, or their extension) and bridge the two.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::local::App;
+use super::{ALeg, BSide, Call, CallRef, CallTimer, MediaCommand, Purpose, Side, State};
+use crate::acd::{self, CallId, OfferFailure, OfferId};
+use crate::call::cdr::Cdr;
+use crate::call::sipstr;
+use crate::sdp::{self, Codec, Direction, LocalMedia, OriginState};
+use crate::sip::endpoint::{Endpoint, Output};
+use crate::sip::message::header_value;
+use crate::sip::{rsip, Peer};
+
+/// A callback as the driver stores it: the engine's record and how to reach the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackEntry {
+    pub record: acd::CallbackRecord,
+    /// The customer's number (as it arrived) or extension.
+    pub number: String,
+    /// The trunk to call them back through (None: `number` is a local extension).
+    pub trunk: Option<String>,
+}
+
+impl Endpoint {
+    /// The waiting caller asked to be called back: the engine keeps their place; they hear
+    /// the confirmation and we hang up.
+    pub(super) fn request_callback(&mut self, now: Instant, call: CallRef) {
+        let Some(e) = self.acd.engine.as_mut() else {
+            return;
+        };
+        let rec = match e.handle_callback_requested(now, CallId(call)) {
+            Ok(r) => r,
+            Err(err) => {
+                tracing::info!(call, error = %err, "callback refused");
+                return;
+            }
+        };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let trunk = (c.cdr.direction == "inbound")
+            .then(|| c.cdr.trunk.clone())
+            .flatten();
+        let entry = CallbackEntry {
+            record: rec,
+            number: c.cdr.caller.clone(),
+            trunk,
+        };
+        tracing::info!(call = %c.uuid, number = %entry.number, "queued callback requested");
+        c.app = App::Goodbye("callback-requested");
+        self.clear_call_timer(call, CallTimer::Announce);
+        self.acd
+            .callbacks
+            .insert(entry.record.call.0, entry.clone());
+        self.out.push_back(Output::Callback(entry));
+        self.play(
+            call,
+            Side::A,
+            vec!["prompts/callback-confirmed.wav".to_string()],
+            false,
+        );
+        self.acd_pump(now);
+    }
+
+    /// Callbacks from the store at start (their place in line is kept).
+    pub fn restore_callback(&mut self, now: Instant, entry: CallbackEntry) {
+        let Some(e) = self.acd.engine.as_mut() else {
+            return;
+        };
+        if let Err(err) = e.restore_callback(now, &entry.record) {
+            tracing::warn!(error = %err, number = %entry.number, "stored callback not restored");
+            return;
+        }
+        // New calls must never reuse the number the engine knows this callback by.
+        self.calls.next = self.calls.next.max(entry.record.call.0 + 1);
+        self.acd.callbacks.insert(entry.record.call.0, entry);
+        self.acd_pump(now);
+        self.drain_transactions(now);
+    }
+
+    /// A callback's turn: ring the agent first.
+    pub(super) fn ring_agent_for_callback(
+        &mut self,
+        now: Instant,
+        offer: OfferId,
+        acd_call: CallId,
+        agent: acd::AgentId,
+    ) {
+        let fail = |ep: &mut Endpoint, why: &str| {
+            tracing::info!(callback = acd_call.0, why, "callback offer cannot ring");
+            if let Some(e) = ep.acd.engine.as_mut() {
+                let _ = e.handle_offer_failed(now, offer, OfferFailure::Busy);
+            }
+        };
+        let Some(entry) = self.acd.callbacks.get(&acd_call.0).cloned() else {
+            return fail(self, "unknown callback");
+        };
+        let Some(phone) = self.agent_phone(agent) else {
+            return fail(self, "agent has no phone");
+        };
+        let contacts = self.contacts_of(&phone);
+        let Some(first) = contacts.first().cloned() else {
+            return fail(self, "agent's phone is not registered");
+        };
+        let Some((a_port, b_port)) = self.calls.ports.take_pair() else {
+            return fail(self, "no free RTP ports");
+        };
+        let media_ip = self.cfg.media_address;
+        let codecs: Vec<Codec> = self
+            .cfg
+            .codecs
+            .iter()
+            .map(|n| Codec {
+                name: *n,
+                pt: n.static_pt(),
+            })
+            .collect();
+        let te = self.cfg.telephone_event.then_some(101);
+        let mut a_origin =
+            OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
+        let local = LocalMedia {
+            addr: media_ip,
+            port: a_port,
+            ptime: Some(self.cfg.ptime_ms),
+        };
+        let body =
+            sdp::build_offer(&mut a_origin, &local, &codecs, te, Direction::SendRecv).to_bytes();
+        // The agent sees the customer's number as the caller.
+        let from_uri = format!("<sip:{}@{}>", entry.number, self.cfg.domain);
+        let to_uri = format!("<sip:{phone}@{}>", self.cfg.domain);
+        let (mut forks, mut reqs) = self.make_forks(std::slice::from_ref(&first), &[to_uri], &from_uri, &body);
+        let (Some(fork), Some((_, invite, peer))) = (forks.pop(), reqs.pop()) else {
+            self.calls.ports.give_back(a_port);
+            self.calls.ports.give_back(b_port);
+            return fail(self, "INVITE not built");
+        };
+        let call = self.calls.next;
+        self.calls.next += 1;
+        let uuid = format!("{:016x}", rand::Rng::random::<u64>(&mut self.rng));
+        let b_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
+        let cdr = Cdr {
+            id: uuid.clone(),
+            a_call_id: fork.dialog.call_id.clone(),
+            direction: "callback".into(),
+            caller: entry.number.clone(),
+            callee: phone.clone(),
+            trunk: entry.trunk.clone(),
+            start_unix_ms: self.calls.unix_ms(now),
+            queue: Some(entry.record.queue.clone()),
+            agent: self.acd.names.get(agent.0 as usize).cloned(),
+            ..Default::default()
+        };
+        let c = Call {
+            uuid: uuid.clone(),
+            state: State::Ringing,
+            a: ALeg {
+                key: fork.key.clone(),
+                dialog: fork.dialog.clone(),
+                invite: None,
+                origin: a_origin,
+                port: a_port,
+                answer: Some(Bytes::from(body.to_vec())),
+                remote_sdp_version: 0,
+                last_offer: None,
+                ok_bytes: None,
+                ok_interval: self.cfg.timers.t1,
+            },
+            b: BSide {
+                port: b_port,
+                origin: b_origin,
+                offered: codecs,
+                telephone_event: te,
+                dialog: None,
+                last_answer: None,
+            },
+            forks: Vec::new(),
+            codec: None,
+            reinvite: None,
+            session: [None, None],
+            deadlines: HashMap::new(),
+            cdr: cdr.clone(),
+            hold: [false; 2],
+            local_sdp: [Some(Bytes::from(body.to_vec())), None],
+            app: App::CallbackAgent { offer },
+            local: true,
+            vars: Vec::new(),
+            play_id: 0,
+            busy_exts: Vec::new(),
+            acd_id: Some(acd_call.0),
+        };
+        self.calls.dialogs.insert(
+            (c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()),
+            (call, Side::A),
+        );
+        self.calls.calls.insert(call, c);
+        self.acd.offers.insert(offer, call);
+        tracing::info!(call = %uuid, phone = %phone, number = %entry.number, "callback: ringing the agent first");
+        self.out
+            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(cdr))));
+        self.out.push_back(Output::Media(MediaCommand::Open {
+            call,
+            a_port,
+            b_port,
+        }));
+        self.out
+            .push_back(Output::Media(MediaCommand::Bridge { call, on: false }));
+        self.send_client(now, call, Purpose::AgentFirst, invite, peer);
+    }
+
+    /// The agent's phone answered (or not) a callback's INVITE.
+    pub(super) fn agent_first_response(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        resp: rsip::Response,
+    ) {
+        let code = resp.status_code.code();
+        if code < 200 {
+            return;
+        }
+        if code >= 300 {
+            return self.agent_first_failed(now, call, code);
+        }
+        let answered_ms = self.calls.unix_ms(now);
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let App::CallbackAgent { offer, .. } = c.app else {
+            return;
+        };
+        // The agent's dialog is now our A side.
+        c.a.dialog.remote_tag = header_value(&resp.headers, "To")
+            .and_then(sipstr::tag)
+            .map(str::to_string);
+        if let Some(contact) = header_value(&resp.headers, "Contact") {
+            c.a.dialog.remote_target = sipstr::uri(contact).to_string();
+        }
+        let parsed = sdp::parse(&resp.body).ok();
+        let neg = parsed
+            .as_ref()
+            .and_then(|sd| sdp::answered_audio(sd, &c.b.offered).ok());
+        c.state = State::Confirmed;
+        c.cdr.answer_unix_ms = Some(answered_ms);
+        self.ack_in_dialog(call, Side::A, &resp);
+        let Some(neg) = neg else {
+            tracing::info!(call, "agent's SDP answer is unusable");
+            self.acd.offers.remove(&offer);
+            if let Some(e) = self.acd.engine.as_mut() {
+                let _ = e.handle_offer_failed(now, offer, OfferFailure::Rejected);
+            }
+            self.bye(now, call, Side::A);
+            self.end_call(now, call, "incompatible-media", "system");
+            return self.acd_pump(now);
+        };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        c.codec = Some(neg.codec);
+        c.b.offered = vec![neg.codec];
+        c.a.last_offer = parsed.clone();
+        c.a.remote_sdp_version = parsed.map(|p| p.origin.session_version).unwrap_or(0);
+        self.media_remote(
+            call,
+            Side::A,
+            neg.direction,
+            neg.remote,
+            neg.remote_rtcp,
+            neg.telephone_event,
+        );
+        self.acd.offers.remove(&offer);
+        if let Some(e) = self.acd.engine.as_mut() {
+            let _ = e.handle_offer_answered(now, offer);
+        }
+        let entry = self
+            .calls
+            .calls
+            .get(&call)
+            .and_then(|c| c.acd_id)
+            .and_then(|id| self.acd.callbacks.remove(&id));
+        if let Some(entry) = &entry {
+            self.out
+                .push_back(Output::CallbackDone(entry.record.call.0));
+        }
+        self.out
+            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(
+                self.calls
+                    .calls
+                    .get(&call)
+                    .map(|c| c.cdr.clone())
+                    .unwrap_or_default(),
+            ))));
+        // The agent hears ringback while the customer's phone rings.
+        self.play(
+            call,
+            Side::A,
+            vec![super::local::RINGBACK.to_string()],
+            true,
+        );
+        match entry {
+            Some(e) => self.dial_customer(now, call, &e),
+            None => {
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, "callback-lost", "system");
+            }
+        }
+        self.acd_pump(now);
+    }
+
+    /// The agent's phone did not take the callback: the customer keeps their place.
+    pub(super) fn agent_first_failed(&mut self, now: Instant, call: CallRef, code: u16) {
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        let App::CallbackAgent { offer, .. } = c.app else {
+            return;
+        };
+        // The engine hears of it here, not again when the call ends (it keeps the callback).
+        c.app = App::Goodbye("callback-agent-unavailable");
+        self.acd.offers.remove(&offer);
+        let why = match code {
+            486 | 600 => OfferFailure::Busy,
+            403 | 603 => OfferFailure::Rejected,
+            _ => OfferFailure::NoAnswer,
+        };
+        if let Some(e) = self.acd.engine.as_mut() {
+            let _ = e.handle_offer_failed(now, offer, why);
+        }
+        self.end_call(now, call, "callback-agent-unavailable", "callee");
+        self.acd_pump(now);
+    }
+
+    /// Dial the customer for a callback whose agent answered.
+    fn dial_customer(&mut self, now: Instant, call: CallRef, entry: &CallbackEntry) {
+        let targets: Vec<(String, Peer)> = match &entry.trunk {
+            Some(t) => match self.cfg.trunks.iter().find(|x| x.name == *t) {
+                Some(t) => vec![(
+                    format!(
+                        "sip:{}@{}:{}",
+                        entry.number,
+                        crate::call::dialog::host(t.address),
+                        t.address.port()
+                    ),
+                    Peer::udp(t.address),
+                )],
+                None => Vec::new(),
+            },
+            None => self.contacts_of(&entry.number),
+        };
+        if targets.is_empty() {
+            tracing::info!(call, number = %entry.number, "callback: the customer cannot be reached");
+            self.bye(now, call, Side::A);
+            return self.end_call(now, call, "callback-unreachable", "system");
+        }
+        self.connect_targets(now, call, targets, &entry.number);
+    }
+}
