@@ -135,7 +135,8 @@ impl Endpoint {
         // The agent sees the customer's number as the caller.
         let from_uri = format!("<sip:{}@{}>", entry.number, self.cfg.domain);
         let to_uri = format!("<sip:{phone}@{}>", self.cfg.domain);
-        let (mut forks, mut reqs) = self.make_forks(std::slice::from_ref(&first), &[to_uri], &from_uri, &body);
+        let (mut forks, mut reqs) =
+            self.make_forks(std::slice::from_ref(&first), &[to_uri], &from_uri, &body);
         let (Some(fork), Some((_, invite, peer))) = (forks.pop(), reqs.pop()) else {
             self.calls.ports.give_back(a_port);
             self.calls.ports.give_back(b_port);
