@@ -107,7 +107,7 @@ pub struct QueueConfig {
 
 /// `[queues.caller]`: music, announcements and keys for a waiting caller. Prompt names are
 /// paths to 8 kHz mono WAV files, relative to the config file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallerExperience {
     /// Played on entry, before the music.
@@ -139,6 +139,23 @@ pub struct CallerExperience {
 
 fn default_announce_every() -> u64 {
     30
+}
+
+impl Default for CallerExperience {
+    // By hand: a queue without `[queues.caller]` must get the same values serde gives.
+    fn default() -> Self {
+        CallerExperience {
+            greeting: None,
+            music: None,
+            announcement: None,
+            announce_every_secs: default_announce_every(),
+            announce_position: false,
+            announce_wait: false,
+            callback_key: None,
+            exit_key: None,
+            exit_target: None,
+        }
+    }
 }
 
 fn default_sl() -> u64 {

@@ -132,10 +132,12 @@ mod tests {
                 Inbound {
                     number: "+15551230001".parse().unwrap(),
                     target: InboundTarget::Extension("1001".into()),
+                    priority: 0,
                 },
                 Inbound {
                     number: "+15551230002".parse().unwrap(),
                     target: InboundTarget::Ivr("main".into()),
+                    priority: 5,
                 },
             ],
         }

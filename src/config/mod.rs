@@ -90,6 +90,8 @@ pub struct Route {
 pub struct Inbound {
     pub number: Pattern,
     pub target: InboundTarget,
+    /// Queue priority of callers on this number (higher is served first).
+    pub priority: u8,
 }
 
 /// Where a DID goes.

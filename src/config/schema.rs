@@ -210,6 +210,9 @@ pub struct RawInbound {
     pub ivr: Option<Spanned<String>>,
     #[serde(default)]
     pub queue: Option<Spanned<String>>,
+    /// Callers on this number wait with this priority (higher first) in any queue.
+    #[serde(default)]
+    pub priority: u8,
 }
 
 #[derive(Debug, Deserialize)]

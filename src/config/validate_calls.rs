@@ -188,7 +188,11 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
             }
         };
         if let (Some(number), Some(target)) = (pat, target) {
-            inbound.push(Inbound { number, target });
+            inbound.push(Inbound {
+                number,
+                target,
+                priority: i.priority,
+            });
         }
     }
 

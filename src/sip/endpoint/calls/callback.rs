@@ -195,6 +195,7 @@ impl Endpoint {
             play_id: 0,
             busy_exts: Vec::new(),
             acd_id: Some(acd_call.0),
+            priority: entry.record.priority,
         };
         self.calls.dialogs.insert(
             (c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()),

@@ -283,6 +283,16 @@ impl Endpoint {
             play_id: 0,
             busy_exts: Vec::new(),
             acd_id: None,
+            priority: match &origin {
+                Origin::Trunk(_) => self
+                    .cfg
+                    .dialplan
+                    .inbound
+                    .iter()
+                    .find(|i| i.number.matches(&dialled))
+                    .map_or(0, |i| i.priority),
+                Origin::User(_) => 0,
+            },
         };
         self.calls
             .dialogs

@@ -247,6 +247,8 @@ struct Call {
     /// The ACD's number for this call when it is not our CallRef (a callback placed for a
     /// customer who waited under an earlier call).
     acd_id: Option<u64>,
+    /// Queue priority (from the DID it came in on).
+    priority: u8,
 }
 
 impl Call {

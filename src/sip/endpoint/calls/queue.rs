@@ -21,7 +21,11 @@ impl Endpoint {
             tracing::warn!(call, queue, "no such queue");
             return self.leave_unserved(now, call, "no-queue");
         };
-        match e.handle_call_arrived(now, CallId(call), q, 0) {
+        let priority = self.calls.calls.get(&call).map_or(0, |c| c.priority);
+        let Some(e) = self.acd.engine.as_mut() else {
+            return;
+        };
+        match e.handle_call_arrived(now, CallId(call), q, priority) {
             Ok(position) => {
                 let Some(c) = self.calls.calls.get_mut(&call) else {
                     return;
