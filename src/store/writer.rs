@@ -121,6 +121,12 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                 )?
                 .execute(params![a.agent, a.state, a.reason, a.phone, a.updated_unix_ms])?;
             }
+            Op::PutAcdEvent { at_ms, kind, json } => {
+                tx.prepare_cached(
+                    "INSERT INTO acd_events (at_ms, kind, json) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![*at_ms as i64, kind, json])?;
+            }
             Op::Flush => {}
         }
     }
