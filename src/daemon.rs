@@ -296,7 +296,12 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                 });
             }
             Output::Event(ev) => tracing::debug!(?ev, "call event"),
-            Output::Acd(ev) => io.queue_log.event(&ev),
+            Output::Acd(ev) => {
+                io.queue_log.event(&ev);
+                // The source of `switchboard report`; like the CDR journal, nothing waits on
+                // its commit (the writer batches them).
+                drop(io.store.put_acd_event(&ev));
+            }
             Output::AgentState(rec) => crate::acd_driver::persist_agent(io.store, rec),
             Output::Callback(entry) => crate::acd_driver::persist_callback(io.store, entry),
             Output::CallbackDone(call) => drop(io.store.delete_callback(call as i64)),

@@ -1,9 +1,13 @@
-//! The `switchboard` command: run the daemon or check a configuration file.
+//! The `switchboard` command: run the daemon, check a configuration file, or report KPIs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
+use switchboard::acd::kpi::Interval;
+use switchboard::report;
+use switchboard::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +37,25 @@ enum Command {
         #[arg(default_value = "config/switchboard.toml")]
         file: PathBuf,
     },
+    /// Print queue and agent KPIs from the events in the config's store (read-only; works
+    /// while the daemon runs). The interval defaults to since local midnight.
+    Report {
+        /// Configuration file (names the store, the queues and the agents).
+        #[arg(long, short, default_value = "config/switchboard.toml")]
+        config: PathBuf,
+        /// From local midnight to now (the default).
+        #[arg(long, conflicts_with = "since_hours")]
+        since_midnight: bool,
+        /// The last N hours.
+        #[arg(long, value_name = "N")]
+        since_hours: Option<u64>,
+        /// End the interval here (Unix ms) instead of now: a report of a past period.
+        #[arg(long, value_name = "UNIX_MS")]
+        until_ms: Option<u64>,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +71,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Report {
+            config,
+            since_midnight: _,
+            since_hours,
+            until_ms,
+            json,
+        } => report(&config, since_hours, until_ms, json),
         Command::Run { config, json } => match switchboard::daemon::run(&config, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -56,4 +86,61 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// `switchboard report`: load the config and the events, fold, print.
+fn report(config: &Path, since_hours: Option<u64>, until_ms: Option<u64>, json: bool) -> ExitCode {
+    let cfg = match switchboard::config::load(config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let to_ms = until_ms.unwrap_or_else(now_ms);
+    let iv = match since_hours {
+        Some(h) => Interval {
+            from_ms: to_ms.saturating_sub(h.saturating_mul(3_600_000)),
+            to_ms,
+        },
+        None => Interval::since_midnight(to_ms, utc_offset_secs(to_ms)),
+    };
+    let events = match Store::read_acd_events(&cfg.store.path, report::load_since(iv)) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("switchboard report: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let r = report::build(&events, &cfg.acd.engine, iv);
+    if json {
+        match serde_json::to_string_pretty(&r) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("switchboard report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", report::table(&r));
+    }
+    ExitCode::SUCCESS
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The local time zone's offset from UTC at `unix_ms` (so "midnight" is the supervisor's).
+fn utc_offset_secs(unix_ms: u64) -> i64 {
+    let t = (unix_ms / 1000) as libc::time_t;
+    // SAFETY: localtime_r only writes the `tm` we own; a zeroed `tm` is a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return 0;
+    }
+    tm.tm_gmtoff
 }

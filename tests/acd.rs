@@ -192,6 +192,41 @@ fn the_skilled_agent_gets_the_caller_then_wraps_up() {
             .contains("agent=Some(\"1003\") from=Ready to=Offered"),
         "Carol was offered the call"
     );
+    // The same events reached the store: `switchboard report` beside the running daemon.
+    let mut last = serde_json::Value::Null;
+    let done = poll_until(Duration::from_secs(5), || {
+        last = kpi_report(dir.path());
+        last["agents"][0]["calls_handled"] == 1
+    });
+    assert!(done, "the report never saw Bob's call: {last:#}");
+    let q = &last["queues"][0];
+    assert_eq!(q["name"], "billing");
+    assert_eq!(
+        (
+            q["offered"].as_u64(),
+            q["answered"].as_u64(),
+            q["abandoned"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{last:#}"
+    );
+    assert_eq!(q["waiting_now"], 0);
+    assert_eq!(last["agents"][1]["calls_handled"], 0, "Carol took no call");
+}
+
+/// `switchboard report --json` (last hour) on the test's config.
+fn kpi_report(dir: &Path) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["report", "--since-hours", "1", "--json", "--config"])
+        .arg(dir.join("switchboard.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::Target;
 use super::ids::{AgentId, CallId, OfferId, QueueId};
@@ -41,7 +41,7 @@ pub enum Output {
     Event(AcdEvent),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExitReason {
     /// `max_wait_secs` ran out (queue_log EXITWITHTIMEOUT).
     Timeout,
@@ -50,7 +50,7 @@ pub enum ExitReason {
 }
 
 /// Why an offer ended without a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OfferEnd {
     /// The phone reported no answer, or the ring timeout ran out (RONA).
     NoAnswer,
@@ -61,14 +61,14 @@ pub enum OfferEnd {
 }
 
 /// Who hung up a connected call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Party {
     Caller,
     Agent,
 }
 
 /// The agent state names, without their data (for events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum StateKind {
     LoggedOut,
     Ready,
@@ -78,13 +78,13 @@ pub enum StateKind {
     NotReady,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AcdEvent {
     pub at_ms: u64,
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EventKind {
     Queued {
         call: CallId,

@@ -2,6 +2,7 @@
 //! operations into transactions and acknowledges each one only after its commit. Callers
 //! answer the network after the acknowledgement: write-through.
 
+mod acd_events;
 mod schema;
 mod writer;
 
@@ -24,6 +25,10 @@ pub enum StoreError {
     },
     #[error("the store writer has stopped")]
     Closed,
+    #[error("no store at {0} (has the daemon run with this config?)")]
+    Missing(PathBuf),
+    #[error("stored ACD event {seq} is unreadable: {source}")]
+    Json { seq: i64, source: serde_json::Error },
 }
 
 /// A registration binding as stored.
@@ -54,6 +59,13 @@ pub(crate) enum Op {
     PutAgent(AgentRow),
     PutCallback(CallbackRow),
     DeleteCallback(i64),
+    /// One ACD event, already serialized (on the caller's thread, so a bad event cannot
+    /// fail a whole batch).
+    PutAcdEvent {
+        at_ms: u64,
+        kind: String,
+        json: String,
+    },
     Flush,
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 const MIGRATIONS: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS bindings (
@@ -73,7 +73,27 @@ const MIGRATIONS: &[&str] = &[
         number TEXT NOT NULL,
         trunk TEXT
     );",
+    // Every ACD event, in the order the engine emitted it: `report` folds them into KPIs
+    // (exact, and surviving restarts). `kind` is the variant name, for ad-hoc SQL.
+    "CREATE TABLE IF NOT EXISTS acd_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        json TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS acd_events_at ON acd_events(at_ms);",
 ];
+
+/// A read-only connection for tools (`report`) that must neither create the file nor migrate
+/// it, and may run beside the daemon (WAL lets readers and the one writer proceed together).
+pub fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;

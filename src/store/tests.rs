@@ -90,3 +90,79 @@ fn closed_store_reports_errors() {
         .unwrap();
     assert!(matches!(r, Err(StoreError::Closed)));
 }
+
+#[test]
+fn acd_events_round_trip_in_order_and_since_a_time() {
+    use crate::acd::{AcdEvent, AgentId, CallId, EventKind, QueueId, StateKind, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let store = Store::open(&path).unwrap();
+    let evs = vec![
+        AcdEvent {
+            at_ms: 1_000,
+            kind: EventKind::Queued {
+                call: CallId(7),
+                queue: QueueId(1),
+                priority: 2,
+                position: 1,
+            },
+        },
+        AcdEvent {
+            at_ms: 2_000,
+            kind: EventKind::AgentState {
+                agent: AgentId(3),
+                from: StateKind::Ready,
+                to: StateKind::NotReady,
+                duration_ms: 500,
+                reason: Some("lunch".into()),
+            },
+        },
+        // Same timestamp as the next one: order must be the stored order, not the time.
+        AcdEvent {
+            at_ms: 3_000,
+            kind: EventKind::Overflowed {
+                call: CallId(7),
+                queue: QueueId(1),
+                target: Target::Queue { queue: "b".into() },
+                wait_ms: 2_000,
+            },
+        },
+        AcdEvent {
+            at_ms: 3_000,
+            kind: EventKind::MemberAdded {
+                agent: AgentId(3),
+                queue: QueueId(0),
+            },
+        },
+    ];
+    rt().block_on(async {
+        for ev in &evs {
+            store.put_acd_event(ev).await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(store.load_acd_events(0).unwrap(), evs);
+    assert_eq!(store.load_acd_events(2_000).unwrap(), evs[1..]);
+    assert_eq!(store.load_acd_events(3_001).unwrap(), vec![]);
+    // The read-only path sees the same rows while the writer is open.
+    assert_eq!(Store::read_acd_events(&path, 2_001).unwrap(), evs[2..]);
+    let kinds: Vec<String> = schema::open(&path)
+        .unwrap()
+        .prepare("SELECT kind FROM acd_events ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(kinds, ["Queued", "AgentState", "Overflowed", "MemberAdded"]);
+    store.close();
+    assert_eq!(Store::read_acd_events(&path, 0).unwrap(), evs);
+}
+
+#[test]
+fn reading_a_missing_store_is_a_typed_error_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("none/s.db");
+    let r = Store::read_acd_events(&path, 0);
+    assert!(matches!(r, Err(StoreError::Missing(p)) if p == path));
+    assert!(!dir.path().join("none").exists());
+}

@@ -141,6 +141,12 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                 tx.prepare_cached("DELETE FROM acd_callbacks WHERE call = ?1")?
                     .execute(params![call])?;
             }
+            Op::PutAcdEvent { at_ms, kind, json } => {
+                tx.prepare_cached(
+                    "INSERT INTO acd_events (at_ms, kind, json) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![*at_ms as i64, kind, json])?;
+            }
             Op::Flush => {}
         }
     }
