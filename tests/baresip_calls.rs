@@ -218,3 +218,47 @@ fn a_phone_calling_the_ivr_hears_its_prompt() {
     // The caller's own audio reached us (it is not relayed anywhere while in the IVR).
     assert!(cdr.a_to_b > 50, "{cdr:?}");
 }
+
+/// A caller waiting in a queue hears its music on hold: the IVR's silence timeout sends a
+/// baresip caller into a queue nobody staffs, whose music is a 500 Hz tone.
+#[test]
+fn a_caller_waiting_in_a_queue_hears_the_music() {
+    let dir = temp_dir();
+    let port = free_port();
+    write_tone(&dir.path().join("short.wav"), 700.0, 1);
+    write_tone(&dir.path().join("moh.wav"), 500.0, 5);
+    let acd = format!(
+        "\n[[ivr]]\nname = \"main\"\nextension = \"500\"\nprompt = \"{p}\"\ntimeout_secs = 1\nmax_invalid = 0\non_failure = \"queue:sales\"\noptions = {{ \"9\" = \"hangup\" }}\n\n[[queues]]\nname = \"sales\"\n[queues.caller]\nmusic = \"{m}\"\n",
+        p = dir.path().join("short.wav").display(),
+        m = dir.path().join("moh.wav").display(),
+    );
+    let cfg = config(dir.path(), port).replace("[media]", &format!("{acd}\n[media]"));
+    let d = Daemon::start(dir.path(), port, &cfg);
+    let caller = Phone::start(dir.path(), "p1002", "1002", port, 440.0, "manual");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "never registered:\n{}",
+        d.log_text()
+    );
+    let resp = caller.command("dial", &format!("sip:500@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        d.wait_log("caller queued", Duration::from_secs(10)),
+        "never queued:\n{}\n--- 1002:\n{}",
+        d.log_text(),
+        caller.log()
+    );
+    // Prompt (1 s) + silence (1 s) + at least 4 s of music decoded.
+    assert!(
+        poll_until(Duration::from_secs(20), || dec_bytes(&caller) > 6 * 16000),
+        "nothing decoded:\n{}",
+        caller.log()
+    );
+    let resp = caller.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "hangup refused: {resp}");
+    // The last three quarters of what it heard are the music, not the prompt.
+    assert_hears(&caller, 500.0, 700.0);
+    let cdr = finished_cdr(&d);
+    assert_eq!(cdr.queue.as_deref(), Some("sales"));
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"));
+}
