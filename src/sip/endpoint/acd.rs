@@ -44,6 +44,32 @@ pub(super) struct AcdState {
 /// Presence is re-checked this often (registrations expire on their own).
 const SWEEP: Duration = Duration::from_secs(1);
 
+/// A request to change an agent's state from outside the phone (the API, tools).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentCommand {
+    /// Log in, taking calls at this extension, and be ready.
+    Login {
+        phone: String,
+    },
+    Logout,
+    Ready,
+    NotReady {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentCommandError {
+    #[error("no ACD is configured")]
+    NoAcd,
+    #[error("no agent `{0}` in [[agents]]")]
+    UnknownAgent(String),
+    #[error("no user `{0}` to take calls at")]
+    UnknownPhone(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// A feature code dialled by a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Feature {
@@ -89,6 +115,55 @@ impl Endpoint {
         self.acd_pump(now);
         // Offers made just now ring phones: their INVITEs leave through the transactions.
         self.drain_transactions(now);
+    }
+
+    /// Change an agent's state (the Rust API the gRPC service and tools use); the same
+    /// effects as the feature codes: stored, presence re-checked, offers made at once.
+    pub fn agent_command(
+        &mut self,
+        now: Instant,
+        agent: &str,
+        cmd: AgentCommand,
+    ) -> Result<(), AgentCommandError> {
+        if let AgentCommand::Login { phone } = &cmd {
+            if !self.cfg.users.contains_key(phone) {
+                return Err(AgentCommandError::UnknownPhone(phone.clone()));
+            }
+        }
+        let e = self.acd.engine.as_mut().ok_or(AgentCommandError::NoAcd)?;
+        let a = e
+            .agent_id(agent)
+            .ok_or_else(|| AgentCommandError::UnknownAgent(agent.to_string()))?;
+        let refused = |err: crate::acd::AcdError| AgentCommandError::Refused(err.to_string());
+        match &cmd {
+            AgentCommand::Login { phone } => {
+                e.handle_agent_login(now, a).map_err(refused)?;
+                let _ = e.handle_agent_ready(now, a);
+                self.acd.phone.insert(a, phone.clone());
+            }
+            AgentCommand::Logout => {
+                e.handle_agent_logout(now, a).map_err(refused)?;
+                self.acd.phone.remove(&a);
+            }
+            AgentCommand::Ready => e.handle_agent_ready(now, a).map_err(refused)?,
+            AgentCommand::NotReady { reason } => {
+                e.handle_agent_not_ready(now, a, reason).map_err(refused)?
+            }
+        }
+        tracing::info!(agent, ?cmd, "agent command");
+        self.acd.reachable.remove(&a);
+        self.acd.busy.remove(&a);
+        self.acd_presence_sweep(now);
+        self.persist_agent(a);
+        self.acd_pump(now);
+        self.drain_transactions(now);
+        Ok(())
+    }
+
+    /// An agent's current state, by login id.
+    pub fn agent_state(&self, agent: &str) -> Option<AgentState> {
+        let e = self.acd.engine.as_ref()?;
+        e.agent_state(e.agent_id(agent)?).cloned()
     }
 
     /// Which feature a dialled string is, for user `ext`.

@@ -3,6 +3,7 @@
 //! endpoint bytes at chosen instants and fires its timers up to a chosen instant. Nothing
 //! sleeps: `now` is whatever the test says it is.
 
+mod agents;
 mod answer;
 mod callback;
 mod indialog;
