@@ -1,7 +1,8 @@
 //! A queued callback with real peers: a SIPp caller walks the IVR into a queue nobody
 //! staffs, presses the callback key (RFC 4733 from a pcap) and is hung up on with their
-//! place kept; when a baresip agent logs in, the agent's phone rings first, then
-//! switchboard calls the customer back (a SIPp phone registered as 1001) and bridges them.
+//! place kept; the daemon is killed with kill -9 and restarted; when a baresip agent logs
+//! in, the agent's phone rings first, then switchboard calls the customer back (a SIPp
+//! phone registered as 1001) and bridges them.
 
 mod common;
 
@@ -53,10 +54,12 @@ queues = [{{ queue = "billing" }}]
 }
 
 #[test]
-fn a_callback_rings_the_agent_then_the_customer_and_bridges_them() {
+fn a_callback_survives_kill_9_then_rings_the_agent_and_the_customer() {
     let dir = temp_dir();
     let port = free_port();
-    let d = Daemon::start(dir.path(), port, &config(dir.path(), port));
+    let cfg_path = dir.path().join("switchboard.toml");
+    std::fs::write(&cfg_path, config(dir.path(), port)).unwrap();
+    let mut d = Daemon::start_with(dir.path(), port, &cfg_path);
     // The customer's phone for the call back: registered as 1001 from the port its SIPp
     // answers on.
     let home = free_port();
@@ -92,6 +95,28 @@ fn a_callback_rings_the_agent_then_the_customer_and_bridges_them() {
     );
     assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
     assert!(d.wait_log("queued callback requested", Duration::from_secs(5)));
+    // The callback is in the store; a crash now must not lose it.
+    let db = dir.path().join("switchboard.db");
+    let stored = || {
+        rusqlite::Connection::open(&db)
+            .and_then(|c| {
+                c.query_row("SELECT COUNT(*) FROM acd_callbacks", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or(0)
+    };
+    assert!(
+        poll_until(Duration::from_secs(5), || stored() == 1),
+        "callback not stored"
+    );
+    d.kill9();
+    let d = Daemon::start_with(dir.path(), port, &cfg_path);
+    assert!(
+        d.wait_log("queued callbacks restored", Duration::from_secs(5)),
+        "{}",
+        d.log_text()
+    );
 
     // Bob logs in; his phone rings for the callback, he answers, the customer is called.
     let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
@@ -128,7 +153,6 @@ fn a_callback_rings_the_agent_then_the_customer_and_bridges_them() {
         "the customer's phone:\n{}",
         d.log_text()
     );
-    let db = dir.path().join("switchboard.db");
     let mut row = None;
     assert!(poll_until(Duration::from_secs(10), || {
         row = cdrs(&db)
