@@ -237,3 +237,116 @@ fn rona_puts_the_agent_not_ready_and_a_caller_who_leaves_is_an_abandon() {
     );
     assert!(queue_log(dir.path()).contains("|RINGNOANSWER|"));
 }
+
+/// The store's row for `agent` in acd_agents: (state, reason, phone).
+fn agent_row(dir: &Path, agent: &str) -> Option<(String, Option<String>, Option<String>)> {
+    let conn = rusqlite::Connection::open(dir.join("switchboard.db")).ok()?;
+    conn.query_row(
+        "SELECT state, reason, phone FROM acd_agents WHERE agent = ?1",
+        [agent],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .ok()
+}
+
+/// Finished feature-code calls (their confirmation played, we hung up).
+fn feature_calls_done(d: &Daemon) -> usize {
+    cdrs(&d.dir.join("switchboard.db"))
+        .into_iter()
+        .filter(|r| r.end_cause.as_deref() == Some("feature-code"))
+        .count()
+}
+
+/// Dial a feature code from `phone`; waits for the state change `needle` and for the
+/// confirmation call to be over (`done` feature calls finished in all).
+fn feature(d: &Daemon, phone: &Phone, port: u16, code: &str, needle: &str, done: usize) {
+    let resp = phone.command("dial", &format!("sip:{code}@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        d.wait_log(needle, Duration::from_secs(10)),
+        "{code} did not give {needle}:\n{}\n--- phone:\n{}",
+        d.log_text(),
+        phone.log()
+    );
+    assert!(
+        poll_until(Duration::from_secs(10), || feature_calls_done(d) >= done),
+        "the {code} call never ended:\n{}",
+        d.log_text()
+    );
+}
+
+#[test]
+fn agent_state_survives_kill_9() {
+    let dir = temp_dir();
+    let port = free_port();
+    let cfg_path = dir.path().join("switchboard.toml");
+    std::fs::write(&cfg_path, config(dir.path(), port, 10)).unwrap();
+    let mut d = Daemon::start_with(dir.path(), port, &cfg_path);
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "{}",
+        d.log_text()
+    );
+    feature(
+        &d,
+        &bob,
+        port,
+        "*71",
+        "agent=Some(\"1002\") from=LoggedOut to=Ready",
+        1,
+    );
+    feature(
+        &d,
+        &bob,
+        port,
+        "*74",
+        "agent=Some(\"1002\") from=Ready to=NotReady reason=Some(\"break\")",
+        2,
+    );
+    assert!(
+        poll_until(Duration::from_secs(5), || agent_row(dir.path(), "1002")
+            .is_some_and(|r| r.0 == "not-ready")),
+        "not-ready was not stored: {:?}",
+        agent_row(dir.path(), "1002")
+    );
+    feature(
+        &d,
+        &bob,
+        port,
+        "*73",
+        "agent=Some(\"1002\") from=NotReady to=Ready",
+        3,
+    );
+    let mut row = None;
+    assert!(
+        poll_until(Duration::from_secs(5), || {
+            row = agent_row(dir.path(), "1002");
+            row.as_ref().is_some_and(|r| r.0 == "ready")
+        }),
+        "ready was not stored: {row:?}"
+    );
+    assert_eq!(row, Some(("ready".into(), None, Some("1002".into()))));
+    d.kill9();
+    let d = Daemon::start_with(dir.path(), port, &cfg_path);
+    assert!(
+        d.wait_log("agent state restored", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
+    // No new *71: the restored agent takes the caller at the phone they logged in at.
+    let (ok, log) = caller(dir.path(), &d, 1500);
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(call.agent.as_deref(), Some("1002"), "{call:?}");
+    assert_eq!(call.callee, "1002");
+    assert!(call.answered, "{call:?}");
+    assert!(
+        !d.log_text().contains("agent feature code"),
+        "the restarted daemon saw a feature code"
+    );
+    assert_eq!(
+        agent_row(dir.path(), "1002").map(|r| r.0),
+        Some("ready".to_string())
+    );
+}
