@@ -350,3 +350,112 @@ fn agent_state_survives_kill_9() {
         Some("ready".to_string())
     );
 }
+
+/// Lines of the daemon log saying `ext`'s AOR now has `n` contacts.
+fn bindings_logged(d: &Daemon, ext: &str, n: usize) -> usize {
+    d.log_text()
+        .lines()
+        .filter(|l| {
+            l.contains("registered")
+                && l.contains(&format!("{ext}@switchboard.local"))
+                && l.contains(&format!("contacts={n}"))
+        })
+        .count()
+}
+
+#[test]
+fn an_agent_whose_phone_is_gone_is_not_offered_until_it_registers_again() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, 10));
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "{}",
+        d.log_text()
+    );
+    login(&d, &bob, port);
+    // baresip unregisters (REGISTER with Expires: 0) when told to quit.
+    bob.command("quit", "");
+    assert!(
+        poll_until(Duration::from_secs(10), || bindings_logged(&d, "1002", 0)
+            > 0),
+        "the phone never unregistered:\n{}\n--- phone:\n{}",
+        d.log_text(),
+        bob.log()
+    );
+    drop(bob);
+    // The agent is still logged in and ready, but has no phone: the caller waits.
+    let root = dir.path().to_path_buf();
+    let daemon_addr = d.addr().to_string();
+    let caller = std::thread::spawn(move || {
+        let keys = root.join("dtmf-1.pcap");
+        pcap::dtmf(&keys, "1", 101);
+        let audio = root.join("caller.ulaw");
+        std::fs::write(&audio, vec![0x55u8; 24000]).unwrap();
+        let scen = sipp::filled(
+            &root,
+            "call_uac_ivr.xml",
+            &[
+                ("DTMF_PCAP", &keys.display().to_string()),
+                ("AUDIO_FILE", &audio.display().to_string()),
+                (
+                    "<pause milliseconds=\"1500\"/>",
+                    "<pause milliseconds=\"9000\"/>",
+                ),
+            ],
+        );
+        let mp = free_port().to_string();
+        sipp::run_uac(
+            &root,
+            &scen,
+            &daemon_addr,
+            &[("1001", "1001pass")],
+            1,
+            &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
+        )
+    });
+    assert!(
+        d.wait_log("caller queued", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
+    // Several presence sweeps pass with the caller queued: no offer, no INVITE to the
+    // phone that is gone.
+    assert!(
+        !d.wait_log("offering the caller", Duration::from_secs(3)),
+        "the unregistered agent was offered the caller:\n{}",
+        d.log_text()
+    );
+    assert!(!d.log_text().contains("offer cannot ring"));
+    // The phone comes back: the waiting caller is offered to it and it answers.
+    let bob = Phone::start(dir.path(), "bob2", "1002", port, 440.0, "auto");
+    let (ok, log) = caller.join().unwrap();
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(
+        call.agent.as_deref(),
+        Some("1002"),
+        "{call:?}\n{}",
+        bob.log()
+    );
+    assert!(call.answered, "{call:?}");
+    let text = d.log_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let back = lines
+        .iter()
+        .rposition(|l| {
+            l.contains("registered")
+                && l.contains("1002@switchboard.local")
+                && l.contains("contacts=1")
+        })
+        .expect("the phone registered again");
+    let offered = lines
+        .iter()
+        .position(|l| l.contains("offering the caller"))
+        .expect("offered");
+    assert!(
+        offered > back,
+        "offered before the phone came back:\n{text}"
+    );
+}
