@@ -11,13 +11,19 @@ use crate::ivr::{Action, Menu, Menus};
 use crate::sip::endpoint::acd::AgentRecord;
 use crate::sip::endpoint::calls::{MediaEvent, Side};
 
-const AGENT: &str = "192.0.2.50:5070";
+pub(super) const AGENT: &str = "192.0.2.50:5070";
 
 fn acd() -> AcdConfig {
+    acd_with(|_| {})
+}
+
+/// The test ACD (queue `sales`, agent 1002) with the queue changed by `f`.
+pub(super) fn acd_with(f: impl Fn(&mut QueueConfig)) -> AcdConfig {
     let mut q = QueueConfig::named("sales");
     q.ring_timeout_secs = 15;
     q.wrap_up_secs = 5;
     q.caller.music = Some("moh.wav".into());
+    f(&mut q);
     AcdConfig {
         agents: vec![AgentConfig {
             id: "1002".into(),
@@ -34,6 +40,11 @@ fn acd() -> AcdConfig {
 }
 
 fn queue_cfg() -> EndpointConfig {
+    queue_cfg_with(acd())
+}
+
+/// Users 1001 and 1002, the IVR at 600 (key 1: queue `sales`), and `acd`.
+pub(super) fn queue_cfg_with(acd: AcdConfig) -> EndpointConfig {
     let mut c = cfg();
     c.users.insert(
         "1002".into(),
@@ -62,8 +73,20 @@ fn queue_cfg() -> EndpointConfig {
             .into_iter()
             .collect(),
     };
-    c.acd = acd();
+    c.acd = acd;
     c
+}
+
+/// The endpoint with `acd`'s engine and agent 1002's phone registered at AGENT; nobody is
+/// logged in.
+pub(super) fn setup_idle(acd: AcdConfig) -> H {
+    let mut h = H::new(queue_cfg_with(acd.clone()));
+    let now = h.now;
+    h.ep.set_acd(Engine::new(&acd, now, 0).expect("valid ACD config"));
+    register(&mut h, "1002", "pw2", AGENT);
+    h.collect();
+    h.clear();
+    h
 }
 
 /// The endpoint with the engine, agent 1002's phone registered at AGENT and the agent
@@ -89,7 +112,7 @@ fn setup() -> H {
 }
 
 /// REGISTER `ext` from `from` with an MD5 digest answer; the store write is acknowledged.
-fn register(h: &mut H, ext: &str, pw: &str, from: &str) {
+pub(super) fn register(h: &mut H, ext: &str, pw: &str, from: &str) {
     let req = |cseq: u32, auth: &str| {
         format!(
             "REGISTER sip:d SIP/2.0\r\nVia: SIP/2.0/UDP {from};branch=z9hG4bKr{cseq}\r\n\
@@ -129,7 +152,7 @@ fn register(h: &mut H, ext: &str, pw: &str, from: &str) {
     assert_eq!(kinds(&h.take_sent_to(from)), ["200"]);
 }
 
-fn agent_replies(h: &mut H, req: &Msg, code: u16, body: Option<&str>) {
+pub(super) fn agent_replies(h: &mut H, req: &Msg, code: u16, body: Option<&str>) {
     let resp = respond(
         req,
         code,
@@ -143,7 +166,7 @@ fn agent_replies(h: &mut H, req: &Msg, code: u16, body: Option<&str>) {
 }
 
 /// The caller dials the IVR (600), presses 1 and is queued; returns the call.
-fn queue_caller(h: &mut H) -> CallRef {
+pub(super) fn queue_caller(h: &mut H) -> CallRef {
     h.dialled = "600".into();
     let got = h.send_authed_invite("a1@caller", "");
     assert_eq!(kinds(&got), ["100", "200"]);
@@ -164,7 +187,7 @@ fn queue_caller(h: &mut H) -> CallRef {
     call
 }
 
-fn played(outs: &[(Instant, Output)]) -> Vec<(Vec<String>, bool)> {
+pub(super) fn played(outs: &[(Instant, Output)]) -> Vec<(Vec<String>, bool)> {
     outs.iter()
         .filter_map(|(_, o)| match o {
             Output::Media(MediaCommand::Play {
