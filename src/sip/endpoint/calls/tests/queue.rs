@@ -80,7 +80,14 @@ pub(super) fn queue_cfg_with(acd: AcdConfig) -> EndpointConfig {
 /// The endpoint with `acd`'s engine and agent 1002's phone registered at AGENT; nobody is
 /// logged in.
 pub(super) fn setup_idle(acd: AcdConfig) -> H {
-    let mut h = H::new(queue_cfg_with(acd.clone()));
+    setup_idle_with(acd, |_| {})
+}
+
+/// `setup_idle` with the endpoint config changed by `f` first.
+pub(super) fn setup_idle_with(acd: AcdConfig, f: impl Fn(&mut EndpointConfig)) -> H {
+    let mut c = queue_cfg_with(acd.clone());
+    f(&mut c);
+    let mut h = H::new(c);
     let now = h.now;
     h.ep.set_acd(Engine::new(&acd, now, 0).expect("valid ACD config"));
     register(&mut h, "1002", "pw2", AGENT);
@@ -323,4 +330,55 @@ fn a_caller_hanging_up_while_the_agent_rings_is_an_abandon() {
         .expect("CDR");
     assert_eq!(cdr.queue.as_deref(), Some("sales"));
     assert_eq!(cdr.agent, None);
+}
+
+#[test]
+fn a_late_487_from_the_phone_given_up_on_does_not_end_the_next_offer() {
+    let mut h = setup();
+    let call = queue_caller(&mut h);
+    let first = h.take_sent_to(AGENT).remove(0);
+    agent_replies(&mut h, &first, 180, None);
+    h.advance(Duration::from_secs(15));
+    let cancel = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&cancel), ["CANCEL"], "RONA");
+    agent_replies(&mut h, &cancel[0], 200, None);
+    // The agent is ready again before their phone confirms the cancelled INVITE: the
+    // caller is offered again at once, in the same fork slot.
+    let now = h.now;
+    h.ep.restore_agent(
+        now,
+        &AgentRecord {
+            agent: "1002".into(),
+            state: "ready".into(),
+            reason: None,
+            phone: Some("1002".into()),
+        },
+    );
+    h.collect();
+    let second = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&second), ["INVITE"], "offered again");
+    assert_ne!(second[0].header("Call-ID"), first.header("Call-ID"));
+    h.clear();
+    // Now the first INVITE's 487 arrives: ACKed, and nothing else happens.
+    agent_replies(&mut h, &first, 487, None);
+    assert_eq!(kinds(&h.take_sent_to(AGENT)), ["ACK"], "only the ACK");
+    assert!(
+        !h.take_outs().iter().any(|(_, o)| matches!(
+            o,
+            Output::Acd(ev) if matches!(ev.kind, crate::acd::EventKind::OfferEnded { .. })
+        )),
+        "the second offer is still on"
+    );
+    // The second ringing phone answers: the caller is bridged to the agent.
+    agent_replies(
+        &mut h,
+        &second[0],
+        200,
+        Some(&sdp("192.0.2.50", 41000, 1, "sendrecv")),
+    );
+    assert_eq!(kinds(&h.take_sent_to(AGENT)), ["ACK"]);
+    assert!(h.take_outs().iter().any(|(_, o)| matches!(
+        o,
+        Output::Media(MediaCommand::Bridge { on: true, call: c }) if *c == call
+    )));
 }
