@@ -141,13 +141,21 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get(&call) else {
             return;
         };
-        let App::Queued { queue } = c.app else {
-            return;
+        // The key counts while an agent's phone rings for the caller too (they still hear
+        // music and may not want to wait for the answer).
+        let (queue, offer) = match c.app {
+            App::Queued { queue } => (queue, None),
+            App::Offering { queue, offer } => (queue, Some(offer)),
+            _ => return,
         };
         let x = self.queue_caller(queue);
         let key = digit.to_string();
         if x.exit_key.as_deref() == Some(key.as_str()) {
             if let Some(target) = x.exit_target {
+                if let Some(offer) = offer {
+                    // Stop the agent's phone before the caller's B side goes elsewhere.
+                    self.stop_offer(now, offer);
+                }
                 let e = self
                     .acd
                     .engine

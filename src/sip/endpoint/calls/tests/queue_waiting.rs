@@ -286,3 +286,79 @@ fn feature_codes_log_in_pause_and_log_out_the_agent_at_their_phone() {
     assert!(s.is_empty(), "{s:?}");
     assert_eq!(p, [vec!["prompts/agent-refused.wav".to_string()]]);
 }
+
+const DESK: &str = "192.0.2.60:5070";
+
+#[test]
+fn the_exit_key_works_while_an_agent_rings_for_the_caller() {
+    let acd = acd_with(|q| {
+        q.caller.exit_key = Some("0".into());
+        q.caller.exit_target = Some(Target::Extension {
+            extension: "1004".into(),
+        });
+    });
+    let mut h = super::queue::setup_idle_with(acd, |c| {
+        c.users.insert(
+            "1004".into(),
+            crate::sip::auth::UserCredentials {
+                password: Some("pw4".into()),
+                ..Default::default()
+            },
+        );
+    });
+    super::queue::register(&mut h, "1004", "pw4", DESK);
+    let now = h.now;
+    h.ep.restore_agent(
+        now,
+        &AgentRecord {
+            agent: "1002".into(),
+            state: "ready".into(),
+            reason: None,
+            phone: Some("1002".into()),
+        },
+    );
+    h.collect();
+    h.clear();
+    let call = queue_caller(&mut h);
+    let invite = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&invite), ["INVITE"], "the agent rings");
+    agent_replies(&mut h, &invite[0], 180, None);
+    h.clear();
+    press(&mut h, call, '0');
+    assert_eq!(
+        kinds(&h.take_sent_to(AGENT)),
+        ["CANCEL"],
+        "the agent's phone stops ringing"
+    );
+    let to_desk = h.take_sent_to(DESK);
+    assert_eq!(kinds(&to_desk), ["INVITE"], "the exit extension rings");
+    // The agent's phone confirms the cancel: that does not end the caller's new leg.
+    let cancel_ok = h.take_outs();
+    let _ = cancel_ok;
+    agent_replies(&mut h, &invite[0], 487, None);
+    assert!(h.take_sent_to(CALLER).is_empty(), "the caller stays");
+    respond_from(&mut h, DESK, &to_desk[0], 200);
+    assert_eq!(kinds(&h.take_sent_to(DESK)), ["ACK"]);
+    assert!(h.take_outs().iter().any(|(_, o)| matches!(
+        o,
+        Output::Media(MediaCommand::Bridge { on: true, call: c }) if *c == call
+    )));
+    h.caller_request("BYE", "", None);
+    assert_eq!(kinds(&h.take_sent_to(DESK)), ["BYE"]);
+    let cdr = h.take_cdr_ends().remove(0);
+    assert_eq!(cdr.callee, "1004");
+    assert_eq!(cdr.agent, None);
+}
+
+fn respond_from(h: &mut H, from: &str, req: &Msg, code: u16) {
+    let resp = respond(
+        req,
+        code,
+        "dk",
+        &format!("Contact: <sip:1004@{from}>\r\n"),
+        Some(&sdp("192.0.2.60", 42000, 1, "sendrecv")),
+    );
+    let now = h.now;
+    h.ep.handle_message(now, resp.as_bytes(), Peer::udp(addr(from)));
+    h.collect();
+}
