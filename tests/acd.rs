@@ -107,8 +107,18 @@ fn login(d: &Daemon, phone: &Phone, port: u16) {
     );
 }
 
-/// A SIPp caller (1001) dialling the IVR, pressing 1, then talking for 2.5 s.
+/// A SIPp caller (1001) dialling the IVR, pressing 1, then talking for `hold_ms`.
 fn caller(dir: &Path, d: &Daemon, hold_ms: u32) -> (bool, String) {
+    run_caller(dir, &d.addr().to_string(), hold_ms)
+}
+
+/// `caller` on its own thread (for tests that act while the caller waits).
+fn spawn_caller(dir: &Path, d: &Daemon, hold_ms: u32) -> std::thread::JoinHandle<(bool, String)> {
+    let (dir, addr) = (dir.to_path_buf(), d.addr().to_string());
+    std::thread::spawn(move || run_caller(&dir, &addr, hold_ms))
+}
+
+fn run_caller(dir: &Path, daemon: &str, hold_ms: u32) -> (bool, String) {
     let keys = dir.join("dtmf-1.pcap");
     pcap::dtmf(&keys, "1", 101);
     let audio = dir.join("caller.ulaw");
@@ -135,7 +145,7 @@ fn caller(dir: &Path, d: &Daemon, hold_ms: u32) -> (bool, String) {
     sipp::run_uac(
         dir,
         &scen,
-        &d.addr().to_string(),
+        daemon,
         &[("1001", "1001pass")],
         1,
         &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
@@ -386,35 +396,7 @@ fn an_agent_whose_phone_is_gone_is_not_offered_until_it_registers_again() {
     );
     drop(bob);
     // The agent is still logged in and ready, but has no phone: the caller waits.
-    let root = dir.path().to_path_buf();
-    let daemon_addr = d.addr().to_string();
-    let caller = std::thread::spawn(move || {
-        let keys = root.join("dtmf-1.pcap");
-        pcap::dtmf(&keys, "1", 101);
-        let audio = root.join("caller.ulaw");
-        std::fs::write(&audio, vec![0x55u8; 24000]).unwrap();
-        let scen = sipp::filled(
-            &root,
-            "call_uac_ivr.xml",
-            &[
-                ("DTMF_PCAP", &keys.display().to_string()),
-                ("AUDIO_FILE", &audio.display().to_string()),
-                (
-                    "<pause milliseconds=\"1500\"/>",
-                    "<pause milliseconds=\"9000\"/>",
-                ),
-            ],
-        );
-        let mp = free_port().to_string();
-        sipp::run_uac(
-            &root,
-            &scen,
-            &daemon_addr,
-            &[("1001", "1001pass")],
-            1,
-            &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
-        )
-    });
+    let caller = spawn_caller(dir.path(), &d, 9000);
     assert!(
         d.wait_log("caller queued", Duration::from_secs(10)),
         "{}",
@@ -458,4 +440,63 @@ fn an_agent_whose_phone_is_gone_is_not_offered_until_it_registers_again() {
         offered > back,
         "offered before the phone came back:\n{text}"
     );
+}
+
+#[test]
+fn an_agent_on_a_personal_call_is_not_offered_until_it_ends() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, 10));
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    let friend = Phone::start(dir.path(), "friend", "1004", port, 1000.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)
+            && registered(&d, "1004", 1)),
+        "{}",
+        d.log_text()
+    );
+    login(&d, &bob, port);
+    assert!(
+        poll_until(Duration::from_secs(10), || feature_calls_done(&d) >= 1),
+        "the login call never ended:\n{}",
+        d.log_text()
+    );
+    // Bob calls a colleague (not through the ACD) and they talk.
+    let resp = bob.command("dial", &format!("sip:1004@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        poll_until(Duration::from_secs(10), || dec_bytes(&friend) > 0),
+        "the personal call never connected:\n{}\n--- friend:\n{}",
+        d.log_text(),
+        friend.log()
+    );
+    let caller = spawn_caller(dir.path(), &d, 9000);
+    assert!(
+        d.wait_log("caller queued", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        !d.wait_log("offering the caller", Duration::from_secs(3)),
+        "the agent on a personal call was offered the caller:\n{}",
+        d.log_text()
+    );
+    // Bob hangs up: the waiting caller is offered to him and his phone answers.
+    let resp = bob.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "hangup refused: {resp}");
+    let (ok, log) = caller.join().unwrap();
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(
+        call.agent.as_deref(),
+        Some("1002"),
+        "{call:?}\n{}",
+        bob.log()
+    );
+    assert!(call.answered, "{call:?}");
+    let personal = cdrs(&d.dir.join("switchboard.db"))
+        .into_iter()
+        .find(|r| r.caller == "1002" && r.callee == "1004")
+        .expect("the personal call's CDR");
+    assert_eq!(personal.agent, None);
 }
