@@ -34,7 +34,7 @@ impl Endpoint {
                 if first.is_empty() {
                     self.music(call, q);
                 } else {
-                    first.extend(self.position_prompts(call, q, &x));
+                    first.extend(self.position_prompts(now, call, &x));
                     self.play(call, Side::A, std::mem::take(&mut first), false);
                 }
                 let every = Duration::from_secs(x.announce_every_secs);
@@ -78,8 +78,8 @@ impl Endpoint {
     /// "You are caller number N; your expected wait is about M minutes".
     fn position_prompts(
         &self,
+        now: Instant,
         call: CallRef,
-        _q: QueueId,
         x: &acd::config::CallerExperience,
     ) -> Vec<String> {
         let mut v = Vec::new();
@@ -94,7 +94,7 @@ impl Endpoint {
             }
         }
         if x.announce_wait {
-            if let Some(w) = e.estimated_wait(Instant::now(), CallId(call)) {
+            if let Some(w) = e.estimated_wait(now, CallId(call)) {
                 let mins = w.as_secs().div_ceil(60);
                 v.push(p("wait-about"));
                 if mins <= 1 {
@@ -119,7 +119,7 @@ impl Endpoint {
         };
         let x = self.queue_caller(q);
         let mut prompts: Vec<String> = x.announcement.iter().cloned().collect();
-        prompts.extend(self.position_prompts(call, q, &x));
+        prompts.extend(self.position_prompts(now, call, &x));
         if !prompts.is_empty() {
             self.play(call, Side::A, prompts, false);
         }
