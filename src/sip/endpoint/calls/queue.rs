@@ -143,19 +143,14 @@ impl Endpoint {
         };
         // The key counts while an agent's phone rings for the caller too (they still hear
         // music and may not want to wait for the answer).
-        let (queue, offer) = match c.app {
-            App::Queued { queue } => (queue, None),
-            App::Offering { queue, offer } => (queue, Some(offer)),
+        let queue = match c.app {
+            App::Queued { queue } | App::Offering { queue, .. } => queue,
             _ => return,
         };
         let x = self.queue_caller(queue);
         let key = digit.to_string();
         if x.exit_key.as_deref() == Some(key.as_str()) {
             if let Some(target) = x.exit_target {
-                if let Some(offer) = offer {
-                    // Stop the agent's phone before the caller's B side goes elsewhere.
-                    self.stop_offer(now, offer);
-                }
                 let e = self
                     .acd
                     .engine
@@ -247,6 +242,16 @@ impl Endpoint {
     /// Move a caller the engine let go of.
     fn route_to(&mut self, now: Instant, call: CallRef, target: &acd::Target) {
         self.clear_call_timer(call, CallTimer::Announce);
+        // An agent's phone may ring for the caller still (the exit key, max wait or an
+        // overflow during an offer; the engine's CancelOffer comes after its Exit): stop it
+        // now, before the caller's B side goes elsewhere and a late cancel hits that instead.
+        let offer = match self.calls.calls.get(&call).map(|c| &c.app) {
+            Some(App::Offering { offer, .. }) => Some(*offer),
+            _ => None,
+        };
+        if let Some(offer) = offer {
+            self.stop_offer(now, offer);
+        }
         match target {
             acd::Target::Queue { queue } => self.enter_queue(now, call, queue),
             acd::Target::Extension { extension } => {

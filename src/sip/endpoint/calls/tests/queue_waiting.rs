@@ -297,28 +297,7 @@ fn the_exit_key_works_while_an_agent_rings_for_the_caller() {
             extension: "1004".into(),
         });
     });
-    let mut h = super::queue::setup_idle_with(acd, |c| {
-        c.users.insert(
-            "1004".into(),
-            crate::sip::auth::UserCredentials {
-                password: Some("pw4".into()),
-                ..Default::default()
-            },
-        );
-    });
-    super::queue::register(&mut h, "1004", "pw4", DESK);
-    let now = h.now;
-    h.ep.restore_agent(
-        now,
-        &AgentRecord {
-            agent: "1002".into(),
-            state: "ready".into(),
-            reason: None,
-            phone: Some("1002".into()),
-        },
-    );
-    h.collect();
-    h.clear();
+    let mut h = with_desk(acd);
     let call = queue_caller(&mut h);
     let invite = h.take_sent_to(AGENT);
     assert_eq!(kinds(&invite), ["INVITE"], "the agent rings");
@@ -359,4 +338,76 @@ fn respond_from(h: &mut H, from: &str, req: &Msg, code: u16) {
     let now = h.now;
     h.ep.handle_message(now, resp.as_bytes(), Peer::udp(addr(from)));
     h.collect();
+}
+
+/// `acd`'s endpoint with a desk phone 1004 registered at DESK, and agent 1002 ready at
+/// their phone.
+fn with_desk(acd: crate::acd::AcdConfig) -> H {
+    let mut h = super::queue::setup_idle_with(acd, |c| {
+        c.users.insert(
+            "1004".into(),
+            crate::sip::auth::UserCredentials {
+                password: Some("pw4".into()),
+                ..Default::default()
+            },
+        );
+    });
+    super::queue::register(&mut h, "1004", "pw4", DESK);
+    let now = h.now;
+    h.ep.restore_agent(
+        now,
+        &AgentRecord {
+            agent: "1002".into(),
+            state: "ready".into(),
+            reason: None,
+            phone: Some("1002".into()),
+        },
+    );
+    h.collect();
+    h.clear();
+    h
+}
+
+#[test]
+fn max_wait_during_an_offer_stops_the_agent_phone_and_rings_the_timeout_target() {
+    let mut h = with_desk(acd_with(|q| {
+        q.ring_timeout_secs = 60;
+        q.max_wait_secs = Some(30);
+        q.timeout_target = Some(Target::Extension {
+            extension: "1004".into(),
+        });
+    }));
+    let call = queue_caller(&mut h);
+    let invite = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&invite), ["INVITE"], "the agent rings");
+    agent_replies(&mut h, &invite[0], 180, None);
+    h.clear();
+    h.advance(Duration::from_secs(30));
+    assert_eq!(
+        kinds(&h.take_sent_to(AGENT)),
+        ["CANCEL"],
+        "the agent's phone stops ringing at the max wait"
+    );
+    let to_desk = h.take_sent_to(DESK);
+    assert_eq!(kinds(&to_desk), ["INVITE"], "the timeout target rings");
+    // The desk rings (no CANCEL for it), the agent's phone confirms its cancel.
+    let ringing = respond(
+        &to_desk[0],
+        180,
+        "dk",
+        &format!("Contact: <sip:1004@{DESK}>\r\n"),
+        None,
+    );
+    let now = h.now;
+    h.ep.handle_message(now, ringing.as_bytes(), Peer::udp(addr(DESK)));
+    h.collect();
+    assert!(h.take_sent_to(DESK).is_empty(), "the desk is not cancelled");
+    agent_replies(&mut h, &invite[0], 487, None);
+    assert!(h.take_sent_to(CALLER).is_empty(), "the caller stays");
+    respond_from(&mut h, DESK, &to_desk[0], 200);
+    assert_eq!(kinds(&h.take_sent_to(DESK)), ["ACK"]);
+    assert!(h.take_outs().iter().any(|(_, o)| matches!(
+        o,
+        Output::Media(MediaCommand::Bridge { on: true, call: c }) if *c == call
+    )));
 }
