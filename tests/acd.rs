@@ -107,8 +107,18 @@ fn login(d: &Daemon, phone: &Phone, port: u16) {
     );
 }
 
-/// A SIPp caller (1001) dialling the IVR, pressing 1, then talking for 2.5 s.
+/// A SIPp caller (1001) dialling the IVR, pressing 1, then talking for `hold_ms`.
 fn caller(dir: &Path, d: &Daemon, hold_ms: u32) -> (bool, String) {
+    run_caller(dir, &d.addr().to_string(), hold_ms)
+}
+
+/// `caller` on its own thread (for tests that act while the caller waits).
+fn spawn_caller(dir: &Path, d: &Daemon, hold_ms: u32) -> std::thread::JoinHandle<(bool, String)> {
+    let (dir, addr) = (dir.to_path_buf(), d.addr().to_string());
+    std::thread::spawn(move || run_caller(&dir, &addr, hold_ms))
+}
+
+fn run_caller(dir: &Path, daemon: &str, hold_ms: u32) -> (bool, String) {
     let keys = dir.join("dtmf-1.pcap");
     pcap::dtmf(&keys, "1", 101);
     let audio = dir.join("caller.ulaw");
@@ -135,7 +145,7 @@ fn caller(dir: &Path, d: &Daemon, hold_ms: u32) -> (bool, String) {
     sipp::run_uac(
         dir,
         &scen,
-        &d.addr().to_string(),
+        daemon,
         &[("1001", "1001pass")],
         1,
         &["-s", "500", "-mi", "127.0.0.1", "-mp", &mp],
@@ -271,4 +281,257 @@ fn rona_puts_the_agent_not_ready_and_a_caller_who_leaves_is_an_abandon() {
         queue_log(dir.path())
     );
     assert!(queue_log(dir.path()).contains("|RINGNOANSWER|"));
+}
+
+/// The store's row for `agent` in acd_agents: (state, reason, phone).
+fn agent_row(dir: &Path, agent: &str) -> Option<(String, Option<String>, Option<String>)> {
+    let conn = rusqlite::Connection::open(dir.join("switchboard.db")).ok()?;
+    conn.query_row(
+        "SELECT state, reason, phone FROM acd_agents WHERE agent = ?1",
+        [agent],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .ok()
+}
+
+/// Finished feature-code calls (their confirmation played, we hung up).
+fn feature_calls_done(d: &Daemon) -> usize {
+    cdrs(&d.dir.join("switchboard.db"))
+        .into_iter()
+        .filter(|r| r.end_cause.as_deref() == Some("feature-code"))
+        .count()
+}
+
+/// Dial a feature code from `phone`; waits for the state change `needle` and for the
+/// confirmation call to be over (`done` feature calls finished in all).
+fn feature(d: &Daemon, phone: &Phone, port: u16, code: &str, needle: &str, done: usize) {
+    let resp = phone.command("dial", &format!("sip:{code}@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        d.wait_log(needle, Duration::from_secs(10)),
+        "{code} did not give {needle}:\n{}\n--- phone:\n{}",
+        d.log_text(),
+        phone.log()
+    );
+    assert!(
+        poll_until(Duration::from_secs(10), || feature_calls_done(d) >= done),
+        "the {code} call never ended:\n{}",
+        d.log_text()
+    );
+}
+
+#[test]
+fn agent_state_survives_kill_9() {
+    let dir = temp_dir();
+    let port = free_port();
+    let cfg_path = dir.path().join("switchboard.toml");
+    std::fs::write(&cfg_path, config(dir.path(), port, 10)).unwrap();
+    let mut d = Daemon::start_with(dir.path(), port, &cfg_path);
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "{}",
+        d.log_text()
+    );
+    feature(
+        &d,
+        &bob,
+        port,
+        "*71",
+        "agent=Some(\"1002\") from=LoggedOut to=Ready",
+        1,
+    );
+    feature(
+        &d,
+        &bob,
+        port,
+        "*74",
+        "agent=Some(\"1002\") from=Ready to=NotReady reason=Some(\"break\")",
+        2,
+    );
+    assert!(
+        poll_until(Duration::from_secs(5), || agent_row(dir.path(), "1002")
+            .is_some_and(|r| r.0 == "not-ready")),
+        "not-ready was not stored: {:?}",
+        agent_row(dir.path(), "1002")
+    );
+    feature(
+        &d,
+        &bob,
+        port,
+        "*73",
+        "agent=Some(\"1002\") from=NotReady to=Ready",
+        3,
+    );
+    let mut row = None;
+    assert!(
+        poll_until(Duration::from_secs(5), || {
+            row = agent_row(dir.path(), "1002");
+            row.as_ref().is_some_and(|r| r.0 == "ready")
+        }),
+        "ready was not stored: {row:?}"
+    );
+    assert_eq!(row, Some(("ready".into(), None, Some("1002".into()))));
+    d.kill9();
+    let d = Daemon::start_with(dir.path(), port, &cfg_path);
+    assert!(
+        d.wait_log("agent state restored", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
+    // No new *71: the restored agent takes the caller at the phone they logged in at.
+    let (ok, log) = caller(dir.path(), &d, 1500);
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(call.agent.as_deref(), Some("1002"), "{call:?}");
+    assert_eq!(call.callee, "1002");
+    assert!(call.answered, "{call:?}");
+    assert!(
+        !d.log_text().contains("agent feature code"),
+        "the restarted daemon saw a feature code"
+    );
+    assert_eq!(
+        agent_row(dir.path(), "1002").map(|r| r.0),
+        Some("ready".to_string())
+    );
+}
+
+/// Lines of the daemon log saying `ext`'s AOR now has `n` contacts.
+fn bindings_logged(d: &Daemon, ext: &str, n: usize) -> usize {
+    d.log_text()
+        .lines()
+        .filter(|l| {
+            l.contains("registered")
+                && l.contains(&format!("{ext}@switchboard.local"))
+                && l.contains(&format!("contacts={n}"))
+        })
+        .count()
+}
+
+#[test]
+fn an_agent_whose_phone_is_gone_is_not_offered_until_it_registers_again() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, 10));
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "{}",
+        d.log_text()
+    );
+    login(&d, &bob, port);
+    // baresip unregisters (REGISTER with Expires: 0) when told to quit.
+    bob.command("quit", "");
+    assert!(
+        poll_until(Duration::from_secs(10), || bindings_logged(&d, "1002", 0)
+            > 0),
+        "the phone never unregistered:\n{}\n--- phone:\n{}",
+        d.log_text(),
+        bob.log()
+    );
+    drop(bob);
+    // The agent is still logged in and ready, but has no phone: the caller waits.
+    let caller = spawn_caller(dir.path(), &d, 9000);
+    assert!(
+        d.wait_log("caller queued", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
+    // Several presence sweeps pass with the caller queued: no offer, no INVITE to the
+    // phone that is gone.
+    assert!(
+        !d.wait_log("offering the caller", Duration::from_secs(3)),
+        "the unregistered agent was offered the caller:\n{}",
+        d.log_text()
+    );
+    assert!(!d.log_text().contains("offer cannot ring"));
+    // The phone comes back: the waiting caller is offered to it and it answers.
+    let bob = Phone::start(dir.path(), "bob2", "1002", port, 440.0, "auto");
+    let (ok, log) = caller.join().unwrap();
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(
+        call.agent.as_deref(),
+        Some("1002"),
+        "{call:?}\n{}",
+        bob.log()
+    );
+    assert!(call.answered, "{call:?}");
+    let text = d.log_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let back = lines
+        .iter()
+        .rposition(|l| {
+            l.contains("registered")
+                && l.contains("1002@switchboard.local")
+                && l.contains("contacts=1")
+        })
+        .expect("the phone registered again");
+    let offered = lines
+        .iter()
+        .position(|l| l.contains("offering the caller"))
+        .expect("offered");
+    assert!(
+        offered > back,
+        "offered before the phone came back:\n{text}"
+    );
+}
+
+#[test]
+fn an_agent_on_a_personal_call_is_not_offered_until_it_ends() {
+    let dir = temp_dir();
+    let port = free_port();
+    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, 10));
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    let friend = Phone::start(dir.path(), "friend", "1004", port, 1000.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)
+            && registered(&d, "1004", 1)),
+        "{}",
+        d.log_text()
+    );
+    login(&d, &bob, port);
+    assert!(
+        poll_until(Duration::from_secs(10), || feature_calls_done(&d) >= 1),
+        "the login call never ended:\n{}",
+        d.log_text()
+    );
+    // Bob calls a colleague (not through the ACD) and they talk.
+    let resp = bob.command("dial", &format!("sip:1004@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    assert!(
+        poll_until(Duration::from_secs(10), || dec_bytes(&friend) > 0),
+        "the personal call never connected:\n{}\n--- friend:\n{}",
+        d.log_text(),
+        friend.log()
+    );
+    let caller = spawn_caller(dir.path(), &d, 9000);
+    assert!(
+        d.wait_log("caller queued", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
+    assert!(
+        !d.wait_log("offering the caller", Duration::from_secs(3)),
+        "the agent on a personal call was offered the caller:\n{}",
+        d.log_text()
+    );
+    // Bob hangs up: the waiting caller is offered to him and his phone answers.
+    let resp = bob.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "hangup refused: {resp}");
+    let (ok, log) = caller.join().unwrap();
+    assert!(ok, "caller failed:\n{log}\n--- daemon:\n{}", d.log_text());
+    let call = caller_cdr(&d);
+    assert_eq!(
+        call.agent.as_deref(),
+        Some("1002"),
+        "{call:?}\n{}",
+        bob.log()
+    );
+    assert!(call.answered, "{call:?}");
+    let personal = cdrs(&d.dir.join("switchboard.db"))
+        .into_iter()
+        .find(|r| r.caller == "1002" && r.callee == "1004")
+        .expect("the personal call's CDR");
+    assert_eq!(personal.agent, None);
 }

@@ -29,6 +29,17 @@ impl Endpoint {
         if code >= 200 {
             self.calls.clients.remove(key);
         }
+        if let Purpose::Invite(i) = purpose {
+            if !self.is_current_fork(call, i, key) {
+                // A fork given up on (its offer ended, the caller went elsewhere) whose slot
+                // a newer fork took: its answer must not be read as the new fork's. A late
+                // 2xx still needs ACK + BYE; the transaction ACKs the rest.
+                if (200..300).contains(&code) {
+                    self.ack_and_bye_orphan(now, &resp);
+                }
+                return true;
+            }
+        }
         match purpose {
             Purpose::Invite(i) => self.fork_response(now, call, i, resp),
             Purpose::Reinvite => self.reinvite_response(now, call, resp),
@@ -64,6 +75,7 @@ impl Endpoint {
             return false;
         };
         match purpose {
+            Purpose::Invite(i) if !self.is_current_fork(call, i, key) => {}
             Purpose::Invite(i) => self.fork_failed(now, call, i, 408),
             Purpose::Reinvite => self.reinvite_failed(now, call, 408),
             Purpose::Refresh(_) => self.hangup_both(now, call, "session-refresh-failed", "system"),
@@ -71,6 +83,15 @@ impl Endpoint {
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true
+    }
+
+    /// Whether fork slot `i` of `call` is still the INVITE sent as transaction `key`.
+    fn is_current_fork(&self, call: CallRef, i: usize, key: &TxKey) -> bool {
+        self.calls
+            .calls
+            .get(&call)
+            .and_then(|c| c.forks.get(i))
+            .is_some_and(|f| f.key == *key)
     }
 
     fn fork_response(&mut self, now: Instant, call: CallRef, i: usize, resp: rsip::Response) {

@@ -38,7 +38,7 @@ impl Endpoint {
                 if first.is_empty() {
                     self.music(call, q);
                 } else {
-                    first.extend(self.position_prompts(call, q, &x));
+                    first.extend(self.position_prompts(now, call, &x));
                     self.play(call, Side::A, std::mem::take(&mut first), false);
                 }
                 let every = Duration::from_secs(x.announce_every_secs);
@@ -82,8 +82,8 @@ impl Endpoint {
     /// "You are caller number N; your expected wait is about M minutes".
     fn position_prompts(
         &self,
+        now: Instant,
         call: CallRef,
-        _q: QueueId,
         x: &acd::config::CallerExperience,
     ) -> Vec<String> {
         let mut v = Vec::new();
@@ -98,7 +98,7 @@ impl Endpoint {
             }
         }
         if x.announce_wait {
-            if let Some(w) = e.estimated_wait(Instant::now(), CallId(call)) {
+            if let Some(w) = e.estimated_wait(now, CallId(call)) {
                 let mins = w.as_secs().div_ceil(60);
                 v.push(p("wait-about"));
                 if mins <= 1 {
@@ -123,7 +123,7 @@ impl Endpoint {
         };
         let x = self.queue_caller(q);
         let mut prompts: Vec<String> = x.announcement.iter().cloned().collect();
-        prompts.extend(self.position_prompts(call, q, &x));
+        prompts.extend(self.position_prompts(now, call, &x));
         if !prompts.is_empty() {
             self.play(call, Side::A, prompts, false);
         }
@@ -145,8 +145,11 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get(&call) else {
             return;
         };
-        let App::Queued { queue } = c.app else {
-            return;
+        // The key counts while an agent's phone rings for the caller too (they still hear
+        // music and may not want to wait for the answer).
+        let queue = match c.app {
+            App::Queued { queue } | App::Offering { queue, .. } => queue,
+            _ => return,
         };
         let x = self.queue_caller(queue);
         let key = digit.to_string();
@@ -246,6 +249,16 @@ impl Endpoint {
     /// Move a caller the engine let go of.
     fn route_to(&mut self, now: Instant, call: CallRef, target: &acd::Target) {
         self.clear_call_timer(call, CallTimer::Announce);
+        // An agent's phone may ring for the caller still (the exit key, max wait or an
+        // overflow during an offer; the engine's CancelOffer comes after its Exit): stop it
+        // now, before the caller's B side goes elsewhere and a late cancel hits that instead.
+        let offer = match self.calls.calls.get(&call).map(|c| &c.app) {
+            Some(App::Offering { offer, .. }) => Some(*offer),
+            _ => None,
+        };
+        if let Some(offer) = offer {
+            self.stop_offer(now, offer);
+        }
         match target {
             acd::Target::Queue { queue } => self.enter_queue(now, call, queue),
             acd::Target::Extension { extension } => {

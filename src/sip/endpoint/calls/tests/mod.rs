@@ -11,6 +11,7 @@ mod ivr;
 mod limits;
 mod msg;
 mod queue;
+mod queue_waiting;
 mod ringing;
 mod session;
 

@@ -14,10 +14,16 @@ use crate::sip::endpoint::calls::{MediaEvent, Side};
 pub(super) const AGENT: &str = "192.0.2.50:5070";
 
 pub(super) fn acd() -> AcdConfig {
+    acd_with(|_| {})
+}
+
+/// The test ACD (queue `sales`, agent 1002) with the queue changed by `f`.
+pub(super) fn acd_with(f: impl Fn(&mut QueueConfig)) -> AcdConfig {
     let mut q = QueueConfig::named("sales");
     q.ring_timeout_secs = 15;
     q.wrap_up_secs = 5;
     q.caller.music = Some("moh.wav".into());
+    f(&mut q);
     AcdConfig {
         agents: vec![AgentConfig {
             id: "1002".into(),
@@ -34,6 +40,11 @@ pub(super) fn acd() -> AcdConfig {
 }
 
 pub(super) fn queue_cfg() -> EndpointConfig {
+    queue_cfg_with(acd())
+}
+
+/// Users 1001 and 1002, the IVR at 600 (key 1: queue `sales`), and `acd`.
+pub(super) fn queue_cfg_with(acd: AcdConfig) -> EndpointConfig {
     let mut c = cfg();
     c.users.insert(
         "1002".into(),
@@ -62,8 +73,27 @@ pub(super) fn queue_cfg() -> EndpointConfig {
             .into_iter()
             .collect(),
     };
-    c.acd = acd();
+    c.acd = acd;
     c
+}
+
+/// The endpoint with `acd`'s engine and agent 1002's phone registered at AGENT; nobody is
+/// logged in.
+pub(super) fn setup_idle(acd: AcdConfig) -> H {
+    setup_idle_with(acd, |_| {})
+}
+
+/// `setup_idle` with the endpoint config changed by `f` first.
+pub(super) fn setup_idle_with(acd: AcdConfig, f: impl Fn(&mut EndpointConfig)) -> H {
+    let mut c = queue_cfg_with(acd.clone());
+    f(&mut c);
+    let mut h = H::new(c);
+    let now = h.now;
+    h.ep.set_acd(Engine::new(&acd, now, 0).expect("valid ACD config"));
+    register(&mut h, "1002", "pw2", AGENT);
+    h.collect();
+    h.clear();
+    h
 }
 
 /// The endpoint with the engine, agent 1002's phone registered at AGENT and the agent
@@ -300,4 +330,55 @@ fn a_caller_hanging_up_while_the_agent_rings_is_an_abandon() {
         .expect("CDR");
     assert_eq!(cdr.queue.as_deref(), Some("sales"));
     assert_eq!(cdr.agent, None);
+}
+
+#[test]
+fn a_late_487_from_the_phone_given_up_on_does_not_end_the_next_offer() {
+    let mut h = setup();
+    let call = queue_caller(&mut h);
+    let first = h.take_sent_to(AGENT).remove(0);
+    agent_replies(&mut h, &first, 180, None);
+    h.advance(Duration::from_secs(15));
+    let cancel = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&cancel), ["CANCEL"], "RONA");
+    agent_replies(&mut h, &cancel[0], 200, None);
+    // The agent is ready again before their phone confirms the cancelled INVITE: the
+    // caller is offered again at once, in the same fork slot.
+    let now = h.now;
+    h.ep.restore_agent(
+        now,
+        &AgentRecord {
+            agent: "1002".into(),
+            state: "ready".into(),
+            reason: None,
+            phone: Some("1002".into()),
+        },
+    );
+    h.collect();
+    let second = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&second), ["INVITE"], "offered again");
+    assert_ne!(second[0].header("Call-ID"), first.header("Call-ID"));
+    h.clear();
+    // Now the first INVITE's 487 arrives: ACKed, and nothing else happens.
+    agent_replies(&mut h, &first, 487, None);
+    assert_eq!(kinds(&h.take_sent_to(AGENT)), ["ACK"], "only the ACK");
+    assert!(
+        !h.take_outs().iter().any(|(_, o)| matches!(
+            o,
+            Output::Acd(ev) if matches!(ev.kind, crate::acd::EventKind::OfferEnded { .. })
+        )),
+        "the second offer is still on"
+    );
+    // The second ringing phone answers: the caller is bridged to the agent.
+    agent_replies(
+        &mut h,
+        &second[0],
+        200,
+        Some(&sdp("192.0.2.50", 41000, 1, "sendrecv")),
+    );
+    assert_eq!(kinds(&h.take_sent_to(AGENT)), ["ACK"]);
+    assert!(h.take_outs().iter().any(|(_, o)| matches!(
+        o,
+        Output::Media(MediaCommand::Bridge { on: true, call: c }) if *c == call
+    )));
 }
