@@ -185,6 +185,9 @@ impl Endpoint {
         let identity_kept = cfg.domain == self.cfg.domain && cfg.realm == self.cfg.realm;
         cfg.domain = self.cfg.domain.clone();
         cfg.realm = self.cfg.realm.clone();
+        // The running engine was built from these queues (their ids index this list): a
+        // changed ACD takes effect at the next start, like the listen addresses.
+        cfg.acd = self.cfg.acd.clone();
         self.registrar.set_limits(cfg.registrar.clone());
         self.limiter.set_config(cfg.rate_limit.clone());
         self.auth.set_policy(cfg.nonce_ttl, cfg.algorithms.clone());
