@@ -4,6 +4,8 @@ pub mod driver;
 mod dtmf;
 mod far_end;
 pub mod g711;
+pub mod mixer;
+pub mod monitor;
 pub mod player;
 pub mod prompt;
 mod quality;

@@ -12,6 +12,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::mixer::Frame;
+use super::monitor::{Feed, MonitorMode, Tap};
 use super::player::{Law, Player, PACKET};
 use super::prompt::Prompt;
 use super::{
@@ -47,6 +49,20 @@ pub enum RelayCmd {
     /// Whether the two sides hear each other (false while the caller is in the IVR or
     /// queue and an agent's phone rings).
     Bridge(bool),
+    /// A supervisor monitors this call: their mix goes to `tap.to_supervisor`, their voice
+    /// comes from `from_supervisor`.
+    MonitorTap {
+        tap: Tap,
+        from_supervisor: mpsc::Receiver<Frame>,
+    },
+    MonitorMode(MonitorMode),
+    MonitorStop,
+    /// This call is a supervisor's: side A hears what `from_tap` brings, and its voice goes
+    /// to `feed.to_tap`.
+    Feed {
+        feed: Feed,
+        from_tap: mpsc::Receiver<Frame>,
+    },
     /// Stop relaying and report the call's media figures.
     Finish(oneshot::Sender<MediaSummary>),
 }
@@ -103,6 +119,8 @@ pub fn open(
         foreign_dropped: 0,
         bridged: true,
         players: [None, None],
+        tap: None,
+        feed: None,
         seed: seed as u32,
         events,
     };
@@ -241,6 +259,9 @@ struct Relay {
     bridged: bool,
     /// What we play to each side, if anything (it then hears that, not the other side).
     players: [Option<Player>; 2],
+    /// A supervisor listening in on this call, or (`feed`) this call being the supervisor's.
+    tap: Option<Tap>,
+    feed: Option<Feed>,
     seed: u32,
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
 }
@@ -286,6 +307,32 @@ impl Relay {
                         duration_ms: d.duration_ms,
                     },
                 ));
+            }
+        }
+        let payload = buf
+            .get(h.payload_offset..(h.payload_offset + h.payload_len).min(buf.len()))
+            .filter(|p| p.len() == super::player::FRAME);
+        if let Some(f) = self.feed.as_ref() {
+            // The supervisor's voice goes to the monitored call only.
+            if let (Side::A, Some(p), true) =
+                (from, payload, h.payload_type == f.law.payload_type())
+            {
+                let mut frame = [0u8; super::player::FRAME];
+                frame.copy_from_slice(p);
+                let _ = f.to_tap.try_send(frame);
+            }
+            return;
+        }
+        if let Some(t) = self.tap.as_mut() {
+            if let (Some(p), true) = (payload, h.payload_type == t.law.payload_type()) {
+                match from {
+                    Side::A => t.a.push(p),
+                    Side::B => t.b.push(p),
+                }
+            }
+            if t.mixes_from(from == Side::A) {
+                // Mixed with the supervisor on the 20 ms tick instead.
+                return;
             }
         }
         if !self.bridged || self.players[idx(to)].is_some() {
@@ -390,17 +437,65 @@ impl Relay {
                 self.bridged = on;
                 None
             }
+            RelayCmd::MonitorMode(mode) => {
+                if let Some(t) = self.tap.as_mut() {
+                    t.mode = mode;
+                }
+                None
+            }
+            RelayCmd::MonitorStop => {
+                self.tap = None;
+                None
+            }
+            // Installed by the loop, which owns their receivers.
+            RelayCmd::MonitorTap { .. } | RelayCmd::Feed { .. } => None,
             RelayCmd::Finish(tx) => Some(tx),
         }
     }
 
     fn playing(&self) -> bool {
-        self.players.iter().any(Option::is_some)
+        self.players.iter().any(Option::is_some) || self.tap.is_some()
     }
 
-    /// One 20 ms frame to every side something plays to.
+    /// A frame of the supervisor's voice for the monitored call's mix.
+    fn on_supervisor_frame(&mut self, f: &Frame) {
+        if let Some(t) = self.tap.as_mut() {
+            t.s.push(f);
+        }
+    }
+
+    /// A frame from the monitored call for the supervisor (side A of this relay).
+    fn on_tap_frame(&mut self, sockets: &Sockets, f: &Frame) {
+        if self.players[0].is_some() {
+            return;
+        }
+        let Some(feed) = self.feed.as_mut() else {
+            return;
+        };
+        let mut p = feed.packet(f);
+        let s = &mut self.sides[0];
+        let Some(dest) = s.rtp_dest() else { return };
+        if s.out.rewrite(Instant::now().into_std(), &mut p) {
+            let _ = sockets.rtp(Side::A).try_send_to(&p, dest);
+        }
+    }
+
+    /// One 20 ms frame to every side something plays to, and the monitor's mixes.
     fn play_tick(&mut self, sockets: &Sockets) {
         let now = Instant::now().into_std();
+        if let Some(t) = self.tap.as_mut() {
+            let out = t.tick();
+            for (side, p) in [(Side::A, out.to_a), (Side::B, out.to_b)] {
+                let (Some(mut p), true) = (p, self.players[idx(side)].is_none()) else {
+                    continue;
+                };
+                let s = &mut self.sides[idx(side)];
+                let Some(dest) = s.rtp_dest() else { continue };
+                if s.out.rewrite(now, &mut p) {
+                    let _ = sockets.rtp(side).try_send_to(&p, dest);
+                }
+            }
+        }
         let mut buf = [0u8; PACKET];
         for side in [Side::A, Side::B] {
             let Some(p) = self.players[idx(side)].as_mut() else {
@@ -480,6 +575,10 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
     // Playback pacing, only while something plays (created afresh so idle time is not
     // "caught up"); late ticks are caught up so a prompt keeps wall-clock time.
     let mut frame: Option<tokio::time::Interval> = None;
+    // Monitoring: the supervisor's frames (this call is monitored), or the monitored call's
+    // mix (this call is the supervisor's).
+    let mut from_sup: Option<mpsc::Receiver<Frame>> = None;
+    let mut from_tap: Option<mpsc::Receiver<Frame>> = None;
     loop {
         let [b0, b1, b2, b3] = &mut bufs;
         tokio::select! {
@@ -487,7 +586,28 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
             r = sockets.b_rtp.recv_from(b1) => if let Ok((n, src)) = r { relay.on_rtp(&sockets, Side::B, &mut b1[..n], src) },
             r = sockets.a_rtcp.recv_from(b2) => if let Ok((n, src)) = r { relay.on_rtcp(&sockets, Side::A, &mut b2[..n], src) },
             r = sockets.b_rtcp.recv_from(b3) => if let Ok((n, src)) = r { relay.on_rtcp(&sockets, Side::B, &mut b3[..n], src) },
+            f = next_frame_in(&mut from_sup) => match f {
+                Some(f) => relay.on_supervisor_frame(&f),
+                None => from_sup = None,
+            },
+            f = next_frame_in(&mut from_tap) => match f {
+                Some(f) => relay.on_tap_frame(&sockets, &f),
+                // The monitored call ended or the monitoring stopped.
+                None => { from_tap = None; relay.feed = None; }
+            },
             cmd = rx.recv() => match cmd {
+                Some(RelayCmd::MonitorTap { tap, from_supervisor }) => {
+                    relay.tap = Some(tap);
+                    from_sup = Some(from_supervisor);
+                }
+                Some(RelayCmd::Feed { feed, from_tap: rx_tap }) => {
+                    relay.feed = Some(feed);
+                    from_tap = Some(rx_tap);
+                }
+                Some(RelayCmd::MonitorStop) => {
+                    relay.tap = None;
+                    from_sup = None;
+                }
                 Some(cmd) => if let Some(done) = relay.on_cmd(cmd) {
                     let _ = done.send(relay.summary());
                     return;
@@ -507,6 +627,14 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
             (false, true) => frame = None,
             _ => {}
         }
+    }
+}
+
+/// The next frame on a monitoring channel: None when it closed; pending without one.
+async fn next_frame_in(rx: &mut Option<mpsc::Receiver<Frame>>) -> Option<Frame> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
     }
 }
 
