@@ -55,6 +55,7 @@ pub struct RawAcd {
     pub logout_code: Spanned<String>,
     pub ready_code: Spanned<String>,
     pub not_ready_code: Spanned<String>,
+    pub monitor_code: Spanned<String>,
 }
 
 impl Default for RawAcd {
@@ -67,6 +68,7 @@ impl Default for RawAcd {
             logout_code: sp("*72".into()),
             ready_code: sp("*73".into()),
             not_ready_code: sp("*74".into()),
+            monitor_code: sp("*55".into()),
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct FeatureCodes {
     pub logout: String,
     pub ready: String,
     pub not_ready: String,
+    /// Followed by an agent id: listen in on that agent's call (users with the `monitor`
+    /// permission).
+    pub monitor: String,
 }
 
 impl Default for FeatureCodes {
@@ -31,6 +34,7 @@ impl Default for FeatureCodes {
             logout: "*72".into(),
             ready: "*73".into(),
             not_ready: "*74".into(),
+            monitor: "*55".into(),
         }
     }
 }
@@ -194,6 +198,7 @@ pub fn acd(
         &a.logout_code,
         &a.ready_code,
         &a.not_ready_code,
+        &a.monitor_code,
     ];
     let mut seen = HashSet::new();
     for code in codes {
@@ -223,6 +228,7 @@ pub fn acd(
             logout: a.logout_code.get_ref().clone(),
             ready: a.ready_code.get_ref().clone(),
             not_ready: a.not_ready_code.get_ref().clone(),
+            monitor: a.monitor_code.get_ref().clone(),
         },
         queue_log,
     }

@@ -128,6 +128,35 @@ impl MediaDriver {
             }
             MediaCommand::StopPlay { call, side } => self.send(call, RelayCmd::StopPlay { side }),
             MediaCommand::Bridge { call, on } => self.send(call, RelayCmd::Bridge(on)),
+            MediaCommand::Monitor {
+                target,
+                supervisor,
+                mode,
+                law,
+                supervisor_law,
+            } => {
+                use super::monitor::{Feed, Tap, CHANNEL};
+                let (to_sup, from_tap) = mpsc::channel(CHANNEL);
+                let (to_tap, from_sup) = mpsc::channel(CHANNEL);
+                self.send(
+                    target,
+                    RelayCmd::MonitorTap {
+                        tap: Box::new(Tap::new(mode, law, to_sup)),
+                        from_supervisor: from_sup,
+                    },
+                );
+                self.send(
+                    supervisor,
+                    RelayCmd::Feed {
+                        feed: Feed::new(supervisor_law, law, to_tap),
+                        from_tap,
+                    },
+                );
+            }
+            MediaCommand::MonitorMode { target, mode } => {
+                self.send(target, RelayCmd::MonitorMode(mode))
+            }
+            MediaCommand::MonitorStop { target } => self.send(target, RelayCmd::MonitorStop),
         }
     }
 

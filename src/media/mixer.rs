@@ -72,6 +72,15 @@ fn encode(law: Law, s: i32) -> u8 {
     }
 }
 
+/// The same audio in the other law (the supervisor's phone may use the other one).
+pub fn convert(from: Law, to: Law, frame: &mut Frame) {
+    if from != to {
+        for b in frame.iter_mut() {
+            *b = encode(to, decode(from, *b));
+        }
+    }
+}
+
 /// Sum the present inputs into `out` (silence when none is present).
 pub fn mix(law: Law, inputs: &[Option<&Frame>], out: &mut Frame) {
     for (i, o) in out.iter_mut().enumerate() {
@@ -100,10 +109,21 @@ mod tests {
             mix(law, &[Some(&a), Some(&b)], &mut out);
             let got = decode(law, out[0]);
             assert!((got - 3000).abs() < 150, "{law:?}: {got}");
-            mix(law, &[Some(&frame(law, 30000)), Some(&frame(law, 30000))], &mut out);
-            assert!(decode(law, out[0]) > 30000, "clipped at the top, not wrapped");
+            mix(
+                law,
+                &[Some(&frame(law, 30000)), Some(&frame(law, 30000))],
+                &mut out,
+            );
+            assert!(
+                decode(law, out[0]) > 30000,
+                "clipped at the top, not wrapped"
+            );
             mix(law, &[None, None], &mut out);
-            assert_eq!(decode(law, out[0]), decode(law, frame(law, 0)[0]), "silence");
+            assert_eq!(
+                decode(law, out[0]),
+                decode(law, frame(law, 0)[0]),
+                "silence"
+            );
             mix(law, &[None, Some(&a)], &mut out);
             assert_eq!(out, a, "one input passes through");
         }

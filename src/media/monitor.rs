@@ -78,7 +78,11 @@ impl Tap {
     /// One 20 ms step: the supervisor's mix goes out on the channel (dropped when the
     /// supervisor's relay lags), and packets for the mixed directions are returned.
     pub fn tick(&mut self) -> TickOut {
-        let (a, b, s) = (self.a.pop().copied(), self.b.pop().copied(), self.s.pop().copied());
+        let (a, b, s) = (
+            self.a.pop().copied(),
+            self.b.pop().copied(),
+            self.s.pop().copied(),
+        );
         let mut sup = [0u8; FRAME];
         mix(self.law, &[a.as_ref(), b.as_ref()], &mut sup);
         let _ = self.to_supervisor.try_send(sup);
@@ -111,7 +115,9 @@ impl Tap {
 /// The supervisor's side: what to play them, and where their voice goes.
 #[derive(Debug)]
 pub struct Feed {
+    /// The supervisor's law, and the monitored call's (frames are converted between them).
     pub law: Law,
+    pub tap_law: Law,
     pub to_tap: mpsc::Sender<Frame>,
     seq: u16,
     ts: u32,
@@ -119,17 +125,29 @@ pub struct Feed {
 
 impl Feed {
     /// (What the tap sends arrives on a receiver the relay's loop owns.)
-    pub fn new(law: Law, to_tap: mpsc::Sender<Frame>) -> Self {
+    pub fn new(law: Law, tap_law: Law, to_tap: mpsc::Sender<Frame>) -> Self {
         Feed {
             law,
+            tap_law,
             to_tap,
             seq: 0,
             ts: 0,
         }
     }
 
-    /// An RTP packet carrying `frame` for the supervisor.
+    /// The supervisor's voice, in the monitored call's law.
+    pub fn send_voice(&self, payload: &[u8]) {
+        let mut frame = [0u8; FRAME];
+        frame.copy_from_slice(payload);
+        super::mixer::convert(self.law, self.tap_law, &mut frame);
+        let _ = self.to_tap.try_send(frame);
+    }
+
+    /// An RTP packet carrying `frame` (in the monitored call's law) for the supervisor.
     pub fn packet(&mut self, frame: &Frame) -> [u8; PACKET] {
+        let mut frame = *frame;
+        super::mixer::convert(self.tap_law, self.law, &mut frame);
+        let frame = &frame;
         let mut p = [0u8; PACKET];
         p[0] = 0x80;
         p[1] = self.law.payload_type();

@@ -52,7 +52,8 @@ pub enum RelayCmd {
     /// A supervisor monitors this call: their mix goes to `tap.to_supervisor`, their voice
     /// comes from `from_supervisor`.
     MonitorTap {
-        tap: Tap,
+        // Boxed: the tap's jitter queues would make every command large.
+        tap: Box<Tap>,
         from_supervisor: mpsc::Receiver<Frame>,
     },
     MonitorMode(MonitorMode),
@@ -260,7 +261,7 @@ struct Relay {
     /// What we play to each side, if anything (it then hears that, not the other side).
     players: [Option<Player>; 2],
     /// A supervisor listening in on this call, or (`feed`) this call being the supervisor's.
-    tap: Option<Tap>,
+    tap: Option<Box<Tap>>,
     feed: Option<Feed>,
     seed: u32,
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
@@ -317,9 +318,7 @@ impl Relay {
             if let (Side::A, Some(p), true) =
                 (from, payload, h.payload_type == f.law.payload_type())
             {
-                let mut frame = [0u8; super::player::FRAME];
-                frame.copy_from_slice(p);
-                let _ = f.to_tap.try_send(frame);
+                f.send_voice(p);
             }
             return;
         }

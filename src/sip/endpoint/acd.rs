@@ -77,6 +77,8 @@ pub(super) enum Feature {
     Logout(String),
     Ready(String),
     NotReady(String, String),
+    /// A supervisor listens in on the agent's call.
+    Monitor(String),
 }
 
 impl Endpoint {
@@ -179,6 +181,11 @@ impl Endpoint {
         };
         // Longest codes first would matter only if one were a prefix of another (config
         // refuses duplicates; *7 vs *71 style prefixes are the operator's choice).
+        if let Some(rest) = dialled.strip_prefix(f.monitor.as_str()) {
+            if !rest.is_empty() {
+                return Some(Feature::Monitor(rest.to_string()));
+            }
+        }
         if let Some(rest) = dialled.strip_prefix(f.not_ready.as_str()) {
             let reason = if rest.is_empty() { "break" } else { rest };
             return Some(Feature::NotReady(ext.to_string(), reason.to_string()));
@@ -225,6 +232,8 @@ impl Endpoint {
                 e.handle_agent_ready(now, a).ok()?;
                 (a, "prompts/agent-ready.wav")
             }
+            // Handled by the call itself (it needs the call to monitor).
+            Feature::Monitor(_) => return None,
             Feature::NotReady(agent, reason) => {
                 let a = self.agent_at(agent)?;
                 let e = self.acd.engine.as_mut()?;

@@ -194,6 +194,7 @@ impl Endpoint {
             vars: Vec::new(),
             play_id: 0,
             busy_exts: Vec::new(),
+            monitored_by: None,
             acd_id: Some(acd_call.0),
             priority: entry.record.priority,
         };

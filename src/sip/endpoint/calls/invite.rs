@@ -282,6 +282,7 @@ impl Endpoint {
             vars: Vec::new(),
             play_id: 0,
             busy_exts: Vec::new(),
+            monitored_by: None,
             acd_id: None,
             priority: match &origin {
                 Origin::Trunk(_) => self
@@ -341,8 +342,19 @@ impl Endpoint {
                     Origin::Trunk(_) => String::new(),
                 };
                 let f = feature.expect("Target::Feature comes only from a feature code");
-                let prompt = self.apply_feature(now, &ext, &f);
-                Some(super::local::Local::Feature(prompt))
+                if let crate::sip::endpoint::acd::Feature::Monitor(agent) = &f {
+                    let target = self
+                        .may_monitor(&ext)
+                        .then(|| self.call_of_agent(agent))
+                        .flatten();
+                    if target.is_none() {
+                        tracing::info!(supervisor = %ext, agent = %agent, "monitoring refused (no permission, or the agent is on no call)");
+                    }
+                    Some(super::local::Local::Monitor(target))
+                } else {
+                    let prompt = self.apply_feature(now, &ext, &f);
+                    Some(super::local::Local::Feature(prompt))
+                }
             }
             _ => None,
         };

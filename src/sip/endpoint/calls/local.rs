@@ -35,6 +35,8 @@ pub(super) enum App {
     Goodbye(&'static str),
     /// A queued callback's turn: the agent's phone (our A side, we are its UAC) rings.
     CallbackAgent { offer: crate::acd::OfferId },
+    /// A supervisor's call, listening in on `target`.
+    Monitor { target: CallRef },
 }
 
 /// What a call we answer ourselves does first.
@@ -43,6 +45,8 @@ pub(super) enum Local {
     Queue(String),
     /// A feature code's confirmation prompt (None: it was refused).
     Feature(Option<&'static str>),
+    /// A supervisor's monitoring session (None: refused).
+    Monitor(Option<CallRef>),
 }
 
 /// The built-in ringback (North American: 440 + 480 Hz, 2 s on, 4 s off).
@@ -94,6 +98,16 @@ impl Endpoint {
                 self.ok_to_caller(now, call);
                 self.enter_queue(now, call, &q);
             }
+            Local::Monitor(Some(target)) => {
+                self.ok_to_caller(now, call);
+                self.start_monitor(call, target);
+            }
+            Local::Monitor(None) => {
+                c.app = App::Feature;
+                self.ok_to_caller(now, call);
+                let p = "prompts/agent-refused.wav".to_string();
+                self.play(call, Side::A, vec![p], false);
+            }
             Local::Feature(prompt) => {
                 c.app = App::Feature;
                 self.ok_to_caller(now, call);
@@ -112,7 +126,7 @@ impl Endpoint {
         if let (Side::A, App::Ivr(s)) = (side, &mut c.app) {
             s.handle_digit(now, menus, digit);
             self.ivr_pump(now, call);
-        } else if side == Side::A {
+        } else if side == Side::A && !self.monitor_digit(call, digit) {
             self.queue_digit(now, call, digit);
         }
     }

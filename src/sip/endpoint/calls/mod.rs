@@ -10,6 +10,7 @@ mod callback;
 mod indialog;
 mod invite;
 mod local;
+mod monitor;
 mod outgoing;
 mod queue;
 mod timers;
@@ -92,6 +93,21 @@ pub enum MediaCommand {
     Bridge {
         call: CallRef,
         on: bool,
+    },
+    /// `supervisor` (a call of ours) monitors `target` in `mode`; each call's law given.
+    Monitor {
+        target: CallRef,
+        supervisor: CallRef,
+        mode: crate::media::monitor::MonitorMode,
+        law: crate::media::player::Law,
+        supervisor_law: crate::media::player::Law,
+    },
+    MonitorMode {
+        target: CallRef,
+        mode: crate::media::monitor::MonitorMode,
+    },
+    MonitorStop {
+        target: CallRef,
     },
 }
 
@@ -249,6 +265,8 @@ struct Call {
     acd_id: Option<u64>,
     /// Queue priority (from the DID it came in on).
     priority: u8,
+    /// The supervisor call listening in, if any.
+    monitored_by: Option<CallRef>,
 }
 
 impl Call {
@@ -526,6 +544,7 @@ impl Endpoint {
         // A caller we answered may leave while a destination still rings.
         self.cancel_forks(now, call);
         self.acd_call_over(now, call, side);
+        let supervisor = self.monitor_over(call);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {
             return;
@@ -557,6 +576,9 @@ impl Endpoint {
             .push_back(Output::Cdr(CdrWrite::End(call, Box::new(c.cdr))));
         self.out
             .push_back(Output::Media(MediaCommand::Close { call }));
+        if let Some(s) = supervisor {
+            self.end_supervisor(now, s);
+        }
     }
 
     /// CANCEL every fork still ringing (or remember to, when it has not answered at all yet).
