@@ -3,17 +3,14 @@
 //! call's A side is the agent), and once the agent answers we dial the customer (through
 //! the trunk they came from, or their extension) and bridge the two.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use super::local::App;
-use super::{ALeg, BSide, Call, CallRef, CallTimer, MediaCommand, Purpose, Side, State};
+use super::originate::Origination;
+use super::{CallRef, CallTimer, Side, State};
 use crate::acd::{self, CallId, OfferFailure, OfferId};
-use crate::call::cdr::Cdr;
 use crate::call::sipstr;
-use crate::sdp::{self, Codec, Direction, LocalMedia, OriginState};
+use crate::sdp;
 use crate::sip::endpoint::{Endpoint, Output};
 use crate::sip::message::header_value;
 use crate::sip::{rsip, Peer};
@@ -109,112 +106,25 @@ impl Endpoint {
         let Some(first) = contacts.first().cloned() else {
             return fail(self, "agent's phone is not registered");
         };
-        let Some((a_port, b_port)) = self.calls.ports.take_pair() else {
-            return fail(self, "no free RTP ports");
-        };
-        let media_ip = self.cfg.media_address;
-        let codecs: Vec<Codec> = self
-            .cfg
-            .codecs
-            .iter()
-            .map(|n| Codec {
-                name: *n,
-                pt: n.static_pt(),
-            })
-            .collect();
-        let te = self.cfg.telephone_event.then_some(101);
-        let mut a_origin =
-            OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
-        let local = LocalMedia {
-            addr: media_ip,
-            port: a_port,
-            ptime: Some(self.cfg.ptime_ms),
-        };
-        let body =
-            sdp::build_offer(&mut a_origin, &local, &codecs, te, Direction::SendRecv).to_bytes();
-        // The agent sees the customer's number as the caller.
-        let from_uri = format!("<sip:{}@{}>", entry.number, self.cfg.domain);
-        let to_uri = format!("<sip:{phone}@{}>", self.cfg.domain);
-        let (mut forks, mut reqs) =
-            self.make_forks(std::slice::from_ref(&first), &[to_uri], &from_uri, &body);
-        let (Some(fork), Some((_, invite, peer))) = (forks.pop(), reqs.pop()) else {
-            self.calls.ports.give_back(a_port);
-            self.calls.ports.give_back(b_port);
-            return fail(self, "INVITE not built");
-        };
-        let call = self.calls.next;
-        self.calls.next += 1;
-        let uuid = format!("{:016x}", rand::Rng::random::<u64>(&mut self.rng));
-        let b_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
-        let cdr = Cdr {
-            id: uuid.clone(),
-            a_call_id: fork.dialog.call_id.clone(),
-            direction: "callback".into(),
-            caller: entry.number.clone(),
-            callee: phone.clone(),
+        let seed = Origination {
+            phone: phone.clone(),
+            contact: first,
+            from_number: entry.number.clone(),
+            app: App::CallbackAgent { offer },
+            direction: "callback",
             trunk: entry.trunk.clone(),
-            start_unix_ms: self.calls.unix_ms(now),
             queue: Some(entry.record.queue.clone()),
             agent: self.acd.names.get(agent.0 as usize).cloned(),
-            ..Default::default()
-        };
-        let c = Call {
-            uuid: uuid.clone(),
-            state: State::Ringing,
-            a: ALeg {
-                key: fork.key.clone(),
-                dialog: fork.dialog.clone(),
-                invite: None,
-                origin: a_origin,
-                port: a_port,
-                answer: Some(Bytes::from(body.to_vec())),
-                remote_sdp_version: 0,
-                last_offer: None,
-                ok_bytes: None,
-                ok_interval: self.cfg.timers.t1,
-            },
-            b: BSide {
-                port: b_port,
-                origin: b_origin,
-                offered: codecs,
-                telephone_event: te,
-                dialog: None,
-                last_answer: None,
-            },
-            forks: Vec::new(),
-            codec: None,
-            reinvite: None,
-            session: [None, None],
-            deadlines: HashMap::new(),
-            cdr: cdr.clone(),
-            hold: [false; 2],
-            local_sdp: [Some(Bytes::from(body.to_vec())), None],
-            app: App::CallbackAgent { offer },
-            local: true,
-            vars: Vec::new(),
-            play_id: 0,
-            busy_exts: Vec::new(),
-            monitored_by: None,
             acd_id: Some(acd_call.0),
             priority: entry.record.priority,
         };
-        self.calls.dialogs.insert(
-            (c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()),
-            (call, Side::A),
-        );
-        self.calls.calls.insert(call, c);
-        self.acd.offers.insert(offer, call);
-        tracing::info!(call = %uuid, phone = %phone, number = %entry.number, "callback: ringing the agent first");
-        self.out
-            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(cdr))));
-        self.out.push_back(Output::Media(MediaCommand::Open {
-            call,
-            a_port,
-            b_port,
-        }));
-        self.out
-            .push_back(Output::Media(MediaCommand::Bridge { call, on: false }));
-        self.send_client(now, call, Purpose::AgentFirst, invite, peer);
+        match self.originate(now, seed) {
+            Ok(call) => {
+                self.acd.offers.insert(offer, call);
+                tracing::info!(call, phone = %phone, number = %entry.number, "callback: ringing the agent first");
+            }
+            Err(why) => fail(self, why),
+        }
     }
 
     /// The agent's phone answered (or not) a callback's INVITE.
@@ -235,10 +145,13 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
-        let App::CallbackAgent { offer, .. } = c.app else {
-            return;
+        // The phone we rang: an agent for a callback, or a supervisor (API monitoring).
+        let (offer, monitor) = match c.app {
+            App::CallbackAgent { offer } => (Some(offer), None),
+            App::MonitorPending { target } => (None, Some(target)),
+            _ => return,
         };
-        // The agent's dialog is now our A side.
+        // The phone's dialog is now our A side.
         c.a.dialog.remote_tag = header_value(&resp.headers, "To")
             .and_then(sipstr::tag)
             .map(str::to_string);
@@ -253,10 +166,15 @@ impl Endpoint {
         c.cdr.answer_unix_ms = Some(answered_ms);
         self.ack_in_dialog(call, Side::A, &resp);
         let Some(neg) = neg else {
-            tracing::info!(call, "agent's SDP answer is unusable");
-            self.acd.offers.remove(&offer);
-            if let Some(e) = self.acd.engine.as_mut() {
-                let _ = e.handle_offer_failed(now, offer, OfferFailure::Rejected);
+            tracing::info!(call, "the phone's SDP answer is unusable");
+            if let Some(offer) = offer {
+                self.acd.offers.remove(&offer);
+                if let Some(e) = self.acd.engine.as_mut() {
+                    let _ = e.handle_offer_failed(now, offer, OfferFailure::Rejected);
+                }
+                if let Some(c) = self.calls.calls.get_mut(&call) {
+                    c.app = App::Goodbye("incompatible-media");
+                }
             }
             self.bye(now, call, Side::A);
             self.end_call(now, call, "incompatible-media", "system");
@@ -277,6 +195,22 @@ impl Endpoint {
             neg.remote_rtcp,
             neg.telephone_event,
         );
+        if let Some(target) = monitor {
+            self.out
+                .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(
+                    self.calls
+                        .calls
+                        .get(&call)
+                        .map(|c| c.cdr.clone())
+                        .unwrap_or_default(),
+                ))));
+            if !self.calls.calls.contains_key(&target) {
+                self.bye(now, call, Side::A);
+                return self.end_call(now, call, "monitored-call-ended", "system");
+            }
+            return self.start_monitor(call, target);
+        }
+        let Some(offer) = offer else { return };
         self.acd.offers.remove(&offer);
         if let Some(e) = self.acd.engine.as_mut() {
             let _ = e.handle_offer_answered(now, offer);
@@ -321,8 +255,13 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
-        let App::CallbackAgent { offer, .. } = c.app else {
-            return;
+        let offer = match c.app {
+            App::CallbackAgent { offer } => offer,
+            App::MonitorPending { .. } => {
+                c.app = App::Bridge;
+                return self.end_call(now, call, "monitor-unanswered", "callee");
+            }
+            _ => return,
         };
         // The engine hears of it here, not again when the call ends (it keeps the callback).
         c.app = App::Goodbye("callback-agent-unavailable");

@@ -37,6 +37,8 @@ pub(super) enum App {
     CallbackAgent { offer: crate::acd::OfferId },
     /// A supervisor's call, listening in on `target`.
     Monitor { target: CallRef },
+    /// The supervisor's phone rings (monitoring started from the API).
+    MonitorPending { target: CallRef },
 }
 
 /// What a call we answer ourselves does first.

@@ -11,6 +11,7 @@ mod indialog;
 mod invite;
 mod local;
 mod monitor;
+mod originate;
 mod outgoing;
 mod queue;
 mod timers;

@@ -28,7 +28,10 @@ impl Endpoint {
         self.calls
             .calls
             .iter()
-            .filter(|(_, c)| c.state != State::Ringing && !matches!(c.app, App::Monitor { .. }))
+            .filter(|(_, c)| {
+                c.state != State::Ringing
+                    && !matches!(c.app, App::Monitor { .. } | App::MonitorPending { .. })
+            })
             .filter(|(_, c)| c.b.dialog.is_some() || c.acd_id.is_some())
             .find(|(_, c)| {
                 c.cdr.agent.as_deref() == Some(agent)
@@ -96,6 +99,47 @@ impl Endpoint {
         self.out
             .push_back(Output::Media(MediaCommand::MonitorMode { target, mode }));
         true
+    }
+
+    /// Start monitoring from the API: ring the supervisor's phone; once it answers it
+    /// hears `agent`'s call (listen mode). Returns the supervisor call's id.
+    pub fn monitor(
+        &mut self,
+        now: Instant,
+        supervisor: &str,
+        agent: &str,
+    ) -> Result<String, String> {
+        if !self.may_monitor(supervisor) {
+            return Err(format!("user {supervisor} lacks the `monitor` permission"));
+        }
+        let target = self
+            .call_of_agent(agent)
+            .ok_or_else(|| format!("agent {agent} is on no call"))?;
+        let contact = self
+            .contacts_of(supervisor)
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{supervisor}'s phone is not registered"))?;
+        let seed = super::originate::Origination {
+            phone: supervisor.to_string(),
+            contact,
+            from_number: agent.to_string(),
+            app: App::MonitorPending { target },
+            direction: "monitor",
+            trunk: None,
+            queue: None,
+            agent: Some(agent.to_string()),
+            acd_id: None,
+            priority: 0,
+        };
+        let call = self.originate(now, seed).map_err(str::to_string)?;
+        self.drain_transactions(now);
+        Ok(self
+            .calls
+            .calls
+            .get(&call)
+            .map(|c| c.uuid.clone())
+            .unwrap_or_default())
     }
 
     /// Switch a monitoring session's mode (the Rust API): by the supervisor call's id.

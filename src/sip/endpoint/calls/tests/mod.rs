@@ -9,6 +9,7 @@ mod callback;
 mod indialog;
 mod ivr;
 mod limits;
+mod monitor;
 mod msg;
 mod queue;
 mod queue_waiting;
