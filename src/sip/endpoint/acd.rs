@@ -37,8 +37,29 @@ pub(super) struct AcdState {
     pub next_sweep: Option<Instant>,
     /// Agent login ids by AgentId (the engine's directory, kept once).
     pub names: Vec<String>,
+    /// The reverse of `phone`: agents logged in at each extension.
+    pub at_phone: HashMap<String, Vec<AgentId>>,
     /// Queued callbacks by their ACD call number.
     pub callbacks: HashMap<u64, super::calls::CallbackEntry>,
+}
+
+impl AcdState {
+    fn set_phone(&mut self, a: AgentId, ext: String) {
+        self.clear_phone(a);
+        self.at_phone.entry(ext.clone()).or_default().push(a);
+        self.phone.insert(a, ext);
+    }
+
+    fn clear_phone(&mut self, a: AgentId) {
+        if let Some(old) = self.phone.remove(&a) {
+            if let Some(v) = self.at_phone.get_mut(&old) {
+                v.retain(|x| *x != a);
+                if v.is_empty() {
+                    self.at_phone.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 /// Presence is re-checked this often (registrations expire on their own).
@@ -103,7 +124,7 @@ impl Endpoint {
         }
         let _ = e.handle_agent_login(now, a);
         if let Some(p) = &rec.phone {
-            self.acd.phone.insert(a, p.clone());
+            self.acd.set_phone(a, p.clone());
         }
         let e = self.acd.engine.as_mut().expect("checked above");
         let _ = match rec.state.as_str() {
@@ -141,11 +162,11 @@ impl Endpoint {
             AgentCommand::Login { phone } => {
                 e.handle_agent_login(now, a).map_err(refused)?;
                 let _ = e.handle_agent_ready(now, a);
-                self.acd.phone.insert(a, phone.clone());
+                self.acd.set_phone(a, phone.clone());
             }
             AgentCommand::Logout => {
                 e.handle_agent_logout(now, a).map_err(refused)?;
-                self.acd.phone.remove(&a);
+                self.acd.clear_phone(a);
             }
             AgentCommand::Ready => e.handle_agent_ready(now, a).map_err(refused)?,
             AgentCommand::NotReady { reason } => {
@@ -217,13 +238,13 @@ impl Endpoint {
                 e.handle_agent_login(now, a).ok()?;
                 // Logged in means ready to take calls (Asterisk's AgentLogin does the same).
                 let _ = e.handle_agent_ready(now, a);
-                self.acd.phone.insert(a, ext.to_string());
+                self.acd.set_phone(a, ext.to_string());
                 (a, "prompts/agent-logged-in.wav")
             }
             Feature::Logout(agent) => {
                 let a = e.agent_id(agent)?;
                 e.handle_agent_logout(now, a).ok()?;
-                self.acd.phone.remove(&a);
+                self.acd.clear_phone(a);
                 (a, "prompts/agent-logged-out.wav")
             }
             Feature::Ready(agent) => {
@@ -253,10 +274,9 @@ impl Endpoint {
     /// The agent logged in at phone `ext` (or whose id is `ext`).
     fn agent_at(&self, ext: &str) -> Option<AgentId> {
         self.acd
-            .phone
-            .iter()
-            .find(|(_, p)| p.as_str() == ext)
-            .map(|(a, _)| *a)
+            .at_phone
+            .get(ext)
+            .and_then(|v| v.first().copied())
             .or_else(|| self.acd.engine.as_ref()?.agent_id(ext))
     }
 
@@ -280,7 +300,13 @@ impl Endpoint {
             .map(AgentId)
             .filter(|a| !matches!(e.agent_state(*a), None | Some(AgentState::LoggedOut)))
             .collect();
-        for a in agents {
+        self.presence_of(now, &agents);
+        self.acd.next_sweep = Some(now + SWEEP);
+    }
+
+    /// Presence of some agents only (those at one phone, when its calls change).
+    fn presence_of(&mut self, now: Instant, agents: &[AgentId]) {
+        for &a in agents {
             let phone = self.agent_phone(a);
             let reachable = phone
                 .as_deref()
@@ -288,7 +314,9 @@ impl Endpoint {
             let busy = phone
                 .as_deref()
                 .is_some_and(|p| self.acd.ext_calls.get(p).copied().unwrap_or(0) > 0);
-            let e = self.acd.engine.as_mut().expect("checked at the top");
+            let Some(e) = self.acd.engine.as_mut() else {
+                return;
+            };
             if self.acd.reachable.get(&a) != Some(&reachable) {
                 self.acd.reachable.insert(a, reachable);
                 let _ = e.handle_agent_reachable(now, a, reachable);
@@ -298,7 +326,6 @@ impl Endpoint {
                 let _ = e.handle_agent_busy_elsewhere(now, a, busy);
             }
         }
-        self.acd.next_sweep = Some(now + SWEEP);
     }
 
     /// Registered devices of an extension.
@@ -317,7 +344,25 @@ impl Endpoint {
         if *n == 0 {
             self.acd.ext_calls.remove(ext);
         }
-        self.acd_presence_sweep(now);
+        self.presence_at(now, ext);
+    }
+
+    /// The phone `ext` registered, unregistered or started/ended a call: re-check only the
+    /// agents there (a full sweep on every call or REGISTER would cost O(agents) each).
+    pub(super) fn presence_at(&mut self, now: Instant, ext: &str) {
+        if self.acd.engine.is_none() {
+            return;
+        }
+        let mut agents: Vec<AgentId> = self.acd.at_phone.get(ext).cloned().unwrap_or_default();
+        if let Some(a) = self.acd.engine.as_ref().and_then(|e| e.agent_id(ext)) {
+            if !self.acd.phone.contains_key(&a) {
+                agents.push(a);
+            }
+        }
+        if agents.is_empty() {
+            return;
+        }
+        self.presence_of(now, &agents);
         self.acd_pump(now);
     }
 

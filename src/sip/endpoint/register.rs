@@ -36,6 +36,7 @@ impl Endpoint {
                     .map(|c| ("Contact", c))
                     .collect();
                 tracing::info!(aor = %ok.aor, contacts = ok.bindings.len(), source = %source.addr, "registered");
+                self.presence_at(now, &user);
                 let resp = self.answer(&req, 200, &contacts);
                 if ok.changes.is_empty() {
                     self.send_response(now, &key, resp);

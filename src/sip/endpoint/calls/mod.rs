@@ -580,6 +580,8 @@ impl Endpoint {
         if let Some(s) = supervisor {
             self.end_supervisor(now, s);
         }
+        // What the ACD made of the end (abandon, wrap-up) goes out now.
+        self.acd_pump(now);
     }
 
     /// CANCEL every fork still ringing (or remember to, when it has not answered at all yet).
