@@ -19,6 +19,7 @@ use super::{
     RtcpPacket, RtcpRewrite, StreamRewriter,
 };
 use crate::call::cdr::MediaQuality;
+use crate::recording::{Outcome, RecordingEnd, Tap};
 use crate::sip::endpoint::calls::{CallRef, MediaEvent, Side};
 
 const CLOCK: u32 = 8000;
@@ -47,8 +48,20 @@ pub enum RelayCmd {
     /// Whether the two sides hear each other (false while the caller is in the IVR or
     /// queue and an agent's phone rings).
     Bridge(bool),
-    /// Stop relaying and report the call's media figures.
-    Finish(oneshot::Sender<MediaSummary>),
+    /// Start, pause, resume or stop recording (the tap batches payloads for the writers).
+    Record(RecordCmd),
+    /// Stop relaying and report the call's media figures and how its recording ended.
+    Finish(oneshot::Sender<Finished>),
+}
+
+#[derive(Debug)]
+pub enum RecordCmd {
+    Start(Box<Tap>, RecordingEnd),
+    /// Not started (limit reached, writers overloaded): the outcome for the CDR.
+    NotStarted(Outcome),
+    Pause(std::time::Instant),
+    Resume(std::time::Instant),
+    Stop(std::time::Instant),
 }
 
 /// The call's media quality at the end.
@@ -63,6 +76,9 @@ pub struct MediaSummary {
     /// Packets dropped because they came from somewhere other than the latched source.
     pub foreign_dropped: u64,
 }
+
+/// What `Finish` reports.
+pub type Finished = (MediaSummary, Option<RecordingEnd>);
 
 pub struct RelayHandle {
     pub cmd: mpsc::UnboundedSender<RelayCmd>,
@@ -105,6 +121,8 @@ pub fn open(
         players: [None, None],
         seed: seed as u32,
         events,
+        tap: None,
+        rec_end: None,
     };
     tokio::spawn(run(relay, sockets, rx));
     Ok(RelayHandle { cmd: tx })
@@ -243,6 +261,9 @@ struct Relay {
     players: [Option<Player>; 2],
     seed: u32,
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
+    /// The running recording, if any, and how the call's recording will be reported.
+    tap: Option<Box<Tap>>,
+    rec_end: Option<RecordingEnd>,
 }
 
 fn idx(side: Side) -> usize {
@@ -272,6 +293,12 @@ impl Relay {
         }
         s.stats
             .on_packet(std_now, h.sequence, h.timestamp, h.payload_len);
+        if let Some(tap) = self.tap.as_mut() {
+            let end = (h.payload_offset + h.payload_len).min(buf.len());
+            if let Some(payload) = buf.get(h.payload_offset..end) {
+                tap.on_packet(std_now, idx(from), h.payload_type, h.timestamp, payload);
+            }
+        }
         if s.telephone_event == Some(h.payload_type) {
             let end = (h.payload_offset + h.payload_len).min(buf.len());
             if let Some(payload) = buf.get(h.payload_offset..end) {
@@ -347,7 +374,7 @@ impl Relay {
         }
     }
 
-    fn on_cmd(&mut self, cmd: RelayCmd) -> Option<oneshot::Sender<MediaSummary>> {
+    fn on_cmd(&mut self, cmd: RelayCmd) -> Option<oneshot::Sender<Finished>> {
         match cmd {
             RelayCmd::Remote {
                 side,
@@ -390,8 +417,45 @@ impl Relay {
                 self.bridged = on;
                 None
             }
+            RelayCmd::Record(r) => {
+                self.on_record(r);
+                None
+            }
             RelayCmd::Finish(tx) => Some(tx),
         }
+    }
+
+    fn on_record(&mut self, r: RecordCmd) {
+        match r {
+            RecordCmd::Start(tap, end) => {
+                self.tap = Some(tap);
+                self.rec_end = Some(end);
+            }
+            RecordCmd::NotStarted(o) => self.rec_end = Some(RecordingEnd::Ready(o)),
+            RecordCmd::Pause(at) => {
+                if let Some(t) = self.tap.as_mut() {
+                    t.pause(at);
+                }
+            }
+            RecordCmd::Resume(at) => {
+                if let Some(t) = self.tap.as_mut() {
+                    t.resume(at);
+                }
+            }
+            RecordCmd::Stop(at) => {
+                if let Some(t) = self.tap.take() {
+                    t.stop(at);
+                }
+            }
+        }
+    }
+
+    /// The end of the relay: a recording still running ends now.
+    fn finish_recording(&mut self) -> Option<RecordingEnd> {
+        if let Some(t) = self.tap.take() {
+            t.stop(Instant::now().into_std());
+        }
+        self.rec_end.take()
     }
 
     fn playing(&self) -> bool {
@@ -424,6 +488,9 @@ impl Relay {
 
     fn tick(&mut self) {
         let now = Instant::now();
+        if let Some(t) = self.tap.as_mut() {
+            t.tick(now.into_std());
+        }
         for (i, s) in self.sides.iter_mut().enumerate() {
             s.dtmf.handle_timeout(now.into_std());
             while let Some(d) = s.dtmf.poll_digit() {
@@ -489,11 +556,15 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
             r = sockets.b_rtcp.recv_from(b3) => if let Ok((n, src)) = r { relay.on_rtcp(&sockets, Side::B, &mut b3[..n], src) },
             cmd = rx.recv() => match cmd {
                 Some(cmd) => if let Some(done) = relay.on_cmd(cmd) {
-                    let _ = done.send(relay.summary());
+                    let rec = relay.finish_recording();
+                    let _ = done.send((relay.summary(), rec));
                     return;
                 },
-                // The driver dropped us (shutdown): stop.
-                None => return,
+                // The driver dropped us (shutdown): stop (closing a recording).
+                None => {
+                    relay.finish_recording();
+                    return;
+                }
             },
             _ = tick.tick() => relay.tick(),
             _ = next_frame(&mut frame) => relay.play_tick(&sockets),
@@ -714,7 +785,7 @@ mod tests {
 
         let (tx, rx) = oneshot::channel();
         h.cmd.send(RelayCmd::Finish(tx)).unwrap();
-        let s = rx.await.unwrap();
+        let (s, _) = rx.await.unwrap();
         assert_eq!(s.b_to_a.far_lost, Some(7));
         assert_eq!(s.b_to_a.far_jitter_ms, Some(2.0));
         assert_eq!(s.a_to_b.far_lost, None, "B sent no report blocks");

@@ -196,6 +196,7 @@ impl Endpoint {
             busy_exts: Vec::new(),
             acd_id: Some(acd_call.0),
             priority: entry.record.priority,
+            rec: Default::default(),
         };
         self.calls.dialogs.insert(
             (c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()),

@@ -283,6 +283,16 @@ impl Endpoint {
             play_id: 0,
             busy_exts: Vec::new(),
             acd_id: None,
+            rec: super::recording::CallRecording::routed(match (&origin, &target) {
+                (Origin::User(_), Target::Trunk { .. }) => self
+                    .cfg
+                    .dialplan
+                    .routes
+                    .iter()
+                    .find(|r| r.pattern.matches(&dialled))
+                    .and_then(|r| r.recording),
+                _ => None,
+            }),
             priority: match &origin {
                 Origin::Trunk(_) => self
                     .cfg

@@ -12,6 +12,7 @@ mod invite;
 mod local;
 mod outgoing;
 mod queue;
+mod recording;
 mod timers;
 
 use std::cmp::Reverse;
@@ -31,6 +32,7 @@ use crate::sip::transaction::TxKey;
 
 pub use callback::CallbackEntry;
 pub use local::RINGBACK;
+pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
 pub use timers::CallTimer;
 
 pub type CallRef = u64;
@@ -92,6 +94,11 @@ pub enum MediaCommand {
     Bridge {
         call: CallRef,
         on: bool,
+    },
+    /// Start, pause, resume or stop the call's recording.
+    Record {
+        call: CallRef,
+        op: RecordOp,
     },
 }
 
@@ -249,6 +256,7 @@ struct Call {
     acd_id: Option<u64>,
     /// Queue priority (from the DID it came in on).
     priority: u8,
+    rec: recording::CallRecording,
 }
 
 impl Call {
@@ -526,6 +534,7 @@ impl Endpoint {
         // A caller we answered may leave while a destination still rings.
         self.cancel_forks(now, call);
         self.acd_call_over(now, call, side);
+        self.recording_call_over(now, call);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {
             return;

@@ -76,6 +76,7 @@ pub(super) fn cfg() -> EndpointConfig {
                 class: "national".into(),
                 strip: 0,
                 prepend: String::new(),
+                recording: None,
             }],
             ..Default::default()
         },
@@ -86,6 +87,7 @@ pub(super) fn cfg() -> EndpointConfig {
             caller_id: None,
             caller_name: None,
             register: None,
+            recording: None,
         }],
         max_calls: 100,
         ring_timeout: Duration::from_secs(60),
@@ -100,6 +102,7 @@ pub(super) fn cfg() -> EndpointConfig {
         ivr: Default::default(),
         acd: Default::default(),
         features: Default::default(),
+        recording: Default::default(),
     }
 }
 
