@@ -236,3 +236,75 @@ pub fn run(dir: PathBuf, rx: Receiver<Job>, active: Arc<AtomicUsize>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::g711::ulaw_encode;
+    use crate::recording::batch::{Frame, MAX_PAYLOAD};
+
+    fn frame(side: u8, f: u64, ts0: u32, level: i16) -> Frame {
+        let mut payload = [0u8; MAX_PAYLOAD];
+        payload[..160].fill(ulaw_encode(level));
+        Frame {
+            side,
+            pt: 0,
+            len: 160,
+            ts: ts0.wrapping_add((f * 160) as u32),
+            arrival: f * 160,
+            payload,
+        }
+    }
+
+    /// Batches on a virtual timeline through the real writer and hound: the paused span is
+    /// exact silence on both channels, a lost frame is silence on its side only, and the
+    /// file is exactly as long as the recording.
+    #[test]
+    fn writer_keeps_pauses_and_gaps_silent_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = Recording::open(dir.path(), "x/y.wav", Layout::Stereo, None);
+        let (pause, resume) = (3 * 8000 / 2 + 17, 2 * 8000 + 5);
+        for b in 0..6u64 {
+            let mut batch = Batch::new();
+            for f in b * 25..(b + 1) * 25 {
+                if f != 7 {
+                    batch.frames.push(frame(0, f, 1234, 4000));
+                }
+                batch.frames.push(frame(1, f, 99, -4000));
+            }
+            if b == 3 {
+                batch.marks.push(Mark::Pause(pause));
+            }
+            if b == 4 {
+                batch.marks.push(Mark::Resume(resume));
+            }
+            batch.cut = (b + 1) * 25 * 160;
+            r.batch(&batch);
+        }
+        let path = r.path().to_path_buf();
+        let o = r.close(6 * 25 * 160);
+        assert_eq!(o.status, Status::Ok);
+        assert_eq!(o.ms, Some(3000));
+        let mut rd = hound::WavReader::open(&path).unwrap();
+        let s: Vec<i16> = rd.samples::<i16>().map(|x| x.unwrap()).collect();
+        assert_eq!(s.len(), 2 * 24_000);
+        let dec = crate::media::g711::ulaw_decode(ulaw_encode(4000));
+        for (i, pair) in s.chunks(2).enumerate() {
+            let i = i as u64;
+            let paused = (pause..resume).contains(&i);
+            let lost = (7 * 160..8 * 160).contains(&i);
+            let want_l = if paused || lost { 0 } else { dec };
+            let want_r = if paused { 0 } else { -dec };
+            assert_eq!(pair, [want_l, want_r], "sample {i}");
+        }
+    }
+
+    #[test]
+    fn an_unwritable_directory_fails_the_recording_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let r = Recording::open(dir.path(), "file/sub.wav", Layout::Mono, None);
+        let o = r.close(8000);
+        assert!(matches!(o.status, Status::Failed(ref why) if why.contains("cannot create")));
+    }
+}

@@ -12,6 +12,7 @@ mod limits;
 mod msg;
 mod queue;
 mod queue_waiting;
+mod recording;
 mod ringing;
 mod session;
 
