@@ -102,12 +102,8 @@ impl std::fmt::Debug for Tap {
 }
 
 impl Tap {
-    pub(super) fn new(
-        id: u64,
-        start: Instant,
-        tx: SyncSender<Job>,
-        dropped: Arc<AtomicU64>,
-    ) -> Tap {
+    /// A tap feeding `tx` (`Recorder::begin` makes them; public for benches).
+    pub fn new(id: u64, start: Instant, tx: SyncSender<Job>, dropped: Arc<AtomicU64>) -> Tap {
         Tap {
             id,
             start,
