@@ -35,6 +35,12 @@ pub fn run(config_path: &Path, json_logs: bool) -> Result<(), DaemonError> {
     let cfg = config::load(config_path).map_err(DaemonError::Config)?;
     init_tracing(&cfg, json_logs);
     raise_fd_limit();
+    // A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG: the recording is marked
+    // failed), not kill the daemon with SIGXFSZ.
+    // SAFETY: setting a signal's disposition to ignore has no memory effects.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -163,6 +169,14 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<(CallRef, MediaEvent)>();
     let mut media = MediaDriver::new(cfg.media.address, cfg.media.rtp_timeout, media_tx);
     media.set_prompts(&cfg.prompts);
+    // Recordings: the directory, the repair of files a crash cut short, the writers. A
+    // recordings directory we cannot use fails recordings, not the daemon.
+    match crate::recording::Recorder::start(cfg.recording.clone()) {
+        Ok(r) => media.set_recorder(r),
+        Err(e) => {
+            tracing::error!(dir = %cfg.recording.dir.display(), error = %e, "recordings directory unusable: calls will not be recorded")
+        }
+    }
     let mut pending_cdrs = 0usize;
     let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
@@ -284,8 +298,14 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                 let ctl = io.ctl.clone();
                 tokio::spawn(async move {
                     let mut cdr = *cdr;
+                    cdr.recording_status = Some("none".into());
                     if let Some(rx) = summary {
-                        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(1), rx).await {
+                        if let Ok(Ok((s, rec))) =
+                            tokio::time::timeout(Duration::from_secs(1), rx).await
+                        {
+                            if let Some(end) = rec {
+                                recording_into_cdr(&mut cdr, end).await;
+                            }
                             cdr.a_to_b = s.a_to_b;
                             cdr.b_to_a = s.b_to_a;
                             cdr.mos = s.mos;
@@ -318,6 +338,29 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             },
         }
     }
+}
+
+/// How the call's recording ended, into its CDR. The writer closes the file after the
+/// relay's last batch; it gets a few seconds (a slow disk) before the CDR goes without it.
+async fn recording_into_cdr(cdr: &mut Cdr, end: crate::recording::RecordingEnd) {
+    use crate::recording::{Outcome, RecordingEnd, Status};
+    let outcome = match end {
+        RecordingEnd::Ready(o) => o,
+        RecordingEnd::Pending(rx) => match tokio::time::timeout(Duration::from_secs(5), rx).await {
+            Ok(Ok(o)) => o,
+            _ => Outcome {
+                path: None,
+                ms: None,
+                status: Status::Failed("the writer did not report the recording's end".into()),
+            },
+        },
+    };
+    if let Status::Failed(why) = &outcome.status {
+        tracing::error!(call = %cdr.id, path = ?outcome.path, error = %why, "recording failed");
+    }
+    cdr.recording = outcome.path;
+    cdr.recording_ms = outcome.ms;
+    cdr.recording_status = Some(outcome.status.to_string());
 }
 
 /// Hand the changes to the store; their acknowledgements go to the ack collector.
@@ -492,6 +535,31 @@ impl Config {
             ivr: self.ivr.clone(),
             acd: self.acd.engine.clone(),
             features: self.acd.features.clone(),
+            recording: self.recording_policies(),
+        }
+    }
+
+    /// The policies the endpoint resolves per call.
+    pub fn recording_policies(&self) -> crate::sip::endpoint::calls::RecordingPolicies {
+        crate::sip::endpoint::calls::RecordingPolicies {
+            default: self.recording.policy,
+            queues: self
+                .acd
+                .engine
+                .queues
+                .iter()
+                .filter_map(|q| Some((q.name.clone(), q.recording?)))
+                .collect(),
+            users: self
+                .users
+                .iter()
+                .filter_map(|u| Some((u.extension.clone(), u.recording?)))
+                .collect(),
+            trunks: self
+                .trunks
+                .iter()
+                .filter_map(|t| Some((t.name.clone(), t.recording?)))
+                .collect(),
         }
     }
 }

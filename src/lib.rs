@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod ivr;
 pub mod media;
+pub mod recording;
 pub mod report;
 pub mod sdp;
 pub mod sip;

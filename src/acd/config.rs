@@ -103,6 +103,10 @@ pub struct QueueConfig {
     /// What the waiting caller hears and may do (the B2BUA's business; the engine ignores it).
     #[serde(default)]
     pub caller: CallerExperience,
+    /// Recording policy for calls this queue connects (`always | never | on-demand`): read
+    /// by the call layer, ignored by the engine.
+    #[serde(default)]
+    pub recording: Option<crate::recording::Policy>,
 }
 
 /// `[queues.caller]`: music, announcements and keys for a waiting caller. Prompt names are
@@ -256,6 +260,7 @@ impl QueueConfig {
             service_level_formula: ServiceLevelFormula::default(),
             short_abandon_secs: default_short_abandon(),
             max_len: None,
+            recording: None,
             max_wait_secs: None,
             timeout_target: None,
             join_empty: true,

@@ -49,6 +49,10 @@ pub struct Cdr {
     /// Filled by later features (ACD, recording, dispositions).
     pub queue: Option<String>,
     pub agent: Option<String>,
+    /// The recording's path, its length, and how it went: ok | failed: reason |
+    /// skipped-limit | none.
     pub recording: Option<String>,
+    pub recording_ms: Option<i64>,
+    pub recording_status: Option<String>,
     pub disposition: Option<String>,
 }

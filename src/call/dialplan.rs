@@ -119,6 +119,7 @@ mod tests {
                     class: "international".into(),
                     strip: 2,
                     prepend: "+".into(),
+                    recording: None,
                 },
                 Route {
                     pattern: "_0X.".parse().unwrap(),
@@ -126,6 +127,7 @@ mod tests {
                     class: "national".into(),
                     strip: 1,
                     prepend: "+44".into(),
+                    recording: None,
                 },
             ],
             inbound: vec![

@@ -9,6 +9,7 @@ mod validate;
 mod validate_acd;
 mod validate_calls;
 mod validate_ivr;
+mod validate_recording;
 
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
@@ -37,6 +38,7 @@ pub struct Config {
     pub users: Vec<User>,
     pub ivr: IvrConfig,
     pub acd: AcdSettings,
+    pub recording: crate::recording::RecordingConfig,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }
@@ -84,6 +86,7 @@ pub struct Route {
     pub class: String,
     pub strip: usize,
     pub prepend: String,
+    pub recording: Option<crate::recording::Policy>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +115,7 @@ pub struct TrunkConfig {
     pub caller_id: Option<String>,
     pub caller_name: Option<String>,
     pub register: Option<TrunkRegister>,
+    pub recording: Option<crate::recording::Policy>,
 }
 
 /// An inbound source: a network, or one exact IP:port.
@@ -227,6 +231,7 @@ pub struct User {
     pub enabled: bool,
     /// Route classes this user may dial (default `["national"]`).
     pub permissions: Vec<String>,
+    pub recording: Option<crate::recording::Policy>,
 }
 
 impl Config {

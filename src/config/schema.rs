@@ -41,6 +41,35 @@ pub struct RawConfig {
     pub agents: Vec<Spanned<crate::acd::AgentConfig>>,
     #[serde(default)]
     pub queues: Vec<Spanned<crate::acd::QueueConfig>>,
+    #[serde(default)]
+    pub recording: RawRecording,
+}
+
+/// `[recording]`: where recordings go, their format and name, and the default policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRecording {
+    /// Relative to this file.
+    pub dir: String,
+    pub format: crate::recording::Layout,
+    pub file_name: Spanned<String>,
+    pub max_concurrent: Spanned<u32>,
+    pub policy: crate::recording::Policy,
+    pub writer_threads: Spanned<u32>,
+}
+
+impl Default for RawRecording {
+    fn default() -> Self {
+        let d = crate::recording::RecordingConfig::default();
+        RawRecording {
+            dir: d.dir.display().to_string(),
+            format: d.layout,
+            file_name: sp(d.file_name),
+            max_concurrent: sp(d.max_concurrent as u32),
+            policy: d.policy,
+            writer_threads: sp(d.writer_threads as u32),
+        }
+    }
 }
 
 /// `[acd]`: engine-wide settings and the agents' feature codes.
@@ -187,6 +216,9 @@ pub struct RawRoute {
     pub strip: Spanned<u32>,
     #[serde(default = "empty")]
     pub prepend: Spanned<String>,
+    /// Recording policy for calls out through this route (see `[recording]`).
+    #[serde(default)]
+    pub recording: Option<crate::recording::Policy>,
 }
 
 fn zero() -> Spanned<u32> {
@@ -230,6 +262,9 @@ pub struct RawTrunk {
     pub caller_name: Option<String>,
     #[serde(default)]
     pub register: Option<Spanned<RawTrunkRegister>>,
+    /// Recording policy for calls in or out through this trunk.
+    #[serde(default)]
+    pub recording: Option<crate::recording::Policy>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -449,6 +484,9 @@ pub struct RawUser {
     pub enabled: bool,
     #[serde(default)]
     pub permissions: Option<Vec<Spanned<String>>>,
+    /// Recording policy for this user's calls (as caller or callee/agent).
+    #[serde(default)]
+    pub recording: Option<crate::recording::Policy>,
 }
 
 fn yes() -> bool {

@@ -17,6 +17,39 @@ fn shipped_config_is_valid() {
     assert_eq!(cfg.users.len(), 4);
     assert_eq!(cfg.sip.listen.len(), 2);
     assert_eq!(cfg.sip.domain, "switchboard.local");
+    let p = cfg.recording_policies();
+    assert_eq!(p.default, crate::recording::Policy::Never);
+    assert_eq!(
+        p.trunks.get("carrier"),
+        Some(&crate::recording::Policy::Always)
+    );
+    assert_eq!(p.users.get("1003"), Some(&crate::recording::Policy::Never));
+    assert_eq!(
+        p.queues.get("billing"),
+        Some(&crate::recording::Policy::Always)
+    );
+    assert!(cfg.recording.dir.ends_with("var/recordings"));
+}
+
+#[test]
+fn recording_section_is_checked_with_positions() {
+    let cfg = parse_str(
+        "[recording]\nformat = \"mono\"\npolicy = \"on-demand\"\nmax_concurrent = 5\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(cfg.recording.layout, crate::recording::Layout::Mono);
+    assert_eq!(cfg.recording.policy, crate::recording::Policy::OnDemand);
+    assert_eq!(cfg.recording.max_concurrent, 5);
+    let e = errs("[recording]\nfile_name = \"{date}/{nope}\"\n");
+    assert!(
+        e.len() == 1 && e[0].starts_with("t.toml:2:13: recording.file_name: unknown placeholder"),
+        "{e:?}"
+    );
+    let e = errs("[recording]\npolicy = \"sometimes\"\n");
+    assert!(e.len() == 1 && e[0].starts_with("t.toml:2:"), "{e:?}");
+    let e = errs("[[trunks]]\nname = \"t\"\naddress = \"127.0.0.1:5060\"\nrecording = \"maybe\"\n");
+    assert!(e.len() == 1 && e[0].starts_with("t.toml:4:"), "{e:?}");
 }
 
 #[test]

@@ -287,6 +287,7 @@ pub fn validate(
                 .map(|h| h.get_ref().to_ascii_lowercase()),
             enabled: u.enabled,
             permissions: validate_calls::permissions(&mut c, u.permissions.as_deref()),
+            recording: u.recording,
         });
     }
 
@@ -304,6 +305,7 @@ pub fn validate(
         },
         &mut prompts,
     );
+    let recording = super::validate_recording::recording(&mut c, &raw.recording, base);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -359,5 +361,6 @@ pub fn validate(
         ivr,
         acd,
         prompts,
+        recording,
     })
 }

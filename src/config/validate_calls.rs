@@ -128,6 +128,7 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
                 class: r.class.get_ref().clone(),
                 strip: *r.strip.get_ref() as usize,
                 prepend: r.prepend.get_ref().clone(),
+                recording: r.recording,
             });
         }
     }
@@ -355,6 +356,7 @@ fn trunks(c: &mut Collector, raw: &[Spanned<schema::RawTrunk>]) -> Vec<TrunkConf
                 caller_id: t.caller_id.as_ref().map(|c| c.get_ref().clone()),
                 caller_name: t.caller_name.clone(),
                 register,
+                recording: t.recording,
             });
         }
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::prompt::Prompt;
-use super::relay::{self, MediaSummary, RelayCmd, RelayHandle};
+use super::relay::{self, RecordCmd, RelayCmd, RelayHandle};
+use crate::recording::Recorder;
+use crate::sip::endpoint::calls::RecordOp;
 use crate::sip::endpoint::calls::{CallRef, MediaCommand, MediaEvent};
 
 pub struct MediaDriver {
@@ -18,6 +20,7 @@ pub struct MediaDriver {
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
     /// Every prompt by name: the configured ones and the built-in tones.
     prompts: HashMap<String, Prompt>,
+    recorder: Option<Recorder>,
 }
 
 impl MediaDriver {
@@ -32,7 +35,17 @@ impl MediaDriver {
             relays: HashMap::new(),
             events,
             prompts: super::tones::builtin(),
+            recorder: None,
         }
+    }
+
+    /// Where recordings go (without one, record commands are ignored).
+    pub fn set_recorder(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
     }
 
     /// The configured prompts (at start and on reload), beside the built-in tones.
@@ -135,13 +148,13 @@ impl MediaDriver {
                 law,
                 supervisor_law,
             } => {
-                use super::monitor::{Feed, Tap, CHANNEL};
+                use super::monitor::{Feed, Tap as MixTap, CHANNEL};
                 let (to_sup, from_tap) = mpsc::channel(CHANNEL);
                 let (to_tap, from_sup) = mpsc::channel(CHANNEL);
                 self.send(
                     target,
                     RelayCmd::MonitorTap {
-                        tap: Box::new(Tap::new(mode, law, to_sup)),
+                        tap: Box::new(MixTap::new(mode, law, to_sup)),
                         from_supervisor: from_sup,
                     },
                 );
@@ -157,6 +170,27 @@ impl MediaDriver {
                 self.send(target, RelayCmd::MonitorMode(mode))
             }
             MediaCommand::MonitorStop { target } => self.send(target, RelayCmd::MonitorStop),
+            MediaCommand::Record { call, op } => {
+                let cmd = match op {
+                    RecordOp::Start { at, fields } => {
+                        let Some(rec) = self.recorder.as_ref() else {
+                            tracing::warn!(call, "recording asked for but no recorder runs");
+                            return;
+                        };
+                        if !self.relays.contains_key(&call) {
+                            return;
+                        }
+                        match rec.begin(call, at, &fields) {
+                            Ok((tap, end)) => RecordCmd::Start(Box::new(tap), end),
+                            Err(outcome) => RecordCmd::NotStarted(outcome),
+                        }
+                    }
+                    RecordOp::Pause { at } => RecordCmd::Pause(at),
+                    RecordOp::Resume { at } => RecordCmd::Resume(at),
+                    RecordOp::Stop { at } => RecordCmd::Stop(at),
+                };
+                self.send(call, RelayCmd::Record(cmd));
+            }
         }
     }
 
@@ -167,7 +201,7 @@ impl MediaDriver {
     }
 
     /// Stop a call's relay and get its figures (None if it had none).
-    pub fn finish(&mut self, call: CallRef) -> Option<oneshot::Receiver<MediaSummary>> {
+    pub fn finish(&mut self, call: CallRef) -> Option<oneshot::Receiver<relay::Finished>> {
         let h = self.relays.remove(&call)?;
         let (tx, rx) = oneshot::channel();
         h.cmd.send(RelayCmd::Finish(tx)).ok()?;

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::mixer::Frame;
-use super::monitor::{Feed, MonitorMode, Tap};
+use super::monitor::{Feed, MonitorMode, Tap as MixTap};
 use super::player::{Law, Player, PACKET};
 use super::prompt::Prompt;
 use super::{
@@ -21,6 +21,7 @@ use super::{
     RtcpPacket, RtcpRewrite, StreamRewriter,
 };
 use crate::call::cdr::MediaQuality;
+use crate::recording::{Outcome, RecordingEnd, Tap};
 use crate::sip::endpoint::calls::{CallRef, MediaEvent, Side};
 
 const CLOCK: u32 = 8000;
@@ -53,7 +54,7 @@ pub enum RelayCmd {
     /// comes from `from_supervisor`.
     MonitorTap {
         // Boxed: the tap's jitter queues would make every command large.
-        tap: Box<Tap>,
+        tap: Box<MixTap>,
         from_supervisor: mpsc::Receiver<Frame>,
     },
     MonitorMode(MonitorMode),
@@ -64,8 +65,20 @@ pub enum RelayCmd {
         feed: Feed,
         from_tap: mpsc::Receiver<Frame>,
     },
-    /// Stop relaying and report the call's media figures.
-    Finish(oneshot::Sender<MediaSummary>),
+    /// Start, pause, resume or stop recording (the tap batches payloads for the writers).
+    Record(RecordCmd),
+    /// Stop relaying and report the call's media figures and how its recording ended.
+    Finish(oneshot::Sender<Finished>),
+}
+
+#[derive(Debug)]
+pub enum RecordCmd {
+    Start(Box<Tap>, RecordingEnd),
+    /// Not started (limit reached, writers overloaded): the outcome for the CDR.
+    NotStarted(Outcome),
+    Pause(std::time::Instant),
+    Resume(std::time::Instant),
+    Stop(std::time::Instant),
 }
 
 /// The call's media quality at the end.
@@ -80,6 +93,9 @@ pub struct MediaSummary {
     /// Packets dropped because they came from somewhere other than the latched source.
     pub foreign_dropped: u64,
 }
+
+/// What `Finish` reports.
+pub type Finished = (MediaSummary, Option<RecordingEnd>);
 
 pub struct RelayHandle {
     pub cmd: mpsc::UnboundedSender<RelayCmd>,
@@ -120,10 +136,12 @@ pub fn open(
         foreign_dropped: 0,
         bridged: true,
         players: [None, None],
-        tap: None,
+        monitor: None,
         feed: None,
         seed: seed as u32,
         events,
+        tap: None,
+        rec_end: None,
     };
     tokio::spawn(run(relay, sockets, rx));
     Ok(RelayHandle { cmd: tx })
@@ -261,10 +279,13 @@ struct Relay {
     /// What we play to each side, if anything (it then hears that, not the other side).
     players: [Option<Player>; 2],
     /// A supervisor listening in on this call, or (`feed`) this call being the supervisor's.
-    tap: Option<Box<Tap>>,
+    monitor: Option<Box<MixTap>>,
     feed: Option<Feed>,
     seed: u32,
     events: mpsc::UnboundedSender<(CallRef, MediaEvent)>,
+    /// The running recording, if any, and how the call's recording will be reported.
+    tap: Option<Box<Tap>>,
+    rec_end: Option<RecordingEnd>,
 }
 
 fn idx(side: Side) -> usize {
@@ -294,6 +315,12 @@ impl Relay {
         }
         s.stats
             .on_packet(std_now, h.sequence, h.timestamp, h.payload_len);
+        if let Some(tap) = self.tap.as_mut() {
+            let end = (h.payload_offset + h.payload_len).min(buf.len());
+            if let Some(payload) = buf.get(h.payload_offset..end) {
+                tap.on_packet(std_now, idx(from), h.payload_type, h.timestamp, payload);
+            }
+        }
         if s.telephone_event == Some(h.payload_type) {
             let end = (h.payload_offset + h.payload_len).min(buf.len());
             if let Some(payload) = buf.get(h.payload_offset..end) {
@@ -322,7 +349,7 @@ impl Relay {
             }
             return;
         }
-        if let Some(t) = self.tap.as_mut() {
+        if let Some(t) = self.monitor.as_mut() {
             if let (Some(p), true) = (payload, h.payload_type == t.law.payload_type()) {
                 match from {
                     Side::A => t.a.push(p),
@@ -393,7 +420,7 @@ impl Relay {
         }
     }
 
-    fn on_cmd(&mut self, cmd: RelayCmd) -> Option<oneshot::Sender<MediaSummary>> {
+    fn on_cmd(&mut self, cmd: RelayCmd) -> Option<oneshot::Sender<Finished>> {
         match cmd {
             RelayCmd::Remote {
                 side,
@@ -437,28 +464,65 @@ impl Relay {
                 None
             }
             RelayCmd::MonitorMode(mode) => {
-                if let Some(t) = self.tap.as_mut() {
+                if let Some(t) = self.monitor.as_mut() {
                     t.mode = mode;
                 }
                 None
             }
             RelayCmd::MonitorStop => {
-                self.tap = None;
+                self.monitor = None;
                 None
             }
             // Installed by the loop, which owns their receivers.
             RelayCmd::MonitorTap { .. } | RelayCmd::Feed { .. } => None,
+            RelayCmd::Record(r) => {
+                self.on_record(r);
+                None
+            }
             RelayCmd::Finish(tx) => Some(tx),
         }
     }
 
+    fn on_record(&mut self, r: RecordCmd) {
+        match r {
+            RecordCmd::Start(tap, end) => {
+                self.tap = Some(tap);
+                self.rec_end = Some(end);
+            }
+            RecordCmd::NotStarted(o) => self.rec_end = Some(RecordingEnd::Ready(o)),
+            RecordCmd::Pause(at) => {
+                if let Some(t) = self.tap.as_mut() {
+                    t.pause(at);
+                }
+            }
+            RecordCmd::Resume(at) => {
+                if let Some(t) = self.tap.as_mut() {
+                    t.resume(at);
+                }
+            }
+            RecordCmd::Stop(at) => {
+                if let Some(t) = self.tap.take() {
+                    t.stop(at);
+                }
+            }
+        }
+    }
+
+    /// The end of the relay: a recording still running ends now.
+    fn finish_recording(&mut self) -> Option<RecordingEnd> {
+        if let Some(t) = self.tap.take() {
+            t.stop(Instant::now().into_std());
+        }
+        self.rec_end.take()
+    }
+
     fn playing(&self) -> bool {
-        self.players.iter().any(Option::is_some) || self.tap.is_some()
+        self.players.iter().any(Option::is_some) || self.monitor.is_some()
     }
 
     /// A frame of the supervisor's voice for the monitored call's mix.
     fn on_supervisor_frame(&mut self, f: &Frame) {
-        if let Some(t) = self.tap.as_mut() {
+        if let Some(t) = self.monitor.as_mut() {
             t.s.push(f);
         }
     }
@@ -482,7 +546,7 @@ impl Relay {
     /// One 20 ms frame to every side something plays to, and the monitor's mixes.
     fn play_tick(&mut self, sockets: &Sockets) {
         let now = Instant::now().into_std();
-        if let Some(t) = self.tap.as_mut() {
+        if let Some(t) = self.monitor.as_mut() {
             let out = t.tick();
             for (side, p) in [(Side::A, out.to_a), (Side::B, out.to_b)] {
                 let (Some(mut p), true) = (p, self.players[idx(side)].is_none()) else {
@@ -518,6 +582,9 @@ impl Relay {
 
     fn tick(&mut self) {
         let now = Instant::now();
+        if let Some(t) = self.tap.as_mut() {
+            t.tick(now.into_std());
+        }
         for (i, s) in self.sides.iter_mut().enumerate() {
             s.dtmf.handle_timeout(now.into_std());
             while let Some(d) = s.dtmf.poll_digit() {
@@ -596,7 +663,7 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
             },
             cmd = rx.recv() => match cmd {
                 Some(RelayCmd::MonitorTap { tap, from_supervisor }) => {
-                    relay.tap = Some(tap);
+                    relay.monitor = Some(tap);
                     from_sup = Some(from_supervisor);
                 }
                 Some(RelayCmd::Feed { feed, from_tap: rx_tap }) => {
@@ -604,15 +671,19 @@ async fn run(mut relay: Relay, sockets: Sockets, mut rx: mpsc::UnboundedReceiver
                     from_tap = Some(rx_tap);
                 }
                 Some(RelayCmd::MonitorStop) => {
-                    relay.tap = None;
+                    relay.monitor = None;
                     from_sup = None;
                 }
                 Some(cmd) => if let Some(done) = relay.on_cmd(cmd) {
-                    let _ = done.send(relay.summary());
+                    let rec = relay.finish_recording();
+                    let _ = done.send((relay.summary(), rec));
                     return;
                 },
-                // The driver dropped us (shutdown): stop.
-                None => return,
+                // The driver dropped us (shutdown): stop (closing a recording).
+                None => {
+                    relay.finish_recording();
+                    return;
+                }
             },
             _ = tick.tick() => relay.tick(),
             _ = next_frame(&mut frame) => relay.play_tick(&sockets),
@@ -841,7 +912,7 @@ mod tests {
 
         let (tx, rx) = oneshot::channel();
         h.cmd.send(RelayCmd::Finish(tx)).unwrap();
-        let s = rx.await.unwrap();
+        let (s, _) = rx.await.unwrap();
         assert_eq!(s.b_to_a.far_lost, Some(7));
         assert_eq!(s.b_to_a.far_jitter_ms, Some(2.0));
         assert_eq!(s.a_to_b.far_lost, None, "B sent no report blocks");

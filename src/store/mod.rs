@@ -259,7 +259,8 @@ impl Store {
                     answer_unix_ms, end_unix_ms, end_cause, hangup_side, a_sip_code, b_sip_code, codec,
                     a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets, b_to_a_lost,
                     b_to_a_jitter_ms, mos, queue, agent, recording, disposition, a_to_b_far_lost,
-                    a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms
+                    a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms,
+                    recording_status, recording_ms
              FROM cdrs ORDER BY start_unix_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
@@ -299,6 +300,8 @@ impl Store {
                 recording: r.get(24)?,
                 disposition: r.get(25)?,
                 rtt_ms: r.get(30)?,
+                recording_status: r.get(31)?,
+                recording_ms: r.get(32)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

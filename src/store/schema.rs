@@ -82,6 +82,10 @@ const MIGRATIONS: &[&str] = &[
         json TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS acd_events_at ON acd_events(at_ms);",
+    // Recording outcome beside its path (`recording`): ok | failed: reason | skipped-limit
+    // | none, and its length.
+    "ALTER TABLE cdrs ADD COLUMN recording_status TEXT;
+    ALTER TABLE cdrs ADD COLUMN recording_ms INTEGER;",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

@@ -76,9 +76,10 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                        start_unix_ms, answer_unix_ms, end_unix_ms, end_cause, hangup_side, a_sip_code,
                        b_sip_code, codec, a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets,
                        b_to_a_lost, b_to_a_jitter_ms, mos, queue, agent, recording, disposition,
-                       a_to_b_far_lost, a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms)
+                       a_to_b_far_lost, a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms,
+                       recording_status, recording_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
                 )?
                 .execute(params![
                     c.id,
@@ -111,7 +112,9 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     c.a_to_b.far_jitter_ms,
                     c.b_to_a.far_lost,
                     c.b_to_a.far_jitter_ms,
-                    c.rtt_ms
+                    c.rtt_ms,
+                    c.recording_status,
+                    c.recording_ms
                 ])?;
             }
             Op::PutAgent(a) => {

@@ -70,6 +70,8 @@ pub struct EndpointConfig {
     /// Queues (their caller settings; the engine itself is handed over with `set_acd`).
     pub acd: crate::acd::AcdConfig,
     pub features: crate::config::FeatureCodes,
+    /// Recording policies by level (see `recording::policy` for the precedence).
+    pub recording: calls::RecordingPolicies,
 }
 
 /// Work for the driver.

@@ -44,6 +44,7 @@ fn cfg(domain: &str) -> EndpointConfig {
         ivr: Default::default(),
         acd: Default::default(),
         features: Default::default(),
+        recording: Default::default(),
     }
 }
 

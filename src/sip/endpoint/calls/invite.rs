@@ -284,6 +284,16 @@ impl Endpoint {
             busy_exts: Vec::new(),
             monitored_by: None,
             acd_id: None,
+            rec: super::recording::CallRecording::routed(match (&origin, &target) {
+                (Origin::User(_), Target::Trunk { .. }) => self
+                    .cfg
+                    .dialplan
+                    .routes
+                    .iter()
+                    .find(|r| r.pattern.matches(&dialled))
+                    .and_then(|r| r.recording),
+                _ => None,
+            }),
             priority: match &origin {
                 Origin::Trunk(_) => self
                     .cfg

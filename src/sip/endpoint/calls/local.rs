@@ -313,16 +313,16 @@ impl Endpoint {
     }
 
     /// The destination of a caller we answered picked up: they hear each other now.
-    pub(super) fn bridge_local(&mut self, call: CallRef) {
+    pub(super) fn bridge_local(&mut self, now: Instant, call: CallRef) {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
         c.app = App::Bridge;
-        self.bridge_media(call);
+        self.bridge_media(now, call);
     }
 
     /// Stop what plays to the caller and let the two sides hear each other.
-    pub(super) fn bridge_media(&mut self, call: CallRef) {
+    pub(super) fn bridge_media(&mut self, now: Instant, call: CallRef) {
         let Some(c) = self.calls.calls.get(&call) else {
             return;
         };
@@ -333,6 +333,7 @@ impl Endpoint {
         }));
         self.out
             .push_back(Output::Media(MediaCommand::Bridge { call, on: true }));
+        self.recording_connected(now, call);
     }
 
     /// A callee who is a local user is busy while on this call.

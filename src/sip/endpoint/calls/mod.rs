@@ -14,6 +14,7 @@ mod monitor;
 mod originate;
 mod outgoing;
 mod queue;
+mod recording;
 mod timers;
 
 use std::cmp::Reverse;
@@ -33,6 +34,7 @@ use crate::sip::transaction::TxKey;
 
 pub use callback::CallbackEntry;
 pub use local::RINGBACK;
+pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
 pub use timers::CallTimer;
 
 pub type CallRef = u64;
@@ -109,6 +111,11 @@ pub enum MediaCommand {
     },
     MonitorStop {
         target: CallRef,
+    },
+    /// Start, pause, resume or stop the call's recording.
+    Record {
+        call: CallRef,
+        op: RecordOp,
     },
 }
 
@@ -268,6 +275,7 @@ struct Call {
     priority: u8,
     /// The supervisor call listening in, if any.
     monitored_by: Option<CallRef>,
+    rec: recording::CallRecording,
 }
 
 impl Call {
@@ -546,6 +554,7 @@ impl Endpoint {
         self.cancel_forks(now, call);
         self.acd_call_over(now, call, side);
         let supervisor = self.monitor_over(call);
+        self.recording_call_over(now, call);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {
             return;

@@ -126,6 +126,7 @@ impl Endpoint {
             monitored_by: None,
             acd_id: o.acd_id,
             priority: o.priority,
+            rec: Default::default(),
         };
         self.calls.dialogs.insert(
             (c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()),

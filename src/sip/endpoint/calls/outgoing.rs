@@ -242,7 +242,7 @@ impl Endpoint {
                 return;
             }
         } else if connecting {
-            self.bridge_local(call);
+            self.bridge_local(now, call);
             self.count_callee_busy(now, call);
         } else {
             self.ok_to_caller(now, call);
@@ -414,6 +414,10 @@ impl Endpoint {
         tracing::info!(call = %uuid, "answered");
         self.out
             .push_back(Output::Event(CallEvent::Answered { call: uuid }));
+        // A call we answer ourselves is connected later, at its bridge.
+        if self.calls.calls.get(&call).is_some_and(|c| !c.local) {
+            self.recording_connected(now, call);
+        }
         let reliable = transport.is_reliable();
         let t1 = self.cfg.timers.t1;
         if let Some(c) = self.calls.calls.get_mut(&call) {

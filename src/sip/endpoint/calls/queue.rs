@@ -410,7 +410,7 @@ impl Endpoint {
             c.cdr.callee = p;
         }
         self.clear_call_timer(call, CallTimer::Announce);
-        self.bridge_media(call);
+        self.bridge_media(now, call);
         self.acd_pump(now);
         true
     }

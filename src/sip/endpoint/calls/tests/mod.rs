@@ -13,6 +13,7 @@ mod monitor;
 mod msg;
 mod queue;
 mod queue_waiting;
+mod recording;
 mod ringing;
 mod session;
 
@@ -77,6 +78,7 @@ pub(super) fn cfg() -> EndpointConfig {
                 class: "national".into(),
                 strip: 0,
                 prepend: String::new(),
+                recording: None,
             }],
             ..Default::default()
         },
@@ -87,6 +89,7 @@ pub(super) fn cfg() -> EndpointConfig {
             caller_id: None,
             caller_name: None,
             register: None,
+            recording: None,
         }],
         max_calls: 100,
         ring_timeout: Duration::from_secs(60),
@@ -101,6 +104,7 @@ pub(super) fn cfg() -> EndpointConfig {
         ivr: Default::default(),
         acd: Default::default(),
         features: Default::default(),
+        recording: Default::default(),
     }
 }
 
