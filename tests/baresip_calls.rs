@@ -76,10 +76,17 @@ fn two_baresip_phones_call_each_other_and_hear_each_others_tone() {
     );
     assert!(cdr.a_to_b > 50 && cdr.b_to_a > 50, "{cdr:?}");
     // baresip sends RTCP (first reports after ~5 s, hence the 8 s call): both phones'
-    // reports about what we relayed to them were read, and the SR/RR pairs gave a round trip.
+    // reports about what we relayed to them were read. A round trip needs a receiver report
+    // naming a sender report we forwarded, which baresip's 5 s interval gives only
+    // sometimes within 8 s (the relay's own test measures it exactly): when there, it is
+    // loopback-small.
     assert!(
-        cdr.a_to_b_far_lost.is_some() && cdr.b_to_a_far_lost.is_some() && cdr.rtt_ms.is_some(),
+        cdr.a_to_b_far_lost.is_some() && cdr.b_to_a_far_lost.is_some(),
         "RTCP reports not read: {cdr:?}"
+    );
+    assert!(
+        cdr.rtt_ms.is_none_or(|r| (0.0..100.0).contains(&r)),
+        "{cdr:?}"
     );
 
     // The callee hears the caller's 440 Hz, the caller the callee's 1000 Hz.

@@ -36,6 +36,7 @@ pub struct Tap {
     /// continue the stream that side already hears).
     seq: u16,
     ts: u32,
+    ssrc: u32,
 }
 
 /// What the tap wants sent this tick.
@@ -46,9 +47,11 @@ pub struct TickOut {
     pub to_b: Option<[u8; PACKET]>,
 }
 
-/// The SSRC of mixed packets before the rewriter (distinct from the relayed streams so the
-/// rewriter re-bases when mixing starts and stops).
-const MIX_SSRC: u32 = 0x4d49_5821;
+/// The SSRC of mixed packets before the rewriter (distinct from the relayed streams, and per
+/// session, so the rewriter re-bases when mixing starts and stops).
+fn mix_ssrc() -> u32 {
+    0x4d49_5821 ^ rand::random::<u32>()
+}
 
 impl Tap {
     /// (The supervisor's frames arrive on a receiver the relay's loop owns, and are
@@ -63,6 +66,7 @@ impl Tap {
             s: JitterQueue::default(),
             seq: 0,
             ts: 0,
+            ssrc: mix_ssrc(),
         }
     }
 
@@ -104,7 +108,7 @@ impl Tap {
         p[1] = self.law.payload_type();
         p[2..4].copy_from_slice(&self.seq.to_be_bytes());
         p[4..8].copy_from_slice(&self.ts.to_be_bytes());
-        p[8..12].copy_from_slice(&MIX_SSRC.to_be_bytes());
+        p[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         let mut f = [0u8; FRAME];
         mix(self.law, inputs, &mut f);
         p[12..].copy_from_slice(&f);
@@ -121,6 +125,7 @@ pub struct Feed {
     pub to_tap: mpsc::Sender<Frame>,
     seq: u16,
     ts: u32,
+    ssrc: u32,
 }
 
 impl Feed {
@@ -132,6 +137,7 @@ impl Feed {
             to_tap,
             seq: 0,
             ts: 0,
+            ssrc: mix_ssrc(),
         }
     }
 
@@ -153,7 +159,7 @@ impl Feed {
         p[1] = self.law.payload_type();
         p[2..4].copy_from_slice(&self.seq.to_be_bytes());
         p[4..8].copy_from_slice(&self.ts.to_be_bytes());
-        p[8..12].copy_from_slice(&MIX_SSRC.to_be_bytes());
+        p[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         p[12..].copy_from_slice(frame);
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(FRAME as u32);

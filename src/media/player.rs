@@ -30,7 +30,9 @@ impl Law {
 
 pub const FRAME: usize = 160;
 pub const PACKET: usize = 12 + FRAME;
-/// The SSRC our generated stream carries before the rewriter gives it the side's SSRC.
+/// The SSRC our generated stream carries before the rewriter gives it the side's SSRC;
+/// every player gets its own (mixed with its seed) so the rewriter re-bases sequence and
+/// timestamp when one prompt follows another: a far end must never see a jump.
 const PLAYER_SSRC: u32 = 0x504c_4159;
 
 pub struct Player {
@@ -43,6 +45,7 @@ pub struct Player {
     seq: u16,
     ts: u32,
     first: bool,
+    ssrc: u32,
     /// What the caller asked to be told when it ends.
     pub id: u64,
 }
@@ -58,6 +61,7 @@ impl Player {
             seq: seed as u16,
             ts: seed.rotate_left(13),
             first: true,
+            ssrc: PLAYER_SSRC ^ seed.rotate_left(5) ^ (id as u32),
             id,
         }
     }
@@ -91,7 +95,7 @@ impl Player {
         out[1] = self.law.payload_type() | if self.first { 0x80 } else { 0 };
         out[2..4].copy_from_slice(&self.seq.to_be_bytes());
         out[4..8].copy_from_slice(&self.ts.to_be_bytes());
-        out[8..12].copy_from_slice(&PLAYER_SSRC.to_be_bytes());
+        out[8..12].copy_from_slice(&self.ssrc.to_be_bytes());
         self.first = false;
         self.seq = self.seq.wrapping_add(1);
         self.ts = self.ts.wrapping_add(FRAME as u32);
@@ -154,5 +158,17 @@ mod tests {
         );
         let mut none = Player::new(Vec::new(), Law::Pcmu, true, 1, 0);
         assert!(none.next_packet(&mut buf).is_none());
+    }
+
+    #[test]
+    fn each_player_has_its_own_source_so_the_rewriter_rebases() {
+        let a = prompt("a", 160, 1);
+        let mut buf = [0u8; PACKET];
+        let mut p1 = Player::new(vec![a.clone()], Law::Pcmu, true, 1, 1234);
+        let mut p2 = Player::new(vec![a], Law::Pcmu, true, 2, 98765);
+        p1.next_packet(&mut buf).unwrap();
+        let s1 = buf[8..12].to_vec();
+        p2.next_packet(&mut buf).unwrap();
+        assert_ne!(s1, buf[8..12].to_vec());
     }
 }
