@@ -63,10 +63,16 @@ fn heard(p: &Phone) -> Vec<f64> {
     let Ok(dir) = std::fs::read_dir(p.home.join("snd")) else {
         return Vec::new();
     };
+    // The newest recording: an agent's *71 login call left one of its own.
     let Some(path) = dir
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .max_by_key(|p| {
+            std::fs::metadata(p)
+                .and_then(|m| m.created().or_else(|_| m.modified()))
+                .ok()
+        })
     else {
         return Vec::new();
     };
