@@ -12,10 +12,7 @@ use common::*;
 mod sipp;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
-
-static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
 
 /// MD5-only auth (baresip 1.0), the demo prompts, an IVR at 500 whose key 1 queues the
 /// caller for `billing` (skill billing >= 8), agents 1002 (billing 9) and 1003 (billing 3).
@@ -25,8 +22,7 @@ fn config(dir: &Path, port: u16, ring_secs: u32) -> String {
         dir.join("prompts"),
     )
     .unwrap();
-    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
-    let base = 44000 + block * 200 + (std::process::id() as u16 % 20) * 400 % 8000;
+    let base = media_base();
     let extra = format!(
         r#"[auth]
 algorithms = ["MD5"]

@@ -21,7 +21,7 @@ fn config(dir: &Path, port: u16) -> String {
         dir.join("prompts"),
     )
     .unwrap();
-    let base = 52000 + (std::process::id() as u16 % 20) * 200;
+    let base = media_base();
     let extra = format!(
         r#"[auth]
 algorithms = ["MD5"]

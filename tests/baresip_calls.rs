@@ -6,18 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use common::baresip::*;
 use common::*;
 
-static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
-
 /// MD5-only auth (baresip 1.0 aborts on a SHA-256 challenge) and a media range of our own.
 fn config(dir: &Path, port: u16) -> String {
-    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
-    let base = 40000 + block * 200 + (std::process::id() as u16 % 40) * 400 % 16000;
+    let base = media_base();
     let extra = format!(
         "[auth]\nalgorithms = [\"MD5\"]\n\n[media]\naddress = \"127.0.0.1\"\nport_min = {base}\nport_max = {max}\n",
         max = base + 199

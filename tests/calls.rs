@@ -11,16 +11,8 @@ mod sipp;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
-
-/// An even RTP port range of 400 ports of our own (tests run in parallel).
-fn media_base() -> u16 {
-    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
-    30000 + block * 400 + (std::process::id() as u16 % 20) * 1000 % 20000
-}
 
 /// A config with a trunk to `uas_port` and a route for every number to it.
 fn config(dir: &Path, port: u16, uas_port: u16, extra: &str) -> String {

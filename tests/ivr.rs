@@ -54,7 +54,7 @@ options = {{ "1" = "extension:1002", "9" = "hangup" }}
 fn sipp_caller_presses_1_and_reaches_the_extension() {
     let dir = temp_dir();
     let port = free_port();
-    let media = 36000 + (std::process::id() as u16 % 40) * 100;
+    let media = media_base();
     let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, media));
     // 1002's phone: registered from the port its SIPp then answers on.
     let phone = free_port();
@@ -130,7 +130,7 @@ fn sipp_caller_presses_1_and_reaches_the_extension() {
 fn the_hangup_key_ends_the_call_with_its_cause() {
     let dir = temp_dir();
     let port = free_port();
-    let media = 36050 + (std::process::id() as u16 % 40) * 100;
+    let media = media_base();
     let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, media));
     // SIPp presses 9 and then expects our BYE (call_uac_hungup waits for it).
     let keys = dir.path().join("dtmf-9.pcap");

@@ -22,7 +22,7 @@ fn config(dir: &Path, port: u16) -> String {
     )
     .unwrap();
     write_tone(&dir.join("short.wav"), 700.0, 1);
-    let base = 56000 + (std::process::id() as u16 % 20) * 200;
+    let base = media_base();
     let extra = format!(
         r#"[auth]
 algorithms = ["MD5"]

@@ -13,18 +13,11 @@ mod sipp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use switchboard::media::g711::ulaw_encode;
 
 const RATE: f64 = 8000.0;
-static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
-
-fn media_base() -> u16 {
-    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
-    42000 + block * 200 + (std::process::id() as u16 % 10) * 600
-}
 
 /// A trunk to `uas_port`, every number routed to it, and `[recording]` as given.
 fn config(dir: &Path, port: u16, uas_port: u16, recording: &str) -> String {

@@ -11,12 +11,9 @@ use common::*;
 mod sipp;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use sipp::{filled, Uas};
-
-static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
 
 const DID: &str = "+15551230001";
 const REGISTER: &str = r#"[trunks.register]
@@ -30,8 +27,7 @@ expires_secs = 60
 /// its table: keys, then an optional [trunks.register]), every dialled number routed to it
 /// and DID +15551230001 mapped to 1001.
 fn config(dir: &Path, port: u16, carrier_port: u16, trunk_extra: &str) -> String {
-    let block = MEDIA_BLOCK.fetch_add(1, Ordering::SeqCst);
-    let base = 42000 + block * 200 + (std::process::id() as u16 % 16) * 1000;
+    let base = media_base();
     let calls = format!(
         r#"{LEGACY_AUTH}
 [media]

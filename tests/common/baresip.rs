@@ -98,6 +98,7 @@ impl Phone {
                  audio_source\t\taufile,{tone}\n\
                  audio_player\t\taubridge,{name}\n\
                  audio_alert\t\taubridge,{name}\n\
+                 rtp_ports\t\t61000-64999\n\
                  audio_srate\t\t8000\n\
                  audio_channels\t\t1\n",
                 snd = snd.display(),

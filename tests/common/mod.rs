@@ -16,6 +16,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+static MEDIA_BLOCK: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+/// The first port of an even RTP range of 400 ports of this test's own. Below the kernel's
+/// ephemeral range (32768+), so no SIPp, baresip or `free_port` socket can ever land in a
+/// range our daemon binds relay ports in (tests of one binary run in parallel).
+pub fn media_base() -> u16 {
+    let block = MEDIA_BLOCK.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    10000 + (block * 400) % 22000
+}
+
 /// A UDP+TCP port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
     for _ in 0..50 {
