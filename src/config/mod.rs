@@ -7,12 +7,14 @@ mod error;
 mod schema;
 mod validate;
 mod validate_acd;
+mod validate_api;
 mod validate_calls;
 mod validate_ivr;
 
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
+pub use validate_api::{ApiConfig, ApiScope, ApiToken};
 pub use validate_ivr::IvrConfig;
 
 use std::net::{IpAddr, SocketAddr};
@@ -37,6 +39,8 @@ pub struct Config {
     pub users: Vec<User>,
     pub ivr: IvrConfig,
     pub acd: AcdSettings,
+    /// `[api]`: the gRPC API; None when it is off.
+    pub api: Option<ApiConfig>,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }

@@ -41,6 +41,8 @@ pub struct RawConfig {
     pub agents: Vec<Spanned<crate::acd::AgentConfig>>,
     #[serde(default)]
     pub queues: Vec<Spanned<crate::acd::QueueConfig>>,
+    #[serde(default)]
+    pub api: super::validate_api::RawApi,
 }
 
 /// `[acd]`: engine-wide settings and the agents' feature codes.

@@ -304,6 +304,7 @@ pub fn validate(
         },
         &mut prompts,
     );
+    let api = super::validate_api::api(&mut c, &raw.api);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -358,6 +359,7 @@ pub fn validate(
         users,
         ivr,
         acd,
+        api,
         prompts,
     })
 }

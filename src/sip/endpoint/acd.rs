@@ -37,6 +37,8 @@ pub(super) struct AcdState {
     pub next_sweep: Option<Instant>,
     /// Agent login ids by AgentId (the engine's directory, kept once).
     pub names: Vec<String>,
+    /// Queue names by QueueId (likewise).
+    pub queue_names: Vec<String>,
     /// Queued callbacks by their ACD call number.
     pub callbacks: HashMap<u64, super::calls::CallbackEntry>,
 }
@@ -84,7 +86,9 @@ pub(super) enum Feature {
 impl Endpoint {
     /// Hand the endpoint its ACD engine (built by the driver with the wall clock).
     pub fn set_acd(&mut self, engine: Engine) {
-        self.acd.names = engine.directory().agents;
+        let dir = engine.directory();
+        self.acd.names = dir.agents;
+        self.acd.queue_names = dir.queues;
         self.acd.engine = Some(engine);
         self.acd.next_sweep = None;
     }
