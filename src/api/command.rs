@@ -43,12 +43,12 @@ fn agent_error(e: AgentCommandError) -> Status {
         AgentCommandError::NoAcd => {
             Status::failed_precondition("no ACD is configured ([[agents]] and [[queues]])")
         }
-        AgentCommandError::UnknownAgent(a) => {
-            Status::not_found(format!("no agent `{a}` in [[agents]] (ListAgents shows them)"))
-        }
-        AgentCommandError::UnknownPhone(p) => Status::not_found(format!(
-            "no user `{p}` in [[users]] to take calls at"
+        AgentCommandError::UnknownAgent(a) => Status::not_found(format!(
+            "no agent `{a}` in [[agents]] (ListAgents shows them)"
         )),
+        AgentCommandError::UnknownPhone(p) => {
+            Status::not_found(format!("no user `{p}` in [[users]] to take calls at"))
+        }
         AgentCommandError::Refused(why) => Status::failed_precondition(why),
     }
 }

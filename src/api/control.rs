@@ -113,7 +113,8 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::AgentResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         Ok(Response::new(
-            self.agent(&req.get_ref().agent, AgentCommand::Logout).await?,
+            self.agent(&req.get_ref().agent, AgentCommand::Logout)
+                .await?,
         ))
     }
 
@@ -123,7 +124,8 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::AgentResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         Ok(Response::new(
-            self.agent(&req.get_ref().agent, AgentCommand::Ready).await?,
+            self.agent(&req.get_ref().agent, AgentCommand::Ready)
+                .await?,
         ))
     }
 
@@ -139,7 +141,8 @@ impl pb::control_server::Control for ControlService {
             r.reason.trim().to_string()
         };
         Ok(Response::new(
-            self.agent(&r.agent, AgentCommand::NotReady { reason }).await?,
+            self.agent(&r.agent, AgentCommand::NotReady { reason })
+                .await?,
         ))
     }
 

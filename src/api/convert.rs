@@ -70,20 +70,24 @@ impl Converter {
             ),
             CallEvent::Ringing { call } => (call, Payload::CallRinging(pb::CallRinging {})),
             CallEvent::Answered { call } => (call, Payload::CallAnswered(pb::CallAnswered {})),
-            CallEvent::Held { call, by } => (call, Payload::CallHeld(pb::CallHeld { by: side(by) })),
+            CallEvent::Held { call, by } => {
+                (call, Payload::CallHeld(pb::CallHeld { by: side(by) }))
+            }
             CallEvent::Resumed { call, by } => {
                 (call, Payload::CallResumed(pb::CallResumed { by: side(by) }))
             }
-            CallEvent::Dtmf { call, side: s, digit } => (
+            CallEvent::Dtmf {
+                call,
+                side: s,
+                digit,
+            } => (
                 call,
                 Payload::Dtmf(pb::Dtmf {
                     side: side(s),
                     digit: digit.to_string(),
                 }),
             ),
-            CallEvent::Ended { call, cause } => {
-                (call, Payload::CallEnded(pb::CallEnded { cause }))
-            }
+            CallEvent::Ended { call, cause } => (call, Payload::CallEnded(pb::CallEnded { cause })),
         };
         let (queue, agent) = self
             .by_uuid
@@ -144,8 +148,12 @@ impl Converter {
             }
             None => (
                 String::new(),
-                queue.map(|q| Self::name(&self.queues, q)).unwrap_or_default(),
-                agent.map(|a| Self::name(&self.agents, a)).unwrap_or_default(),
+                queue
+                    .map(|q| Self::name(&self.queues, q))
+                    .unwrap_or_default(),
+                agent
+                    .map(|a| Self::name(&self.agents, a))
+                    .unwrap_or_default(),
             ),
         };
         pb::Event {

@@ -65,7 +65,8 @@ impl Filter {
             return Some(ev.clone());
         }
         let mut s = s.clone();
-        s.calls.retain(|c| self.fields_match(&c.call_id, &c.queue, &c.agent));
+        s.calls
+            .retain(|c| self.fields_match(&c.call_id, &c.queue, &c.agent));
         s.queues
             .retain(|q| self.queues.is_empty() || self.queues.contains(&q.name));
         s.agents

@@ -49,7 +49,10 @@ impl Server {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1();
         let mut builder = tonic::transport::Server::builder();
-        let router = builder.add_service(health_service).add_service(events).add_service(control);
+        let router = builder
+            .add_service(health_service)
+            .add_service(events)
+            .add_service(control);
         let router = match reflection {
             Ok(r) => router.add_service(r),
             Err(e) => {

@@ -59,7 +59,9 @@ impl Endpoint {
             .iter()
             .find(|(_, c)| c.uuid == call_uuid)
             .map(|(k, _)| *k)
-            .ok_or_else(|| format!("no active call `{call_uuid}` (ListCalls shows the active ones)"))?;
+            .ok_or_else(|| {
+                format!("no active call `{call_uuid}` (ListCalls shows the active ones)")
+            })?;
         tracing::info!(call = %call_uuid, "hangup asked through the API");
         self.hangup_both(now, call, API_HANGUP_CAUSE, "system");
         self.drain_transactions(now);
