@@ -319,8 +319,7 @@ async fn calls_without_a_valid_token_or_scope_are_refused() {
     let sub = events
         .subscribe(pb::SubscribeRequest::default())
         .await
-        .err()
-        .expect("unauthenticated subscribe refused");
+        .expect_err("unauthenticated subscribe refused");
     assert_eq!(sub.code(), Code::Unauthenticated);
 
     // read may list but not hang up; control may hang up but not list.
@@ -343,8 +342,7 @@ async fn calls_without_a_valid_token_or_scope_are_refused() {
     let sub = events
         .subscribe(authed(pb::SubscribeRequest::default(), CONTROL))
         .await
-        .err()
-        .expect("subscribe without read refused");
+        .expect_err("subscribe without read refused");
     assert_eq!(sub.code(), Code::PermissionDenied);
 
     let listed = control
@@ -505,4 +503,48 @@ async fn python_grpcio_client_follows_the_call_lifecycle() {
     assert_eq!(kinds.last().unwrap()["cause"], "normal");
     let seqs: Vec<u64> = kinds.iter().filter_map(|v| v["seq"].as_u64()).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_reflection_answer_generic_tools() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let s = setup();
+    let ch = channel(s.api_port).await;
+    let status = HealthClient::new(ch.clone())
+        .check(HealthCheckRequest {
+            service: "switchboard.v1.Events".into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = ServerReflectionClient::new(ch)
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let answer = answers.message().await.expect("answer").expect("one");
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("unexpected reflection answer: {answer:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in [
+        "switchboard.v1.Events",
+        "switchboard.v1.Control",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
 }

@@ -13,7 +13,7 @@ use super::pb;
 /// Sequenced events kept for replay.
 pub const HISTORY: usize = 10_000;
 /// Events a subscriber may fall behind live before it gets a gap.
-const LIVE_BUFFER: usize = 4096;
+pub(super) const LIVE_BUFFER: usize = 4096;
 
 struct Shared {
     /// The kept history, oldest first. Locked only to push one event or to copy the tail

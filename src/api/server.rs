@@ -44,22 +44,21 @@ impl Server {
         health
             .set_serving::<pb::control_server::ControlServer<ControlService>>()
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1();
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
         let mut builder = tonic::transport::Server::builder();
-        let router = builder
+        let mut router = builder
             .add_service(health_service)
             .add_service(events)
             .add_service(control);
-        let router = match reflection {
-            Ok(r) => router.add_service(r),
-            Err(e) => {
-                tracing::warn!(error = %e, "gRPC reflection unavailable");
-                router
-            }
-        };
+        // v1 and the older v1alpha: tools of either generation can list the services.
+        match (reflection().build_v1(), reflection().build_v1alpha()) {
+            (Ok(v1), Ok(v1alpha)) => router = router.add_service(v1).add_service(v1alpha),
+            (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "gRPC reflection unavailable"),
+        }
         router
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await
