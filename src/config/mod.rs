@@ -271,4 +271,6 @@ fn parse_with_base(text: &str, file_name: &str, base: &Path) -> Result<Config, C
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_api;
+#[cfg(test)]
 mod tests_ivr;

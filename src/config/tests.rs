@@ -17,6 +17,9 @@ fn shipped_config_is_valid() {
     assert_eq!(cfg.users.len(), 4);
     assert_eq!(cfg.sip.listen.len(), 2);
     assert_eq!(cfg.sip.domain, "switchboard.local");
+    let api = cfg.api.expect("the demo config enables the API");
+    assert_eq!(api.listen.port(), 50051);
+    assert_eq!(api.tokens.len(), 2);
 }
 
 #[test]
