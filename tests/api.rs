@@ -376,6 +376,43 @@ async fn calls_without_a_valid_token_or_scope_are_refused() {
         .unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
     assert!(unknown.message().contains("[[agents]]"), "{unknown:?}");
+    let no_permission = control
+        .monitor(authed(
+            pb::MonitorRequest {
+                supervisor: "1003".into(),
+                agent: "1002".into(),
+            },
+            CONTROL,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(no_permission.code(), Code::FailedPrecondition);
+    assert!(
+        no_permission.message().contains("`monitor` permission"),
+        "{no_permission:?}"
+    );
+    let no_mode = control
+        .set_monitor_mode(authed(
+            pb::SetMonitorModeRequest {
+                supervisor_call_id: "x".into(),
+                mode: 0,
+            },
+            CONTROL,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(no_mode.code(), Code::InvalidArgument, "{no_mode:?}");
+    let no_call = control
+        .set_monitor_mode(authed(
+            pb::SetMonitorModeRequest {
+                supervisor_call_id: "no-such-call".into(),
+                mode: pb::MonitorMode::Whisper as i32,
+            },
+            CONTROL,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(no_call.code(), Code::NotFound, "{no_call:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

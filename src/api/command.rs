@@ -75,13 +75,9 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
         Command::Monitor { supervisor, agent } => endpoint
             .monitor(now, &supervisor, &agent)
             .map(ApiReply::Monitor)
-            .map_err(|why| {
-                if why.contains("permission") {
-                    Status::permission_denied(why)
-                } else {
-                    Status::failed_precondition(why)
-                }
-            }),
+            // PERMISSION_DENIED stays about the token's scopes: a supervisor without the
+            // `monitor` permission is a state of the config, like an unregistered phone.
+            .map_err(Status::failed_precondition),
         Command::SetMonitorMode { call_id, mode } => endpoint
             .set_monitor_mode(&call_id, mode)
             .map(|()| ApiReply::Done)
