@@ -585,3 +585,19 @@ async fn health_and_reflection_answer_generic_tools() {
         assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_daemon_with_subscribers_attached() {
+    let mut s = setup();
+    let ch = channel(s.api_port).await;
+    let live = follow(ch, None).await;
+    wait_for(&live, "a first snapshot", |e| e.iter().any(is_snapshot)).await;
+    s.daemon.signal("TERM");
+    let code = tokio::task::spawn_blocking(move || {
+        let code = s.daemon.wait_exit(Duration::from_secs(10));
+        (code, s.daemon.log_text())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code.0, Some(0), "{}", code.1);
+}

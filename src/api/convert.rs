@@ -399,3 +399,90 @@ impl Converter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::acd::{AgentId, CallId, OfferId, QueueId};
+
+    fn at(kind: EventKind) -> AcdEvent {
+        AcdEvent { at_ms: 5, kind }
+    }
+
+    #[test]
+    fn a_queued_call_carries_its_queue_and_agent_to_its_end_and_wrap_up() {
+        let mut c = Converter::new(vec!["alice".into()], vec!["billing".into()]);
+        let lookup = |id: u64| (id == 7).then(|| "uuid-7".to_string());
+        let (call, queue, agent, offer) = (CallId(7), QueueId(0), AgentId(0), OfferId(1));
+        let q = c.acd_event(
+            &at(EventKind::Queued {
+                call,
+                queue,
+                priority: 0,
+                position: 1,
+            }),
+            lookup,
+        );
+        assert_eq!(
+            (q.call_id.as_str(), q.queue.as_str(), q.agent.as_str()),
+            ("uuid-7", "billing", "")
+        );
+        assert_eq!(q.unix_ms, 5);
+        let conn = c.acd_event(
+            &at(EventKind::Connected {
+                call,
+                queue,
+                agent,
+                offer,
+                wait_ms: 1,
+                ring_ms: 1,
+                callback: false,
+            }),
+            |_| None,
+        );
+        assert_eq!(conn.agent, "alice");
+        let ended = c.call_event(
+            CallEvent::Ended {
+                call: "uuid-7".into(),
+                cause: "normal".into(),
+            },
+            9,
+        );
+        assert_eq!(
+            (ended.queue.as_str(), ended.agent.as_str()),
+            ("billing", "alice")
+        );
+        let wrap = c.acd_event(
+            &at(EventKind::WrapUpDone {
+                call,
+                queue,
+                agent,
+                wrap_ms: 3,
+            }),
+            |_| None,
+        );
+        assert_eq!(wrap.call_id, "uuid-7");
+        assert!(
+            c.acd_calls.is_empty() && c.by_uuid.is_empty(),
+            "forgotten after wrap-up"
+        );
+    }
+
+    #[test]
+    fn a_plain_call_has_no_queue_or_agent() {
+        let mut c = Converter::default();
+        let ev = c.call_event(
+            CallEvent::Created {
+                call: "u".into(),
+                caller: "1001".into(),
+                callee: "5551234".into(),
+            },
+            1,
+        );
+        assert_eq!(
+            (ev.call_id.as_str(), ev.queue.as_str(), ev.agent.as_str()),
+            ("u", "", "")
+        );
+        assert!(matches!(ev.payload, Some(Payload::CallCreated(_))));
+    }
+}
