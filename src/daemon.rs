@@ -29,6 +29,8 @@ pub enum DaemonError {
     Listen(std::io::Error),
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("gRPC API ([api]): {0}")]
+    Api(String),
 }
 
 /// Load the config, set up logging, and run until SIGTERM/SIGINT.
@@ -374,13 +376,19 @@ async fn start_api(
         bus: reader,
         tokens: api::Tokens::new(&api_cfg.tokens),
         commands,
+        tls: api_cfg.tls.clone(),
     };
+    // Debug shows the cause chain (a bad key says why rustls refused it).
+    let ready = server
+        .build()
+        .await
+        .map_err(|e| DaemonError::Api(format!("{e:?}")))?;
     tokio::spawn(async move {
-        if let Err(e) = server.serve(listener).await {
+        if let Err(e) = ready.serve(listener).await {
             tracing::error!(error = %e, "gRPC API stopped");
         }
     });
-    tracing::info!(%addr, tokens = api_cfg.tokens.len(), "gRPC API listening");
+    tracing::info!(%addr, tokens = api_cfg.tokens.len(), tls = api_cfg.tls.is_some(), "gRPC API listening");
     let (agents, queues) = endpoint.acd_names();
     Ok(Some(ApiBus {
         bus,

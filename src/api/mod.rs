@@ -28,5 +28,5 @@ pub use auth::Tokens;
 pub use bus::{Bus, BusReader, HISTORY};
 pub use command::{execute, ApiReply, ApiRequest, Command};
 pub use convert::Converter;
-pub use server::{bind, Server};
+pub use server::{bind, Ready, Server};
 pub use views::snapshot;

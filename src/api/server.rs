@@ -18,6 +18,8 @@ pub struct Server {
     pub bus: BusReader,
     pub tokens: Tokens,
     pub commands: mpsc::Sender<ApiRequest>,
+    /// Serve TLS with this certificate and key (plaintext without).
+    pub tls: Option<crate::config::ApiTls>,
 }
 
 /// Bind the API's address (the daemon does it before serving, so a taken port fails start).
@@ -25,9 +27,24 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-impl Server {
+/// A server ready to run: its TLS identity (if any) has been checked.
+pub struct Ready {
+    router: tonic::transport::server::Router,
+}
+
+impl Ready {
     /// Serve on `listener` until the runtime stops.
     pub async fn serve(self, listener: TcpListener) -> Result<(), tonic::transport::Error> {
+        self.router
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await
+    }
+}
+
+impl Server {
+    /// Build the services. Fails on a certificate or key rustls refuses (at start, so the
+    /// daemon does not run without the API it was configured with).
+    pub async fn build(self) -> Result<Ready, tonic::transport::Error> {
         let tokens = Arc::new(self.tokens);
         let events = pb::events_server::EventsServer::new(EventsService {
             bus: self.bus,
@@ -50,6 +67,11 @@ impl Server {
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
         let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &self.tls {
+            let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+            builder =
+                builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))?;
+        }
         let mut router = builder
             .add_service(health_service)
             .add_service(events)
@@ -59,8 +81,6 @@ impl Server {
             (Ok(v1), Ok(v1alpha)) => router = router.add_service(v1).add_service(v1alpha),
             (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "gRPC reflection unavailable"),
         }
-        router
-            .serve_with_incoming(TcpListenerStream::new(listener))
-            .await
+        Ok(Ready { router })
     }
 }

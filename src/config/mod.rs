@@ -14,7 +14,7 @@ mod validate_ivr;
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
-pub use validate_api::{ApiConfig, ApiScope, ApiToken};
+pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
 pub use validate_ivr::IvrConfig;
 
 use std::net::{IpAddr, SocketAddr};

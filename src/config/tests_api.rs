@@ -52,3 +52,24 @@ fn api_listen_without_tokens_is_refused() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("api.tokens is empty"), "{e:?}");
 }
+
+#[test]
+fn api_tls_files_must_be_pem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), "not a certificate").unwrap();
+    let path = dir.path().join("sb.toml");
+    std::fs::write(
+        &path,
+        "[api]\nlisten = \"127.0.0.1:50051\"\ntokens = [{ token = \"0123456789abcdef\", scopes = [\"read\"] }]\ntls = { cert = \"cert.pem\", key = \"missing.pem\" }\n",
+    )
+    .unwrap();
+    let e = load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains(":4:16:") && e.contains("is not a PEM certificate"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":4:34:") && e.contains("cannot read private key"),
+        "{e}"
+    );
+}

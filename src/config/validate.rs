@@ -304,7 +304,7 @@ pub fn validate(
         },
         &mut prompts,
     );
-    let api = super::validate_api::api(&mut c, &raw.api);
+    let api = super::validate_api::api(&mut c, &raw.api, base);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {

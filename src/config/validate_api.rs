@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -16,6 +17,18 @@ pub struct RawApi {
     pub listen: Option<Spanned<String>>,
     #[serde(default)]
     pub tokens: Vec<Spanned<RawToken>>,
+    /// Serve TLS (rustls) with this certificate chain and key; plaintext without it.
+    #[serde(default)]
+    pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain (leaf first), relative to the config file.
+    pub cert: Spanned<String>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1), relative to the config file.
+    pub key: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -52,17 +65,63 @@ pub struct ApiToken {
     pub scopes: Vec<ApiScope>,
 }
 
+/// The certificate and key, read at load time (a reload re-reads them; the running server
+/// keeps the ones it started with).
+#[derive(Clone, PartialEq)]
+pub struct ApiTls {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ApiTls {
+    // Never print the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiTls")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .finish_non_exhaustive()
+    }
+}
+
 /// The validated `[api]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
     pub tokens: Vec<ApiToken>,
+    pub tls: Option<ApiTls>,
 }
 
 /// Tokens shorter than this are guessable: refused.
 const MIN_TOKEN_LEN: usize = 16;
 
-pub fn api(c: &mut Collector<'_>, raw: &RawApi) -> Option<ApiConfig> {
+/// Read a PEM file named in the config; an error at its span when it is missing or not PEM.
+fn read_pem(
+    c: &mut Collector<'_>,
+    base: &Path,
+    name: &Spanned<String>,
+    what: &str,
+    marker: &str,
+) -> Option<Vec<u8>> {
+    let path = base.join(name.get_ref());
+    match std::fs::read(&path) {
+        Ok(bytes) if String::from_utf8_lossy(&bytes).contains(marker) => Some(bytes),
+        Ok(_) => {
+            c.at(
+                name.span(),
+                format!("{} is not a PEM {what} (no `{marker}`)", path.display()),
+            );
+            None
+        }
+        Err(e) => {
+            c.at(
+                name.span(),
+                format!("cannot read {what} {}: {e}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+pub fn api(c: &mut Collector<'_>, raw: &RawApi, base: &Path) -> Option<ApiConfig> {
     let mut tokens = Vec::new();
     let mut seen = HashSet::new();
     for t in &raw.tokens {
@@ -99,6 +158,20 @@ pub fn api(c: &mut Collector<'_>, raw: &RawApi) -> Option<ApiConfig> {
             scopes,
         });
     }
+    let tls = raw.tls.as_ref().and_then(|t| {
+        let cert = read_pem(
+            c,
+            base,
+            &t.cert,
+            "certificate",
+            "-----BEGIN CERTIFICATE-----",
+        );
+        let key = read_pem(c, base, &t.key, "private key", "PRIVATE KEY-----");
+        Some(ApiTls {
+            cert_pem: cert?,
+            key_pem: key?,
+        })
+    });
     let listen = raw.listen.as_ref()?;
     let addr = match listen.get_ref().parse::<SocketAddr>() {
         Ok(a) => a,
@@ -122,5 +195,6 @@ pub fn api(c: &mut Collector<'_>, raw: &RawApi) -> Option<ApiConfig> {
     Some(ApiConfig {
         listen: addr,
         tokens,
+        tls,
     })
 }
