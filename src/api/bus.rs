@@ -94,6 +94,8 @@ impl Bus {
         ev.seq = self.last_seq;
         let ev = Arc::new(ev);
         *lock(&self.shared.snapshot) = Some(ev.clone());
+        // Sent under the history lock like events: a subscriber registering meanwhile sees
+        // the snapshot either as its first event or live, never both.
         let _h = lock(&self.shared.history);
         let _ = self.shared.live.send(ev);
     }

@@ -80,23 +80,24 @@ impl Endpoint {
             .names
             .iter()
             .enumerate()
-            .map(|(ix, login)| {
-                let a = AgentId(ix as u32);
-                let st = e.agent_state(a);
-                AgentView {
-                    agent: login.clone(),
-                    state: st.map_or(StateKind::LoggedOut, |s| s.kind()),
-                    reason: st.and_then(|s| s.reason()),
-                    phone: self.acd.phone.get(&a).cloned(),
-                }
-            })
+            .map(|(ix, login)| self.agent_view_of(e, AgentId(ix as u32), login))
             .collect()
     }
 
     /// One agent's view, by login id.
     pub fn agent_view(&self, agent: &str) -> Option<AgentView> {
-        let a = self.acd.engine.as_ref()?.agent_id(agent)?;
-        self.agents_view().into_iter().nth(a.0 as usize)
+        let e = self.acd.engine.as_ref()?;
+        Some(self.agent_view_of(e, e.agent_id(agent)?, agent))
+    }
+
+    fn agent_view_of(&self, e: &crate::acd::Engine, a: AgentId, login: &str) -> AgentView {
+        let st = e.agent_state(a);
+        AgentView {
+            agent: login.to_string(),
+            state: st.map_or(StateKind::LoggedOut, |s| s.kind()),
+            reason: st.and_then(|s| s.reason()),
+            phone: self.acd.phone.get(&a).cloned(),
+        }
     }
 
     /// Names of the ACD's agents and queues, indexed by `AgentId` / `QueueId`.
