@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use crate::api;
 use crate::call::cdr::Cdr;
 use crate::call::dialog::LocalAddr;
 use crate::config::{self, Config};
@@ -28,6 +29,8 @@ pub enum DaemonError {
     Listen(std::io::Error),
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("gRPC API ([api]): {0}")]
+    Api(String),
 }
 
 /// Load the config, set up logging, and run until SIGTERM/SIGINT.
@@ -117,6 +120,14 @@ struct Io<'a> {
     /// CDRs waiting for their relay's figures.
     pending_cdrs: &'a mut usize,
     queue_log: &'a mut crate::acd_driver::QueueLog,
+    /// The gRPC event bus (None: `[api]` is off).
+    api: Option<&'a mut ApiBus>,
+}
+
+/// The event bus writer with the converter that names each event's call, queue and agent.
+struct ApiBus {
+    bus: api::Bus,
+    convert: api::Converter,
 }
 
 async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
@@ -181,6 +192,11 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let mut sigterm = signal(SignalKind::terminate()).map_err(DaemonError::Runtime)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(DaemonError::Runtime)?;
     let mut sighup = signal(SignalKind::hangup()).map_err(DaemonError::Runtime)?;
+    // Commands from the API; the loop keeps a sender so the channel stays open when it is off.
+    let (api_tx, mut api_rx) = mpsc::channel::<api::ApiRequest>(256);
+    let mut api_bus = start_api(&cfg, &endpoint, api_tx.clone()).await?;
+    let mut snapshot_tick = tokio::time::interval(Duration::from_secs(1));
+    snapshot_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let listen_now = cfg.listen_addrs();
 
     macro_rules! io {
@@ -193,6 +209,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 ctl: &ctl_tx,
                 pending_cdrs: &mut pending_cdrs,
                 queue_log: &mut queue_log,
+                api: api_bus.as_mut(),
             }
         };
     }
@@ -222,6 +239,16 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 }
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
+            Some(req) = api_rx.recv() => {
+                let reply = api::execute(&mut endpoint, Instant::now(), req.command);
+                // The client may have gone meanwhile: nothing to tell it then.
+                let _ = req.reply.send(reply);
+            }
+            _ = snapshot_tick.tick(), if api_bus.is_some() => {
+                if let Some(b) = api_bus.as_mut() {
+                    b.bus.snapshot(api::snapshot(&endpoint, Instant::now(), unix_ms(SystemTime::now())));
+                }
+            }
             _ = tokio::time::sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
             _ = sighup.recv() => match config::load(&config_path) {
                 Ok(new_cfg) => {
@@ -318,8 +345,18 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                     let _ = ctl.send(Control::CdrReady(Box::new(cdr))).await;
                 });
             }
-            Output::Event(ev) => tracing::debug!(?ev, "call event"),
+            Output::Event(ev) => {
+                tracing::debug!(?ev, "call event");
+                if let Some(b) = io.api.as_deref_mut() {
+                    let ev = b.convert.call_event(ev, unix_ms(SystemTime::now()));
+                    b.bus.publish(ev);
+                }
+            }
             Output::Acd(ev) => {
+                if let Some(b) = io.api.as_deref_mut() {
+                    let pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
+                    b.bus.publish(pb_ev);
+                }
                 io.queue_log.event(&ev);
                 // The source of `switchboard report`; like the CDR journal, nothing waits on
                 // its commit (the writer batches them).
@@ -361,6 +398,45 @@ async fn recording_into_cdr(cdr: &mut Cdr, end: crate::recording::RecordingEnd) 
     cdr.recording = outcome.path;
     cdr.recording_ms = outcome.ms;
     cdr.recording_status = Some(outcome.status.to_string());
+}
+
+/// Bind the gRPC API when `[api] listen` is set and serve it in its own task; returns the
+/// bus writer the main loop feeds.
+async fn start_api(
+    cfg: &Config,
+    endpoint: &Endpoint,
+    commands: mpsc::Sender<api::ApiRequest>,
+) -> Result<Option<ApiBus>, DaemonError> {
+    let Some(api_cfg) = &cfg.api else {
+        return Ok(None);
+    };
+    let listener = api::bind(api_cfg.listen)
+        .await
+        .map_err(DaemonError::Listen)?;
+    let addr = listener.local_addr().map_err(DaemonError::Listen)?;
+    let (bus, reader) = api::Bus::new();
+    let server = api::Server {
+        bus: reader,
+        tokens: api::Tokens::new(&api_cfg.tokens),
+        commands,
+        tls: api_cfg.tls.clone(),
+    };
+    // Debug shows the cause chain (a bad key says why rustls refused it).
+    let ready = server
+        .build()
+        .await
+        .map_err(|e| DaemonError::Api(format!("{e:?}")))?;
+    tokio::spawn(async move {
+        if let Err(e) = ready.serve(listener).await {
+            tracing::error!(error = %e, "gRPC API stopped");
+        }
+    });
+    tracing::info!(%addr, tokens = api_cfg.tokens.len(), tls = api_cfg.tls.is_some(), "gRPC API listening");
+    let (agents, queues) = endpoint.acd_names();
+    Ok(Some(ApiBus {
+        bus,
+        convert: api::Converter::new(agents, queues),
+    }))
 }
 
 /// Hand the changes to the store; their acknowledgements go to the ack collector.

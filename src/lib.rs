@@ -5,6 +5,7 @@
 
 pub mod acd;
 pub mod acd_driver;
+pub mod api;
 pub mod call;
 pub mod config;
 pub mod daemon;

@@ -31,6 +31,11 @@ impl WaitingList {
         }
     }
 
+    /// When the longest-waiting caller joined (O(n): the order is by priority first).
+    pub fn oldest(&self) -> Option<Instant> {
+        self.all.keys().map(|k| k.1).min()
+    }
+
     pub fn len(&self) -> usize {
         self.all.len()
     }

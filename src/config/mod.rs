@@ -7,6 +7,7 @@ mod error;
 mod schema;
 mod validate;
 mod validate_acd;
+mod validate_api;
 mod validate_calls;
 mod validate_ivr;
 mod validate_recording;
@@ -14,6 +15,7 @@ mod validate_recording;
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
+pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
 pub use validate_ivr::IvrConfig;
 
 use std::net::{IpAddr, SocketAddr};
@@ -39,6 +41,8 @@ pub struct Config {
     pub ivr: IvrConfig,
     pub acd: AcdSettings,
     pub recording: crate::recording::RecordingConfig,
+    /// `[api]`: the gRPC API; None when it is off.
+    pub api: Option<ApiConfig>,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }
@@ -271,5 +275,7 @@ fn parse_with_base(text: &str, file_name: &str, base: &Path) -> Result<Config, C
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_api;
 #[cfg(test)]
 mod tests_ivr;

@@ -43,6 +43,8 @@ pub struct RawConfig {
     pub queues: Vec<Spanned<crate::acd::QueueConfig>>,
     #[serde(default)]
     pub recording: RawRecording,
+    #[serde(default)]
+    pub api: super::validate_api::RawApi,
 }
 
 /// `[recording]`: where recordings go, their format and name, and the default policy.

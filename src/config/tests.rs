@@ -29,6 +29,9 @@ fn shipped_config_is_valid() {
         Some(&crate::recording::Policy::Always)
     );
     assert!(cfg.recording.dir.ends_with("var/recordings"));
+    let api = cfg.api.expect("the demo config enables the API");
+    assert_eq!(api.listen.port(), 50051);
+    assert_eq!(api.tokens.len(), 2);
 }
 
 #[test]

@@ -306,6 +306,7 @@ pub fn validate(
         &mut prompts,
     );
     let recording = super::validate_recording::recording(&mut c, &raw.recording, base);
+    let api = super::validate_api::api(&mut c, &raw.api, base);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -360,6 +361,7 @@ pub fn validate(
         users,
         ivr,
         acd,
+        api,
         prompts,
         recording,
     })

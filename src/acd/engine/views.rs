@@ -56,6 +56,12 @@ impl Engine {
         self.queues.get(q.ix()).map(|q| q.waiting.len())
     }
 
+    /// How long the longest-waiting caller in the queue has waited (None: nobody waits).
+    pub fn longest_wait(&self, now: Instant, q: QueueId) -> Option<Duration> {
+        let oldest = self.queues.get(q.ix())?.waiting.oldest()?;
+        Some(now.saturating_duration_since(oldest))
+    }
+
     pub fn call_status(&self, c: CallId) -> Option<CallStatus> {
         let call = self.calls.get(&c)?;
         Some(match &call.state {

@@ -39,6 +39,8 @@ pub(super) struct AcdState {
     pub names: Vec<String>,
     /// The reverse of `phone`: agents logged in at each extension.
     pub at_phone: HashMap<String, Vec<AgentId>>,
+    /// Queue names by QueueId (likewise).
+    pub queue_names: Vec<String>,
     /// Queued callbacks by their ACD call number.
     pub callbacks: HashMap<u64, super::calls::CallbackEntry>,
 }
@@ -105,7 +107,9 @@ pub(super) enum Feature {
 impl Endpoint {
     /// Hand the endpoint its ACD engine (built by the driver with the wall clock).
     pub fn set_acd(&mut self, engine: Engine) {
-        self.acd.names = engine.directory().agents;
+        let dir = engine.directory();
+        self.acd.names = dir.agents;
+        self.acd.queue_names = dir.queues;
         self.acd.engine = Some(engine);
         self.acd.next_sweep = None;
     }

@@ -14,6 +14,7 @@ mod register;
 mod requests;
 mod respond;
 mod trunkreg;
+pub mod views;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;

@@ -6,6 +6,7 @@
 //! All call signalling is owned by the endpoint (one owner, no locks); each call's media
 //! runs in its own relay task.
 
+mod api;
 mod callback;
 mod indialog;
 mod invite;
@@ -32,6 +33,7 @@ use crate::sdp::{Codec, OriginState, SessionDescription};
 use crate::sip::rsip;
 use crate::sip::transaction::TxKey;
 
+pub use api::API_HANGUP_CAUSE;
 pub use callback::CallbackEntry;
 pub use local::RINGBACK;
 pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};

@@ -1,0 +1,185 @@
+//! The `Control` service: checks the token and the arguments, then hands the command to the
+//! main loop and waits for its reply.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tonic::{Request, Response, Status};
+
+use super::command::{ApiReply, ApiRequest, Command};
+use super::{pb, Tokens};
+use crate::config::ApiScope;
+use crate::media::monitor::MonitorMode;
+use crate::sip::endpoint::acd::AgentCommand;
+
+pub struct ControlService {
+    pub commands: mpsc::Sender<ApiRequest>,
+    pub tokens: Arc<Tokens>,
+}
+
+fn required(field: &str, value: &str) -> Result<String, Status> {
+    let v = value.trim();
+    if v.is_empty() {
+        Err(Status::invalid_argument(format!("`{field}` is required")))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+impl ControlService {
+    async fn run(&self, command: Command) -> Result<ApiReply, Status> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(ApiRequest { command, reply })
+            .await
+            .map_err(|_| Status::unavailable("switchboard is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::unavailable("switchboard is shutting down"))?
+    }
+
+    async fn agent(&self, agent: &str, cmd: AgentCommand) -> Result<pb::AgentResponse, Status> {
+        let agent = required("agent", agent)?;
+        match self.run(Command::Agent { agent, cmd }).await? {
+            ApiReply::Agent(a) => Ok(pb::AgentResponse { agent: Some(a) }),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+fn unexpected(r: ApiReply) -> Status {
+    Status::internal(format!("unexpected reply from the engine: {r:?}"))
+}
+
+#[tonic::async_trait]
+impl pb::control_server::Control for ControlService {
+    async fn list_calls(
+        &self,
+        req: Request<pb::ListCallsRequest>,
+    ) -> Result<Response<pb::ListCallsResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Read)?;
+        match self.run(Command::ListCalls).await? {
+            ApiReply::Calls(calls) => Ok(Response::new(pb::ListCallsResponse { calls })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn list_agents(
+        &self,
+        req: Request<pb::ListAgentsRequest>,
+    ) -> Result<Response<pb::ListAgentsResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Read)?;
+        match self.run(Command::ListAgents).await? {
+            ApiReply::Agents(agents) => Ok(Response::new(pb::ListAgentsResponse { agents })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn list_queues(
+        &self,
+        req: Request<pb::ListQueuesRequest>,
+    ) -> Result<Response<pb::ListQueuesResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Read)?;
+        match self.run(Command::ListQueues).await? {
+            ApiReply::Queues(queues) => Ok(Response::new(pb::ListQueuesResponse { queues })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn hangup(
+        &self,
+        req: Request<pb::HangupRequest>,
+    ) -> Result<Response<pb::HangupResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::Hangup { call_id }).await?;
+        Ok(Response::new(pb::HangupResponse {}))
+    }
+
+    async fn agent_login(
+        &self,
+        req: Request<pb::AgentLoginRequest>,
+    ) -> Result<Response<pb::AgentResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let phone = required("phone", &r.phone)?;
+        Ok(Response::new(
+            self.agent(&r.agent, AgentCommand::Login { phone }).await?,
+        ))
+    }
+
+    async fn agent_logout(
+        &self,
+        req: Request<pb::AgentRequest>,
+    ) -> Result<Response<pb::AgentResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        Ok(Response::new(
+            self.agent(&req.get_ref().agent, AgentCommand::Logout)
+                .await?,
+        ))
+    }
+
+    async fn agent_ready(
+        &self,
+        req: Request<pb::AgentRequest>,
+    ) -> Result<Response<pb::AgentResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        Ok(Response::new(
+            self.agent(&req.get_ref().agent, AgentCommand::Ready)
+                .await?,
+        ))
+    }
+
+    async fn agent_not_ready(
+        &self,
+        req: Request<pb::AgentNotReadyRequest>,
+    ) -> Result<Response<pb::AgentResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let reason = if r.reason.trim().is_empty() {
+            "api".to_string()
+        } else {
+            r.reason.trim().to_string()
+        };
+        Ok(Response::new(
+            self.agent(&r.agent, AgentCommand::NotReady { reason })
+                .await?,
+        ))
+    }
+
+    async fn monitor(
+        &self,
+        req: Request<pb::MonitorRequest>,
+    ) -> Result<Response<pb::MonitorResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let supervisor = required("supervisor", &r.supervisor)?;
+        let agent = required("agent", &r.agent)?;
+        match self.run(Command::Monitor { supervisor, agent }).await? {
+            ApiReply::Monitor(supervisor_call_id) => {
+                Ok(Response::new(pb::MonitorResponse { supervisor_call_id }))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn set_monitor_mode(
+        &self,
+        req: Request<pb::SetMonitorModeRequest>,
+    ) -> Result<Response<pb::SetMonitorModeResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("supervisor_call_id", &r.supervisor_call_id)?;
+        let mode = match pb::MonitorMode::try_from(r.mode) {
+            Ok(pb::MonitorMode::Listen) => MonitorMode::Listen,
+            Ok(pb::MonitorMode::Whisper) => MonitorMode::Whisper,
+            Ok(pb::MonitorMode::Barge) => MonitorMode::Barge,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "`mode` must be MONITOR_MODE_LISTEN, _WHISPER or _BARGE",
+                ))
+            }
+        };
+        self.run(Command::SetMonitorMode { call_id, mode }).await?;
+        Ok(Response::new(pb::SetMonitorModeResponse {}))
+    }
+}

@@ -1,0 +1,32 @@
+//! The gRPC API for CRMs and wallboards (proto/switchboard/v1): the event bus the daemon
+//! writes every call and ACD event to, the `Events` and `Control` services, bearer-token
+//! auth, and the server with health and reflection.
+//!
+//! The endpoint stays single-owner: events flow out of the main loop into the bus (one
+//! writer), commands flow in over a channel with a oneshot for each reply (`command`).
+
+mod auth;
+mod bus;
+mod command;
+mod control;
+mod convert;
+mod events;
+mod filter;
+mod server;
+mod views;
+
+/// The generated protobuf types, clients and servers.
+pub mod pb {
+    tonic::include_proto!("switchboard.v1");
+
+    /// The encoded descriptors of proto/switchboard/v1 (served by reflection).
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("switchboard_descriptor");
+}
+
+pub use auth::Tokens;
+pub use bus::{Bus, BusReader, HISTORY};
+pub use command::{execute, ApiReply, ApiRequest, Command};
+pub use convert::Converter;
+pub use server::{bind, Ready, Server};
+pub use views::snapshot;

@@ -1,0 +1,75 @@
+use super::*;
+
+fn errs(text: &str) -> Vec<String> {
+    match parse_str(text, "t.toml") {
+        Ok(_) => vec![],
+        Err(e) => e.errors().iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn api_is_off_without_listen() {
+    assert_eq!(parse_str("", "t.toml").unwrap().api, None);
+}
+
+#[test]
+fn api_tokens_and_scopes_are_read() {
+    let cfg = parse_str(
+        "[api]\nlisten = \"127.0.0.1:50051\"\ntokens = [{ token = \"0123456789abcdef\", scopes = [\"read\", \"admin\"] }]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let api = cfg.api.unwrap();
+    assert_eq!(api.listen, "127.0.0.1:50051".parse().unwrap());
+    assert_eq!(api.tokens[0].scopes, vec![ApiScope::Read, ApiScope::Admin]);
+}
+
+#[test]
+fn api_mistakes_point_at_their_line() {
+    let e = errs(
+        "[api]\nlisten = \"localhost\"\ntokens = [\n { token = \"short\", scopes = [\"read\"] },\n { token = \"0123456789abcdef\", scopes = [\"write\"] },\n { token = \"0123456789abcdef\", scopes = [] },\n]\n",
+    );
+    let all = e.join("\n");
+    assert!(
+        all.contains("t.toml:2:10: `localhost` is not an IP:port"),
+        "{all}"
+    );
+    assert!(
+        all.contains("t.toml:4:12: api token must be at least 16"),
+        "{all}"
+    );
+    assert!(all.contains("t.toml:5:42: unknown scope `write`"), "{all}");
+    assert!(all.contains("t.toml:6:12: api token listed twice"), "{all}");
+    assert!(
+        all.contains("t.toml:6:41: api token needs at least one scope"),
+        "{all}"
+    );
+}
+
+#[test]
+fn api_listen_without_tokens_is_refused() {
+    let e = errs("[api]\nlisten = \"127.0.0.1:50051\"\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("api.tokens is empty"), "{e:?}");
+}
+
+#[test]
+fn api_tls_files_must_be_pem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), "not a certificate").unwrap();
+    let path = dir.path().join("sb.toml");
+    std::fs::write(
+        &path,
+        "[api]\nlisten = \"127.0.0.1:50051\"\ntokens = [{ token = \"0123456789abcdef\", scopes = [\"read\"] }]\ntls = { cert = \"cert.pem\", key = \"missing.pem\" }\n",
+    )
+    .unwrap();
+    let e = load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains(":4:16:") && e.contains("is not a PEM certificate"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":4:34:") && e.contains("cannot read private key"),
+        "{e}"
+    );
+}
