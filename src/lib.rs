@@ -8,6 +8,7 @@ pub mod acd_driver;
 pub mod call;
 pub mod config;
 pub mod daemon;
+pub mod dialer;
 pub mod ivr;
 pub mod media;
 pub mod report;
