@@ -101,7 +101,7 @@ impl PacingConfig {
         if !(self.window_secs > 0.0 && self.window_samples > 0) {
             return bad("estimation windows must be non-empty");
         }
-        if !(self.rolling_abandon_secs > 0.0) {
+        if self.rolling_abandon_secs.is_nan() || self.rolling_abandon_secs <= 0.0 {
             return bad("rolling_abandon_secs must be > 0");
         }
         if !(0.0..0.5).contains(&self.amd_false_positive) {

@@ -97,7 +97,8 @@ fn warm_up(p: &mut Pacing, clock: &mut Clock, c: CampaignId, live_every: u64, ne
     p.handle_agent_logout(now, helper).expect("logout");
     // Whatever the warm-up asked for is not placed.
     let asked = drain(p);
-    p.handle_dials_not_placed(now, c, asked).expect("not placed");
+    p.handle_dials_not_placed(now, c, asked)
+        .expect("not placed");
     let _ = next;
 }
 
@@ -255,7 +256,8 @@ fn typed_errors() {
             ..PacingConfig::default()
         })
         .is_err());
-    p.handle_agent_login(clock.now(), AgentId(1), c).expect("login");
+    p.handle_agent_login(clock.now(), AgentId(1), c)
+        .expect("login");
     assert_eq!(
         p.handle_agent_login(clock.now(), AgentId(1), c),
         Err(PacingError::AgentLoggedIn(AgentId(1)))
