@@ -9,6 +9,7 @@ pub mod api;
 pub mod call;
 pub mod config;
 pub mod daemon;
+pub mod dialer;
 pub mod ivr;
 pub mod media;
 pub mod recording;

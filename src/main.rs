@@ -56,6 +56,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Simulate an outbound campaign (virtual time) under each of the scenario's pacing
+    /// policies and print utilization, idle time and abandon rates.
+    SimulateDialer {
+        /// Scenario file (see config/dialer-scenarios/).
+        scenario: PathBuf,
+        /// Seeds per policy (overrides the scenario's `seeds`).
+        #[arg(long)]
+        seeds: Option<u32>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Omit the table header (for concatenating runs).
+        #[arg(long)]
+        no_header: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -78,6 +93,12 @@ fn main() -> ExitCode {
             until_ms,
             json,
         } => report(&config, since_hours, until_ms, json),
+        Command::SimulateDialer {
+            scenario,
+            seeds,
+            json,
+            no_header,
+        } => simulate_dialer(&scenario, seeds, json, no_header),
         Command::Run { config, json } => match switchboard::daemon::run(&config, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -123,6 +144,42 @@ fn report(config: &Path, since_hours: Option<u64>, until_ms: Option<u64>, json: 
         }
     } else {
         print!("{}", report::table(&r));
+    }
+    ExitCode::SUCCESS
+}
+
+/// `switchboard simulate-dialer`: load the scenario, run every policy, print.
+fn simulate_dialer(path: &Path, seeds: Option<u32>, json: bool, no_header: bool) -> ExitCode {
+    use switchboard::dialer::sim;
+    let sc = match sim::Scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("switchboard simulate-dialer: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rows = match sim::simulate(&sc, seeds.unwrap_or(sc.seeds).max(1)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchboard simulate-dialer: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&rows) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("switchboard simulate-dialer: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        if !no_header {
+            print!("{}", sim::stats::table_header());
+        }
+        for r in &rows {
+            print!("{}", sim::stats::table_row(r));
+        }
     }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,139 @@
+//! The abandon-rate controller: measures abandoned / live answers for the campaign and over a
+//! rolling window, and turns the distance to the cap into the risk budget the predictive
+//! planner may spend.
+//!
+//! - Measured rate `m = max(campaign, rolling)`, each shrunk towards the target by a prior of
+//!   `PRIOR_ANSWERS` answers (so three early abandons do not stop the campaign), plus the known
+//!   AMD false-positive share (people AMD hung up on are abandons the pacer never sees).
+//! - Integral action: after every live answer's fate (connected or abandoned),
+//!   `gain *= exp(ETA * (target - m) / target)`, clamped to `[GAIN_MIN, GAIN_MAX]`.
+//! - Slow-down near the cap: above the target the budget is further scaled by
+//!   `(cap - m) / (cap - target)`, reaching 0 at the cap (the planner then dials only what
+//!   progressive would).
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+const PRIOR_ANSWERS: f64 = 50.0;
+const ETA: f64 = 0.01;
+const GAIN_MIN: f64 = 0.05;
+const GAIN_MAX: f64 = 20.0;
+
+#[derive(Debug, Clone)]
+pub struct AbandonController {
+    cap: f64,
+    target: f64,
+    amd_fp: f64,
+    rolling_secs: f64,
+    live: u64,
+    abandoned: u64,
+    rolling: VecDeque<(Instant, bool)>,
+    rolling_abandoned: u64,
+    gain: f64,
+}
+
+impl AbandonController {
+    pub fn new(cap: f64, target_fraction: f64, amd_fp: f64, rolling_secs: f64) -> Self {
+        AbandonController {
+            cap,
+            target: cap * target_fraction,
+            amd_fp,
+            rolling_secs,
+            live: 0,
+            abandoned: 0,
+            rolling: VecDeque::new(),
+            rolling_abandoned: 0,
+            gain: 1.0,
+        }
+    }
+
+    /// A live answer was connected (`abandoned == false`) or abandoned.
+    pub fn record(&mut self, now: Instant, abandoned: bool) {
+        self.live += 1;
+        self.abandoned += u64::from(abandoned);
+        self.rolling.push_back((now, abandoned));
+        self.rolling_abandoned += u64::from(abandoned);
+        self.expire(now);
+        let m = self.measured();
+        self.gain =
+            (self.gain * (ETA * (self.target - m) / self.target).exp()).clamp(GAIN_MIN, GAIN_MAX);
+    }
+
+    pub fn expire(&mut self, now: Instant) {
+        while let Some(&(at, ab)) = self.rolling.front() {
+            if now.duration_since(at).as_secs_f64() <= self.rolling_secs {
+                break;
+            }
+            self.rolling.pop_front();
+            self.rolling_abandoned -= u64::from(ab);
+        }
+    }
+
+    fn shrunk(&self, abandoned: u64, live: u64) -> f64 {
+        let seen = (abandoned as f64 + self.target * PRIOR_ANSWERS) / (live as f64 + PRIOR_ANSWERS);
+        // People AMD dropped: fp of all true answers, which the pacer saw as (1 - fp).
+        seen * (1.0 - self.amd_fp) + self.amd_fp
+    }
+
+    /// The rate the controller steers by (shrunk, AMD-adjusted, worst of campaign and rolling).
+    pub fn measured(&self) -> f64 {
+        self.shrunk(self.abandoned, self.live)
+            .max(self.shrunk(self.rolling_abandoned, self.rolling.len() as u64))
+    }
+
+    /// Raw campaign rate (abandoned / live answers the pacer saw).
+    pub fn campaign_rate(&self) -> f64 {
+        if self.live == 0 {
+            0.0
+        } else {
+            self.abandoned as f64 / self.live as f64
+        }
+    }
+
+    pub fn rolling_rate(&self) -> f64 {
+        if self.rolling.is_empty() {
+            0.0
+        } else {
+            self.rolling_abandoned as f64 / self.rolling.len() as f64
+        }
+    }
+
+    /// The expected-abandon fraction the planner may accept for the calls now in flight.
+    pub fn budget(&self) -> f64 {
+        let m = self.measured();
+        let slow = if m <= self.target {
+            1.0
+        } else {
+            ((self.cap - m) / (self.cap - self.target)).clamp(0.0, 1.0)
+        };
+        // The AMD share is not the planner's to spend.
+        (self.cap - self.amd_fp).max(0.0) * self.gain * slow
+    }
+
+    pub fn gain(&self) -> f64 {
+        self.gain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_shrinks_as_rate_nears_cap() {
+        let t = Instant::now();
+        let mut low = AbandonController::new(0.03, 0.8, 0.0, 3600.0);
+        let mut high = low.clone();
+        for i in 0..400 {
+            low.record(t, i % 100 == 0); // 1 %
+            high.record(t, i % 36 == 0); // ~2.8 %
+        }
+        assert!(low.budget() > high.budget());
+        assert!(high.measured() > 0.024);
+        let mut over = AbandonController::new(0.03, 0.8, 0.0, 3600.0);
+        for i in 0..400 {
+            over.record(t, i % 10 == 0); // 10 %
+        }
+        assert_eq!(over.budget(), 0.0);
+    }
+}

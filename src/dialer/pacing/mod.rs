@@ -1,0 +1,109 @@
+//! Sans-IO pacing of outbound dials (DESIGN.md principle 1): the daemon's dialer and the
+//! simulator (`dialer::sim`) drive the same code.
+//!
+//! ```text
+//! let c = pacing.add_campaign(cfg)?;
+//! loop {
+//!     events => pacing.handle_agent_login / _ready / _not_ready / _logout (now, agent ..)
+//!               pacing.handle_dial_placed(now, c, dial) / handle_dials_not_placed
+//!               pacing.handle_dial_outcome(now, dial, Human | Machine | Busy | NoAnswer | Failed)
+//!               pacing.handle_connected(now, dial, agent) / handle_abandoned(now, dial)
+//!               pacing.handle_talk_ended(now, agent) / handle_wrap_ended(now, agent)
+//!               pacing.set_inbound_pressure(now, c, 0.0..=1.0)
+//!     sleep_until(pacing.poll_timeout())  => pacing.handle_timeout(now)
+//!     while let Some(DialRequest { campaign, count }) = pacing.poll_dials() { place `count` }
+//! }
+//! ```
+//!
+//! # Modes
+//! - **Preview**: never asks for a dial (the agent dials; report it with `handle_dial_placed`).
+//! - **Progressive**: outstanding dials + answers waiting ≤ ready agents: no over-dial, so no
+//!   abandon unless an agent walks away.
+//! - **Fixed ratio**: `ceil(ratio × (ready − waiting))` outstanding dials.
+//! - **Predictive**: see [`predictive`] for the planner. Estimates come from exact recent
+//!   windows (every sample of the last `window_secs`, at most `window_samples`): the share of
+//!   dials a person answers and when (1 s histogram of resolution time by outcome, so an
+//!   outstanding dial that has rung `e` s gets `P(answer within h | unresolved at e)`), and
+//!   talk and wrap durations (so an agent `e` s into a call gets `P(free within x | e)`). The
+//!   planner asks for the largest number of new dials whose expected abandons stay under a
+//!   budget; the budget comes from the [`abandon`] controller, which keeps the measured rate
+//!   (campaign and rolling hour, abandoned / live answers) under the cap and slows down as it
+//!   nears it. Until the windows hold `min_dial_samples` dials and `min_talk_samples` talks,
+//!   predictive paces like progressive. It never asks for fewer dials than progressive would.
+//!
+//! # Blending
+//! `set_inbound_pressure(p)`: the campaign counts on only `1 − p` of its ready and freeing
+//! agents (p = 1: no new dials), so an inbound queue whose service level is at risk gets them.
+//!
+//! # Decisions
+//! Progressive and fixed ratio decide on every event. Predictive decides at once when an agent
+//! becomes free (talk end, wrap end, ready), otherwise at most every `min_decision_secs`, and
+//! at least every `tick_secs` (`poll_timeout`), since dials age between events.
+
+pub mod abandon;
+mod campaign;
+pub mod config;
+mod engine;
+mod ids;
+pub mod predictive;
+pub mod window;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{Mode, PacingConfig};
+pub use engine::Pacing;
+pub use ids::{AgentId, CampaignId, DialId};
+
+/// How a dial resolved, as the driver (signalling, AMD) saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum DialOutcome {
+    /// A person answered (or AMD said so): an agent is needed within the reach time.
+    Human,
+    Machine,
+    Busy,
+    NoAnswer,
+    /// Invalid number, SIT tone, network failure.
+    Failed,
+}
+
+/// Place `count` new dials for `campaign` now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DialRequest {
+    pub campaign: CampaignId,
+    pub count: u32,
+}
+
+/// What the pacer currently believes about a campaign (for wallboards and tests).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Estimates {
+    pub p_live: f64,
+    pub dial_samples: usize,
+    pub mean_talk_secs: Option<f64>,
+    pub mean_wrap_secs: Option<f64>,
+    pub campaign_abandon_rate: f64,
+    pub rolling_abandon_rate: f64,
+    pub abandon_budget: f64,
+    pub outstanding: u32,
+    pub waiting: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PacingError {
+    #[error("invalid pacing config: {0}")]
+    InvalidConfig(String),
+    #[error("unknown campaign {0:?}")]
+    UnknownCampaign(CampaignId),
+    #[error("agent {0:?} is not logged in")]
+    UnknownAgent(AgentId),
+    #[error("agent {0:?} is already logged in")]
+    AgentLoggedIn(AgentId),
+    #[error("unknown dial {0:?}")]
+    UnknownDial(DialId),
+    #[error("dial {0:?} was already placed")]
+    DuplicateDial(DialId),
+    #[error("dial {0:?} has no answer waiting for an agent")]
+    NotWaiting(DialId),
+    #[error("inbound pressure must be within 0..=1, got {0}")]
+    InvalidPressure(f64),
+}

@@ -1,0 +1,363 @@
+//! The pacing core on a virtual clock.
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use super::*;
+
+struct Clock {
+    t0: Instant,
+    secs: f64,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            t0: Instant::now(),
+            secs: 0.0,
+        }
+    }
+    fn now(&self) -> Instant {
+        self.t0 + Duration::from_secs_f64(self.secs)
+    }
+    fn advance(&mut self, s: f64) -> Instant {
+        self.secs += s;
+        self.now()
+    }
+}
+
+fn drain(p: &mut Pacing) -> u32 {
+    let mut n = 0;
+    while let Some(r) = p.poll_dials() {
+        n += r.count;
+    }
+    n
+}
+
+fn pacing(mode: Mode) -> (Pacing, CampaignId) {
+    let mut p = Pacing::new();
+    let c = p
+        .add_campaign(PacingConfig {
+            mode,
+            ..PacingConfig::default()
+        })
+        .expect("default config is valid");
+    (p, c)
+}
+
+fn login_ready(p: &mut Pacing, now: Instant, c: CampaignId, agents: std::ops::Range<u32>) {
+    for a in agents {
+        p.handle_agent_login(now, AgentId(a), c).expect("login");
+        p.handle_agent_ready(now, AgentId(a)).expect("ready");
+    }
+}
+
+/// Place whatever was asked for, with consecutive dial ids from `next`.
+fn place(p: &mut Pacing, now: Instant, c: CampaignId, next: &mut u64) -> Vec<DialId> {
+    let n = drain(p);
+    (0..n)
+        .map(|_| {
+            let d = DialId(*next);
+            *next += 1;
+            p.handle_dial_placed(now, c, d).expect("placed");
+            d
+        })
+        .collect()
+}
+
+/// Feed history: `dials` dials of which every `1/p` is answered at 8 s and connected to agent
+/// `agent`, talking 60 s and wrapping 10 s; the rest are no-answer at 26 s.
+fn warm_up(p: &mut Pacing, clock: &mut Clock, c: CampaignId, live_every: u64, next: &mut u64) {
+    // Force history through a dedicated agent.
+    let helper = AgentId(10_000);
+    p.handle_agent_login(clock.now(), helper, c).expect("login");
+    for i in 0..200u64 {
+        let d = DialId(1_000_000 + i);
+        let now = clock.now();
+        p.handle_dial_placed(now, c, d).expect("placed");
+        let live = i % live_every == 0;
+        let now = clock.advance(if live { 8.0 } else { 0.0 });
+        let outcome = if live {
+            DialOutcome::Human
+        } else {
+            DialOutcome::NoAnswer
+        };
+        p.handle_dial_outcome(now, d, outcome).expect("outcome");
+        if live {
+            p.handle_connected(now, d, helper).expect("connect");
+            let now = clock.advance(60.0);
+            p.handle_talk_ended(now, helper).expect("talk end");
+            let now = clock.advance(10.0);
+            p.handle_wrap_ended(now, helper).expect("wrap end");
+            p.handle_agent_not_ready(now, helper).expect("not ready");
+        }
+    }
+    let now = clock.now();
+    p.handle_agent_logout(now, helper).expect("logout");
+    // Whatever the warm-up asked for is not placed.
+    let asked = drain(p);
+    p.handle_dials_not_placed(now, c, asked)
+        .expect("not placed");
+    let _ = next;
+}
+
+#[test]
+fn preview_places_nothing() {
+    let mut clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Preview);
+    login_ready(&mut p, clock.now(), c, 0..10);
+    for _ in 0..100 {
+        let now = clock.advance(1.0);
+        p.handle_timeout(now);
+    }
+    assert_eq!(drain(&mut p), 0);
+    assert_eq!(p.poll_timeout(), None);
+}
+
+#[test]
+fn progressive_never_over_dials() {
+    let mut clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Progressive);
+    let mut next = 0;
+    login_ready(&mut p, clock.now(), c, 0..5);
+    let dials = place(&mut p, clock.now(), c, &mut next);
+    assert_eq!(dials.len(), 5);
+    // Ticks do not add more while the 5 are outstanding.
+    for _ in 0..10 {
+        let now = clock.advance(1.0);
+        p.handle_timeout(now);
+    }
+    assert_eq!(drain(&mut p), 0);
+    // One answers and is connected: still no new dial (4 ready, 4 outstanding).
+    let now = clock.advance(1.0);
+    p.handle_dial_outcome(now, dials[0], DialOutcome::Human)
+        .expect("outcome");
+    assert_eq!(drain(&mut p), 0);
+    p.handle_connected(now, dials[0], AgentId(0))
+        .expect("connect");
+    assert_eq!(drain(&mut p), 0);
+    // A busy frees its reserved agent: exactly one replacement.
+    p.handle_dial_outcome(now, dials[1], DialOutcome::Busy)
+        .expect("outcome");
+    assert_eq!(place(&mut p, now, c, &mut next).len(), 1);
+    let e = p.estimates(c).expect("campaign");
+    assert_eq!(e.outstanding, 4);
+}
+
+#[test]
+fn fixed_ratio_dials_ratio_per_ready_agent() {
+    let clock = Clock::new();
+    let (mut p, c) = pacing(Mode::FixedRatio { ratio: 2.5 });
+    login_ready(&mut p, clock.now(), c, 0..4);
+    // Asked one agent at a time: ceil(2.5 × ready) − outstanding each time → 10 in total.
+    let mut next = 0;
+    assert_eq!(place(&mut p, clock.now(), c, &mut next).len(), 10);
+}
+
+#[test]
+fn predictive_over_dials_when_answer_rate_is_low() {
+    let mut clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Predictive);
+    let mut next = 0;
+    warm_up(&mut p, &mut clock, c, 5, &mut next); // p_live = 0.2
+    login_ready(&mut p, clock.now(), c, 0..10);
+    let dials = place(&mut p, clock.now(), c, &mut next);
+    assert!(
+        dials.len() > 10,
+        "predictive asked for {} dials for 10 ready agents",
+        dials.len()
+    );
+    assert!(dials.len() <= 100, "absurd: {}", dials.len());
+}
+
+#[test]
+fn predictive_is_progressive_until_it_has_estimates() {
+    let clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Predictive);
+    login_ready(&mut p, clock.now(), c, 0..10);
+    let mut next = 0;
+    assert_eq!(place(&mut p, clock.now(), c, &mut next).len(), 10);
+}
+
+/// Abandons near the cap shrink the planner's budget, and with it the dials asked for.
+#[test]
+fn abandon_controller_slows_near_the_cap() {
+    let ask = |abandons: u64| {
+        let mut clock = Clock::new();
+        let (mut p, c) = pacing(Mode::Predictive);
+        let mut next = 0;
+        warm_up(&mut p, &mut clock, c, 5, &mut next);
+        // 400 more answers, `abandons` of them abandoned.
+        let helper = AgentId(20_000);
+        p.handle_agent_login(clock.now(), helper, c).expect("login");
+        for i in 0..400u64 {
+            let d = DialId(2_000_000 + i);
+            let now = clock.advance(0.5);
+            p.handle_dial_placed(now, c, d).expect("placed");
+            p.handle_dial_outcome(now, d, DialOutcome::Human)
+                .expect("outcome");
+            if i < abandons {
+                p.handle_abandoned(now, d).expect("abandon");
+            } else {
+                p.handle_connected(now, d, helper).expect("connect");
+                p.handle_agent_not_ready(now, helper).expect("not ready");
+            }
+        }
+        p.handle_agent_logout(clock.now(), helper).expect("logout");
+        let asked = drain(&mut p);
+        p.handle_dials_not_placed(clock.now(), c, asked)
+            .expect("not placed");
+        let budget = p.estimates(c).expect("campaign").abandon_budget;
+        login_ready(&mut p, clock.now(), c, 0..10);
+        (place(&mut p, clock.now(), c, &mut next).len(), budget)
+    };
+    let (calm, calm_budget) = ask(0);
+    let (near, near_budget) = ask(12); // 12 / 440 ≈ 2.7 %
+    let (over, over_budget) = ask(40);
+    assert!(near_budget < calm_budget, "{near_budget} vs {calm_budget}");
+    assert_eq!(over_budget, 0.0);
+    assert!(near < calm, "near cap {near} vs calm {calm}");
+    assert_eq!(over, 10, "over the cap: progressive only");
+}
+
+#[test]
+fn inbound_pressure_backs_off() {
+    let clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Progressive);
+    p.set_inbound_pressure(clock.now(), c, 1.0)
+        .expect("valid pressure");
+    login_ready(&mut p, clock.now(), c, 0..10);
+    assert_eq!(drain(&mut p), 0);
+    p.set_inbound_pressure(clock.now(), c, 0.5)
+        .expect("valid pressure");
+    assert_eq!(drain(&mut p), 5);
+    assert!(p.set_inbound_pressure(clock.now(), c, 1.5).is_err());
+}
+
+#[test]
+fn typed_errors() {
+    let clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Progressive);
+    assert_eq!(
+        p.handle_agent_ready(clock.now(), AgentId(1)),
+        Err(PacingError::UnknownAgent(AgentId(1)))
+    );
+    assert_eq!(
+        p.handle_dial_outcome(clock.now(), DialId(9), DialOutcome::Busy),
+        Err(PacingError::UnknownDial(DialId(9)))
+    );
+    assert!(p
+        .handle_agent_login(clock.now(), AgentId(1), CampaignId(7))
+        .is_err());
+    assert!(p
+        .add_campaign(PacingConfig {
+            ring_timeout_secs: 10.0,
+            ..PacingConfig::default()
+        })
+        .is_err());
+    p.handle_agent_login(clock.now(), AgentId(1), c)
+        .expect("login");
+    assert_eq!(
+        p.handle_agent_login(clock.now(), AgentId(1), c),
+        Err(PacingError::AgentLoggedIn(AgentId(1)))
+    );
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Login(u32),
+    Logout(u32),
+    Ready(u32),
+    NotReady(u32),
+    Outcome(u8, u8),
+    Connect(u32),
+    Abandon,
+    TalkEnd(u32),
+    WrapEnd(u32),
+    Tick(u16),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u32..8).prop_map(Op::Login),
+        (0u32..8).prop_map(Op::Logout),
+        (0u32..8).prop_map(Op::Ready),
+        (0u32..8).prop_map(Op::NotReady),
+        (0u8..5, 0u8..30).prop_map(|(o, s)| Op::Outcome(o, s)),
+        (0u32..8).prop_map(Op::Connect),
+        Just(Op::Abandon),
+        (0u32..8).prop_map(Op::TalkEnd),
+        (0u32..8).prop_map(Op::WrapEnd),
+        (0u16..5000).prop_map(Op::Tick),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Whatever happens, the pacer never asks for an absurd number of dials and never dials
+    /// with nobody logged in.
+    #[test]
+    fn dials_are_sane(ops in proptest::collection::vec(op(), 1..400), mode in 0u8..4) {
+        let mode = match mode {
+            0 => Mode::Preview,
+            1 => Mode::Progressive,
+            2 => Mode::FixedRatio { ratio: 3.0 },
+            _ => Mode::Predictive,
+        };
+        let mut clock = Clock::new();
+        let mut p = Pacing::new();
+        let c = p.add_campaign(PacingConfig {
+            mode,
+            min_dial_samples: 5,
+            min_talk_samples: 1,
+            ..PacingConfig::default()
+        }).expect("valid");
+        let mut logged: std::collections::BTreeSet<u32> = Default::default();
+        let mut outstanding: Vec<DialId> = Vec::new();
+        let mut waiting: Vec<DialId> = Vec::new();
+        let mut next = 0u64;
+        for op in ops {
+            let now = clock.advance(0.1);
+            // Errors (unknown agent, etc.) are fine: typed, never a panic.
+            match op {
+                Op::Login(a) => { if p.handle_agent_login(now, AgentId(a), c).is_ok() { logged.insert(a); } }
+                Op::Logout(a) => { if p.handle_agent_logout(now, AgentId(a)).is_ok() { logged.remove(&a); } }
+                Op::Ready(a) => { let _ = p.handle_agent_ready(now, AgentId(a)); }
+                Op::NotReady(a) => { let _ = p.handle_agent_not_ready(now, AgentId(a)); }
+                Op::Outcome(o, s) => {
+                    if let Some(d) = outstanding.pop() {
+                        let now = clock.advance(f64::from(s));
+                        let oc = [DialOutcome::Human, DialOutcome::Machine, DialOutcome::Busy,
+                                  DialOutcome::NoAnswer, DialOutcome::Failed][o as usize];
+                        prop_assert!(p.handle_dial_outcome(now, d, oc).is_ok());
+                        if oc == DialOutcome::Human { waiting.push(d); }
+                    }
+                }
+                Op::Connect(a) => {
+                    if let Some(d) = waiting.pop() {
+                        if p.handle_connected(now, d, AgentId(a)).is_err() { waiting.push(d); }
+                    }
+                }
+                Op::Abandon => { if let Some(d) = waiting.pop() { prop_assert!(p.handle_abandoned(now, d).is_ok()); } }
+                Op::TalkEnd(a) => { let _ = p.handle_talk_ended(now, AgentId(a)); }
+                Op::WrapEnd(a) => { let _ = p.handle_wrap_ended(now, AgentId(a)); }
+                Op::Tick(ms) => { let now = clock.advance(f64::from(ms) / 1000.0); p.handle_timeout(now); }
+            }
+            while let Some(r) = p.poll_dials() {
+                prop_assert!(!logged.is_empty(), "dials asked with nobody logged in");
+                let limit = (10 * logged.len()) as u32;
+                prop_assert!(r.count <= limit, "{} dials for {} agents", r.count, logged.len());
+                prop_assert!(mode != Mode::Preview);
+                for _ in 0..r.count {
+                    let d = DialId(next);
+                    next += 1;
+                    prop_assert!(p.handle_dial_placed(now, c, d).is_ok());
+                    outstanding.push(d);
+                }
+            }
+            let e = p.estimates(c).expect("campaign");
+            prop_assert!(e.outstanding as usize <= 10 * logged.len().max(1) + outstanding.len());
+        }
+    }
+}

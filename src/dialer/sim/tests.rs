@@ -1,0 +1,53 @@
+use super::*;
+
+fn scenario(agents: u32, p_human: f64, hours: f64) -> Scenario {
+    let text = format!(
+        "agents = {agents}\np_human = {p_human}\nshift_hours = {hours}\n\
+         [[policies]]\nname = \"progressive\"\nmode = \"progressive\"\n\
+         [[policies]]\nname = \"predictive\"\nmode = \"predictive\"\n"
+    );
+    let s = Scenario::parse(&text).expect("test scenario parses");
+    s.validate().expect("test scenario is valid");
+    s
+}
+
+#[test]
+fn same_seed_same_report() {
+    let sc = scenario(10, 0.25, 1.0);
+    let a = simulate(&sc, 2).expect("runs");
+    let b = simulate(&sc, 2).expect("runs");
+    let strip = |v: Vec<PolicySummary>| {
+        v.into_iter()
+            .map(|mut s| {
+                s.decision_ns = 0.0; // wall-clock, not simulated
+                s
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(a), strip(b));
+}
+
+#[test]
+fn progressive_never_abandons_and_predictive_beats_it() {
+    let sc = scenario(20, 0.25, 2.0);
+    let r = simulate(&sc, 1).expect("runs");
+    let (prog, pred) = (&r[0], &r[1]);
+    assert_eq!(prog.abandon_rate, 0.0);
+    assert!(prog.talk_utilization > 0.3, "{prog:?}");
+    assert!(
+        pred.talk_utilization > prog.talk_utilization + 0.1,
+        "{pred:?}"
+    );
+}
+
+#[test]
+fn simulated_outcome_shares_follow_the_model() {
+    // Progressive with plenty of agents: dials per connect ≈ 1 / P(person answers < 26 s).
+    let sc = scenario(30, 0.25, 2.0);
+    let cfg = sc.pacing_config(&sc.policies[0]).expect("valid");
+    let s = run(&sc, cfg, 11);
+    let p_live = s.live_answers as f64 / s.dials as f64;
+    assert!((p_live - 0.25 * 0.99).abs() < 0.02, "p_live {p_live}");
+    let mean_talk = s.talk_secs / s.connects as f64;
+    assert!((mean_talk - 120.0).abs() < 15.0, "mean talk {mean_talk}");
+}
