@@ -354,7 +354,10 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             }
             Output::Acd(ev) => {
                 if let Some(b) = io.api.as_deref_mut() {
-                    let pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
+                    let mut pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
+                    if let crate::acd::EventKind::Offered { call, .. } = &ev.kind {
+                        crate::api::screen_pop(&mut pb_ev, endpoint.screen_pop(call.0), io.store);
+                    }
                     b.bus.publish(pb_ev);
                 }
                 io.queue_log.event(&ev);

@@ -192,6 +192,20 @@ async fn a_queued_call_to_an_agent_logged_in_through_the_api_is_followed_end_to_
     assert_eq!(agents.len(), 1);
     assert_eq!(agents[0].state, pb::AgentState::Ready as i32);
 
+    // An earlier call of this customer, for the screen pop's contact history (written
+    // beside the running daemon: SQLite WAL lets a second writer in).
+    {
+        let db = rusqlite::Connection::open(dir.path().join("switchboard.db")).unwrap();
+        db.busy_timeout(Duration::from_secs(5)).unwrap();
+        db.execute(
+            "INSERT INTO cdrs (id, a_call_id, direction, caller, callee, start_unix_ms,
+               end_unix_ms, end_cause, queue, agent, disposition)
+             VALUES ('earlier', 'x@y', 'inbound', '1001', '1002', 1000, 61000, 'normal',
+               'billing', '1002', 'sale')",
+            [],
+        )
+        .unwrap();
+    }
     let (dir_path, addr) = (dir.path().to_path_buf(), d.addr().to_string());
     let (ok, log) = tokio::task::spawn_blocking(move || run_caller(&dir_path, &addr))
         .await
@@ -245,6 +259,26 @@ async fn a_queued_call_to_an_agent_logged_in_through_the_api_is_followed_end_to_
     }
     assert!(pos("created") < pos("queued") && pos("queued") < pos("offered"));
     assert!(pos("offered") < pos("connected") && pos("connected") < pos("ended"));
+    // The screen pop: the offer names the caller and carries their earlier call.
+    let offered = events
+        .iter()
+        .find_map(|e| match acd(e) {
+            Some(Kind::Offered(o)) => Some(o.clone()),
+            _ => None,
+        })
+        .expect("Offered");
+    assert_eq!(offered.caller, "1001", "{offered:?}");
+    assert_eq!(offered.history.len(), 1, "{offered:?}");
+    let h = &offered.history[0];
+    assert_eq!(
+        (
+            h.queue.as_str(),
+            h.agent.as_str(),
+            h.end_cause.as_str(),
+            h.disposition.as_str()
+        ),
+        ("billing", "1002", "normal", "sale")
+    );
     let connected = events
         .iter()
         .find(|e| matches!(acd(e), Some(Kind::Connected(_))))

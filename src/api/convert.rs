@@ -201,9 +201,12 @@ impl Converter {
                 Some(call.0),
                 Some(queue.0),
                 Some(agent.0),
+                // The screen pop (caller, IVR input, history) is filled in by the driver,
+                // which has the call and the store.
                 A::Offered(pb::Offered {
                     offer_id: offer.0,
                     callback: *callback,
+                    ..Default::default()
                 }),
                 false,
             ),

@@ -12,6 +12,7 @@ mod control;
 mod convert;
 mod events;
 mod filter;
+mod screen_pop;
 mod server;
 mod views;
 
@@ -28,5 +29,6 @@ pub use auth::Tokens;
 pub use bus::{Bus, BusReader, HISTORY};
 pub use command::{execute, ApiReply, ApiRequest, Command};
 pub use convert::Converter;
+pub use screen_pop::screen_pop;
 pub use server::{bind, Ready, Server};
 pub use views::snapshot;

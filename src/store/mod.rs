@@ -251,6 +251,29 @@ impl Store {
         Ok(n)
     }
 
+    /// A caller's finished calls, newest first (the screen pop's contact history). Uses the
+    /// (caller, start) index; reads through a separate connection.
+    pub fn caller_history(&self, caller: &str, limit: usize) -> Result<Vec<Cdr>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT start_unix_ms, queue, agent, end_cause, disposition FROM cdrs
+             WHERE caller = ?1 AND end_unix_ms IS NOT NULL
+             ORDER BY start_unix_ms DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![caller, limit as i64], |r| {
+            Ok(Cdr {
+                caller: caller.to_string(),
+                start_unix_ms: r.get(0)?,
+                queue: r.get(1)?,
+                agent: r.get(2)?,
+                end_cause: r.get(3)?,
+                disposition: r.get(4)?,
+                ..Default::default()
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// The most recent CDRs, newest first.
     pub fn recent_cdrs(&self, limit: usize) -> Result<Vec<Cdr>, StoreError> {
         let conn = schema::open(&self.path)?;

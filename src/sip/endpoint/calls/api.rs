@@ -37,6 +37,18 @@ impl Endpoint {
 
     /// The call id (UUID) of the call the ACD knows by `acd_call` (our CallRef, or the
     /// callback's own number).
+    /// What an agent's screen shows when `acd_call` is offered: the caller's number and
+    /// what they entered in the IVR.
+    pub fn screen_pop(&self, acd_call: u64) -> Option<(String, Vec<(String, String)>)> {
+        let c = self.calls.calls.get(&acd_call).or_else(|| {
+            self.calls
+                .calls
+                .values()
+                .find(|c| c.acd_id == Some(acd_call))
+        })?;
+        Some((c.cdr.caller.clone(), c.vars.clone()))
+    }
+
     pub fn acd_call_uuid(&self, acd_call: u64) -> Option<String> {
         if let Some(c) = self.calls.calls.get(&acd_call) {
             if c.acd_id.is_none() || c.acd_id == Some(acd_call) {
