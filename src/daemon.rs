@@ -122,6 +122,7 @@ struct Io<'a> {
     queue_log: &'a mut crate::acd_driver::QueueLog,
     /// The gRPC event bus (None: `[api]` is off).
     api: Option<&'a mut ApiBus>,
+    metrics: &'a crate::metrics::Metrics,
 }
 
 /// The event bus writer with the converter that names each event's call, queue and agent.
@@ -195,6 +196,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     // Commands from the API; the loop keeps a sender so the channel stays open when it is off.
     let (api_tx, mut api_rx) = mpsc::channel::<api::ApiRequest>(256);
     let mut api_bus = start_api(&cfg, &endpoint, api_tx.clone()).await?;
+    let metrics = start_metrics(&cfg).await?;
     let mut snapshot_tick = tokio::time::interval(Duration::from_secs(1));
     snapshot_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let listen_now = cfg.listen_addrs();
@@ -210,6 +212,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 pending_cdrs: &mut pending_cdrs,
                 queue_log: &mut queue_log,
                 api: api_bus.as_mut(),
+                metrics: &metrics,
             }
         };
     }
@@ -222,11 +225,15 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         tokio::select! {
             Some(ev) = net_rx.recv() => {
                 let NetEvent::Message { bytes, peer } = ev;
+                metrics.sip_received();
                 endpoint.handle_message(Instant::now(), &bytes, peer);
                 // Drain what else is queued before flushing: batches store writes under load.
                 for _ in 0..64 {
                     match net_rx.try_recv() {
-                        Ok(NetEvent::Message { bytes, peer }) => endpoint.handle_message(Instant::now(), &bytes, peer),
+                        Ok(NetEvent::Message { bytes, peer }) => {
+                            metrics.sip_received();
+                            endpoint.handle_message(Instant::now(), &bytes, peer)
+                        }
                         Err(_) => break,
                     }
                 }
@@ -235,6 +242,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 Control::StoreDone { id, ok } => endpoint.handle_store_done(Instant::now(), id, ok),
                 Control::CdrReady(cdr) => {
                     pending_cdrs -= 1;
+                    metrics.cdr(&cdr);
                     drop(store.put_cdr(*cdr));
                 }
             },
@@ -244,9 +252,12 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 // The client may have gone meanwhile: nothing to tell it then.
                 let _ = req.reply.send(reply);
             }
-            _ = snapshot_tick.tick(), if api_bus.is_some() => {
+            _ = snapshot_tick.tick() => {
+                let now = Instant::now();
+                let subscribers = api_bus.as_ref().map_or(0, |b| b.bus.subscribers());
+                metrics.tick(endpoint.active_calls(), &endpoint.queues_view(now), &endpoint.agents_view(), subscribers);
                 if let Some(b) = api_bus.as_mut() {
-                    b.bus.snapshot(api::snapshot(&endpoint, Instant::now(), unix_ms(SystemTime::now())));
+                    b.bus.snapshot(api::snapshot(&endpoint, now, unix_ms(SystemTime::now())));
                 }
             }
             _ = tokio::time::sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
@@ -312,7 +323,10 @@ fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
 fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     while let Some(out) = endpoint.poll_output() {
         match out {
-            Output::Transmit { dest, bytes } => io.transports.send(&dest, bytes),
+            Output::Transmit { dest, bytes } => {
+                io.metrics.sip_sent();
+                io.transports.send(&dest, bytes)
+            }
             Output::Persist { id, changes } => persist(io.store, id, changes, io.acks),
             Output::Media(cmd) => io.media.command(cmd),
             Output::Cdr(CdrWrite::Start(cdr)) => {
@@ -347,12 +361,14 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             }
             Output::Event(ev) => {
                 tracing::debug!(?ev, "call event");
+                io.metrics.call_event(&ev);
                 if let Some(b) = io.api.as_deref_mut() {
                     let ev = b.convert.call_event(ev, unix_ms(SystemTime::now()));
                     b.bus.publish(ev);
                 }
             }
             Output::Acd(ev) => {
+                io.metrics.acd_event(&ev);
                 if let Some(b) = io.api.as_deref_mut() {
                     let mut pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
                     if let crate::acd::EventKind::Offered { call, .. } = &ev.kind {
@@ -370,9 +386,11 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             Output::CallbackDone(call) => drop(io.store.delete_callback(call as i64)),
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
+                    io.metrics.ban();
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")
                 }
                 SecurityEvent::AuthFailed { ip, user, reason } => {
+                    io.metrics.auth_failure();
                     tracing::warn!(security = true, source = %ip, user = %user.as_deref().unwrap_or("-"), %reason, "authentication failed")
                 }
             },
@@ -401,6 +419,21 @@ async fn recording_into_cdr(cdr: &mut Cdr, end: crate::recording::RecordingEnd) 
     cdr.recording = outcome.path;
     cdr.recording_ms = outcome.ms;
     cdr.recording_status = Some(outcome.status.to_string());
+}
+
+/// Bind the metrics endpoint when `[metrics] listen` is set and serve it in its own task.
+/// The registry exists either way (counting costs an atomic add).
+async fn start_metrics(cfg: &Config) -> Result<crate::metrics::Metrics, DaemonError> {
+    let metrics = crate::metrics::Metrics::new();
+    if let Some(m) = &cfg.metrics {
+        let listener = crate::metrics::bind(m.listen)
+            .await
+            .map_err(DaemonError::Listen)?;
+        let addr = listener.local_addr().map_err(DaemonError::Listen)?;
+        tokio::spawn(crate::metrics::serve(listener, metrics.clone()));
+        tracing::info!(%addr, "metrics listening (GET /metrics)");
+    }
+    Ok(metrics)
 }
 
 /// Bind the gRPC API when `[api] listen` is set and serve it in its own task; returns the

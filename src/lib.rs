@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod dialer;
 pub mod ivr;
 pub mod media;
+pub mod metrics;
 pub mod recording;
 pub mod report;
 pub mod sdp;

@@ -103,6 +103,11 @@ impl Bus {
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
+
+    /// Clients following live now (for the metrics).
+    pub fn subscribers(&self) -> usize {
+        self.shared.live.receiver_count()
+    }
 }
 
 impl BusReader {

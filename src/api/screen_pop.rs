@@ -67,7 +67,10 @@ mod tests {
             panic!("not an offer")
         };
         assert_eq!(o.caller, "+15550001");
-        assert_eq!(o.variables.get("account").map(String::as_str), Some("471100"));
+        assert_eq!(
+            o.variables.get("account").map(String::as_str),
+            Some("471100")
+        );
         assert!(o.history.is_empty(), "a first-time caller");
         // Another kind of event is left alone.
         let mut other = pb::Event::default();

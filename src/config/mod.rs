@@ -10,6 +10,7 @@ mod validate_acd;
 mod validate_api;
 mod validate_calls;
 mod validate_ivr;
+mod validate_metrics;
 mod validate_recording;
 
 pub use cidr::Cidr;
@@ -17,6 +18,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
 pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
 pub use validate_ivr::IvrConfig;
+pub use validate_metrics::MetricsConfig;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,8 @@ pub struct Config {
     pub recording: crate::recording::RecordingConfig,
     /// `[api]`: the gRPC API; None when it is off.
     pub api: Option<ApiConfig>,
+    /// `[metrics]`: the Prometheus endpoint; None when it is off.
+    pub metrics: Option<MetricsConfig>,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }

@@ -45,6 +45,8 @@ pub struct RawConfig {
     pub recording: RawRecording,
     #[serde(default)]
     pub api: super::validate_api::RawApi,
+    #[serde(default)]
+    pub metrics: super::validate_metrics::RawMetrics,
 }
 
 /// `[recording]`: where recordings go, their format and name, and the default policy.

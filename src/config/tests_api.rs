@@ -73,3 +73,24 @@ fn api_tls_files_must_be_pem() {
         "{e}"
     );
 }
+
+#[test]
+fn metrics_is_off_without_listen_and_reads_its_address() {
+    assert_eq!(parse_str("", "t.toml").unwrap().metrics, None);
+    let cfg = parse_str("[metrics]\nlisten = \"127.0.0.1:9090\"\n", "t.toml").unwrap();
+    assert_eq!(
+        cfg.metrics.unwrap().listen,
+        "127.0.0.1:9090".parse().unwrap()
+    );
+}
+
+#[test]
+fn metrics_bad_address_points_at_its_line() {
+    let all = errs("[metrics]\nlisten = \"nowhere\"\n").join("\n");
+    assert!(
+        all.contains("t.toml:2:10: `nowhere` is not an IP:port"),
+        "{all}"
+    );
+    let all = errs("[metrics]\nport = 9090\n").join("\n");
+    assert!(all.contains("t.toml:2:"), "{all}");
+}

@@ -307,6 +307,7 @@ pub fn validate(
     );
     let recording = super::validate_recording::recording(&mut c, &raw.recording, base);
     let api = super::validate_api::api(&mut c, &raw.api, base);
+    let metrics = super::validate_metrics::metrics(&mut c, &raw.metrics);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -362,6 +363,7 @@ pub fn validate(
         ivr,
         acd,
         api,
+        metrics,
         prompts,
         recording,
     })
