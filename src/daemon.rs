@@ -270,7 +270,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                         tracing::warn!("store path changed: it takes effect at the next restart");
                     }
                     media.set_prompts(&new_cfg.prompts);
-                    if format!("{:?}", new_cfg.acd.engine) != format!("{:?}", cfg.acd.engine) {
+                    if new_cfg.acd.engine != cfg.acd.engine {
                         tracing::warn!("[[agents]] / [[queues]] / [acd] changed: they take effect at the next restart");
                     }
                     if !endpoint.reconfigure(new_cfg.endpoint_config()) {

@@ -84,7 +84,7 @@ fn caller_scenario_named(dir: &Path, name: &str) -> String {
     let path = dir.join("caller.ulaw");
     let bytes: Vec<u8> = (0..24000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(&path, bytes).unwrap();
-    scenario_copy(dir, name, &[("AUDIO_FILE", &path.display().to_string())])
+    sipp::filled(dir, name, &[("AUDIO_FILE", &path.display().to_string())])
 }
 
 fn caller_scenario(dir: &Path) -> String {
@@ -117,20 +117,6 @@ fn callee_ok(callee: &mut Child, daemon: &Daemon) {
         "callee failed; daemon log:\n{}",
         daemon.log_text()
     );
-}
-
-/// A copy of a scenario with placeholders filled in.
-fn scenario_copy(dir: &Path, name: &str, fill: &[(&str, &str)]) -> String {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sipp")
-        .join(name);
-    let mut text = std::fs::read_to_string(src).unwrap();
-    for (k, v) in fill {
-        text = text.replace(k, v);
-    }
-    let scen = dir.join(format!("filled-{name}"));
-    std::fs::write(&scen, text).unwrap();
-    scen.display().to_string()
 }
 
 #[test]
@@ -178,7 +164,7 @@ const PCMU: &str = "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000";
 
 /// Call `number` as 1001 offering `mline`: SIPp must see `code` as the final answer.
 fn call_expecting(dir: &Path, daemon: &Daemon, number: &str, mline: &str, code: &str) {
-    let scen = scenario_copy(
+    let scen = sipp::filled(
         dir,
         "call_uac_fail.xml",
         &[("FAILCODE", code), ("MLINE", mline)],
@@ -252,7 +238,7 @@ fn kill_9_mid_call_leaves_a_cdr_closed_at_restart() {
     let mut callee = uas(dir.path(), "call_uas.xml", uas_port, free_port());
     let path = dir.path().join("caller.ulaw");
     std::fs::write(&path, vec![0x55u8; 8000]).unwrap();
-    let scen = scenario_copy(
+    let scen = sipp::filled(
         dir.path(),
         "call_uac.xml",
         &[
@@ -319,7 +305,7 @@ fn cancel_before_answer_reaches_the_callee_and_leaves_a_cdr() {
     let (port, uas_port) = (free_port(), free_port());
     let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
     let mut callee = uas(dir.path(), "call_uas_cancelled.xml", uas_port, free_port());
-    let scen = scenario_copy(dir.path(), "call_uac_cancel.xml", &[]);
+    let scen = sipp::filled(dir.path(), "call_uac_cancel.xml", &[]);
     // SIPp checks the caller's 200 (CANCEL) + 487 and the callee's CANCEL + ACK of its 487.
     call_ok(dir.path(), &daemon, &scen, "5551234");
     callee_ok(&mut callee, &daemon);
@@ -487,7 +473,7 @@ fn a_call_without_rtp_is_hung_up_after_the_rtp_timeout() {
     let daemon = Daemon::start(dir.path(), port, &cfg);
     // The callee takes a BYE whoever sends it; the caller sends no RTP and waits for ours.
     let mut callee = uas(dir.path(), "call_uas.xml", uas_port, free_port());
-    let scen = scenario_copy(
+    let scen = sipp::filled(
         dir.path(),
         "call_uac_hungup.xml",
         &[("<exec rtp_stream=\"AUDIO_FILE,1,0\"/>", "")],

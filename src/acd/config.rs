@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// The whole ACD section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcdConfig {
     #[serde(default)]
@@ -32,7 +32,7 @@ fn default_window() -> usize {
 }
 
 /// `[[agents]]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     /// Login id (usually the extension), unique.
@@ -46,7 +46,7 @@ pub struct AgentConfig {
 }
 
 /// One queue an agent serves.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MembershipConfig {
     pub queue: String,
@@ -56,7 +56,7 @@ pub struct MembershipConfig {
 }
 
 /// `[[queues]]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     pub name: String,
@@ -179,7 +179,7 @@ fn default_ring_all_cap() -> usize {
 }
 
 /// One widening step, applied once the caller has waited `after_secs`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepConfig {
     pub after_secs: u64,

@@ -40,19 +40,11 @@ impl Default for FeatureCodes {
 }
 
 /// The ACD as typed config.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AcdSettings {
     pub engine: AcdConfig,
     pub features: FeatureCodes,
     pub queue_log: Option<PathBuf>,
-}
-
-impl PartialEq for AcdSettings {
-    // AcdConfig holds no PartialEq; configs compare by their features and queue_log only
-    // for reload decisions (the engine keeps its state across reloads).
-    fn eq(&self, other: &Self) -> bool {
-        self.features == other.features && self.queue_log == other.queue_log
-    }
 }
 
 /// Prompt names used to announce position and wait, from the queue's `announcements_dir`.

@@ -100,6 +100,9 @@ pub struct Store {
     path: PathBuf,
     tx: Option<std_mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+    /// One read-only connection kept for reads on the daemon's loop (the screen pop's
+    /// history): opening and checking migrations per read would cost more than the query.
+    reader: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 impl Store {
@@ -131,6 +134,7 @@ impl Store {
             path: path.to_path_buf(),
             tx: Some(tx),
             thread: Some(thread),
+            reader: std::sync::Mutex::new(None),
         })
     }
 
@@ -254,7 +258,12 @@ impl Store {
     /// A caller's finished calls, newest first (the screen pop's contact history). Uses the
     /// (caller, start) index; reads through a separate connection.
     pub fn caller_history(&self, caller: &str, limit: usize) -> Result<Vec<Cdr>, StoreError> {
-        let conn = schema::open(&self.path)?;
+        // The loop is this lock's only user: it is never contended.
+        let mut guard = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(schema::open_read_only(&self.path)?);
+        }
+        let conn = guard.as_ref().expect("set just above");
         let mut stmt = conn.prepare_cached(
             "SELECT start_unix_ms, queue, agent, end_cause, disposition FROM cdrs
              WHERE caller = ?1 AND end_unix_ms IS NOT NULL
