@@ -1,6 +1,8 @@
-//! The outbound dialer. So far: the sans-IO pacing controller ([`pacing`]) and the
-//! discrete-event simulator that drives the very same pacing code ([`sim`]). Campaigns, leads,
-//! the SIP side and AMD are still to come (issue 7).
+//! The outbound dialer: the sans-IO pacing controller ([`pacing`]), the discrete-event
+//! simulator that drives the very same pacing code ([`sim`]), and the contract between the
+//! runtime and the lead book ([`source`]).
 
+pub mod amd_config;
 pub mod pacing;
 pub mod sim;
+pub mod source;
