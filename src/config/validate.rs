@@ -308,6 +308,16 @@ pub fn validate(
     let recording = super::validate_recording::recording(&mut c, &raw.recording, base);
     let api = super::validate_api::api(&mut c, &raw.api, base);
     let metrics = super::validate_metrics::metrics(&mut c, &raw.metrics);
+    let campaigns = super::validate_campaign::campaigns(
+        &mut c,
+        &raw.campaigns,
+        &super::validate_campaign::Known {
+            trunks: &calls.trunks,
+            queues: &queues,
+            base,
+        },
+        &mut prompts,
+    );
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -364,6 +374,7 @@ pub fn validate(
         acd,
         api,
         metrics,
+        campaigns,
         prompts,
         recording,
     })

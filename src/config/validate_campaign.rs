@@ -1,0 +1,257 @@
+//! `[[campaigns]]`: outbound dialer campaigns. Each names a trunk that exists, an ACD queue
+//! whose members work it, a caller ID, and the regulated limits (ring at least 15 s, reach an
+//! agent within 2 s, abandon at most 3 %), each problem at its line and column.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::Collector;
+use super::validate_ivr::load_prompt;
+use super::TrunkConfig;
+use crate::dialer::amd_config::AmdConfig;
+use crate::dialer::pacing::{Mode, PacingConfig};
+use crate::dialer::source::LeadRules;
+use crate::media::prompt::Prompt;
+
+/// The regulators' limits (FCC/Ofcom style): refused, not merely warned about.
+pub const MIN_RING_SECS: u64 = 15;
+pub const MAX_REACH_SECS: f64 = 2.0;
+pub const MAX_ABANDON_RATE: f64 = 0.03;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCampaign {
+    pub name: Spanned<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// preview | progressive | fixed_ratio | predictive
+    pub mode: Spanned<String>,
+    /// Dials per ready agent (fixed_ratio only).
+    pub ratio: Option<Spanned<f64>>,
+    pub trunk: Spanned<String>,
+    pub caller_id: Spanned<String>,
+    pub queue: Spanned<String>,
+    pub ring_timeout_secs: Option<Spanned<u64>>,
+    pub reach_secs: Option<Spanned<f64>>,
+    pub max_abandon_rate: Option<Spanned<f64>>,
+    pub abandon_message: Option<Spanned<String>>,
+    pub machine_action: Option<Spanned<String>>,
+    pub machine_message: Option<Spanned<String>>,
+    #[serde(default)]
+    pub amd: AmdConfig,
+    #[serde(default)]
+    pub leads: LeadRules,
+    /// Cap on concurrent dials (trunk capacity).
+    pub max_lines: Option<Spanned<u32>>,
+    /// A fixed lead list (tests, demos) until the lead book imports CSVs.
+    #[serde(default)]
+    pub numbers: Vec<Spanned<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What an answering machine gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MachineAction {
+    Hangup,
+    /// Play `machine_message`, then hang up.
+    Message,
+    /// Treat it like a person: queue it for an agent.
+    Agent,
+}
+
+/// One campaign as typed config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignConfig {
+    pub name: String,
+    pub enabled: bool,
+    /// Mode, abandon cap, reach and ring times, max lines: what the pacer needs.
+    pub pacing: PacingConfig,
+    pub trunk: String,
+    pub caller_id: String,
+    pub queue: String,
+    pub ring_timeout: Duration,
+    pub reach: Duration,
+    pub abandon_message: Option<String>,
+    pub machine_action: MachineAction,
+    pub machine_message: Option<String>,
+    pub amd: AmdConfig,
+    pub leads: LeadRules,
+    pub numbers: Vec<String>,
+}
+
+/// What the campaign checks need to know about the rest of the file.
+pub struct Known<'a> {
+    pub trunks: &'a [TrunkConfig],
+    pub queues: &'a HashSet<String>,
+    pub base: &'a Path,
+}
+
+/// `+` optional, then 3 to 15 digits (E.164 allows 15).
+pub fn is_e164ish(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    (3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+pub fn campaigns(
+    c: &mut Collector,
+    raw: &[Spanned<RawCampaign>],
+    known: &Known,
+    prompts: &mut HashMap<String, Prompt>,
+) -> Vec<CampaignConfig> {
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for r in raw {
+        let r = r.get_ref();
+        let name = r.name.get_ref().clone();
+        if name.is_empty() || !names.insert(name.clone()) {
+            c.at(
+                r.name.span(),
+                format!("campaign name `{name}` is empty or used twice"),
+            );
+        }
+        let mode = match (r.mode.get_ref().as_str(), &r.ratio) {
+            ("preview", _) => Mode::Preview,
+            ("progressive", _) => Mode::Progressive,
+            ("predictive", _) => Mode::Predictive,
+            ("fixed_ratio", Some(ratio)) => {
+                let v = *ratio.get_ref();
+                if !(v.is_finite() && (1.0..=50.0).contains(&v)) {
+                    c.at(ratio.span(), "ratio must be within 1..=50");
+                }
+                Mode::FixedRatio { ratio: v }
+            }
+            ("fixed_ratio", None) => {
+                c.at(r.mode.span(), "mode = \"fixed_ratio\" needs `ratio`");
+                Mode::Progressive
+            }
+            (other, _) => {
+                c.at(
+                    r.mode.span(),
+                    format!(
+                        "unknown mode `{other}`: preview | progressive | fixed_ratio | predictive"
+                    ),
+                );
+                Mode::Progressive
+            }
+        };
+        if !known.trunks.iter().any(|t| t.name == *r.trunk.get_ref()) {
+            c.at(
+                r.trunk.span(),
+                format!("no [[trunks]] entry named `{}`", r.trunk.get_ref()),
+            );
+        }
+        if !known.queues.contains(r.queue.get_ref()) {
+            c.at(
+                r.queue.span(),
+                format!("no [[queues]] entry named `{}`", r.queue.get_ref()),
+            );
+        }
+        if !is_e164ish(r.caller_id.get_ref()) {
+            c.at(
+                r.caller_id.span(),
+                "caller_id must be a number like +15551230000 (an optional + and 3-15 digits)",
+            );
+        }
+        let ring = r.ring_timeout_secs.as_ref().map_or(26, |v| *v.get_ref());
+        if let Some(v) = &r.ring_timeout_secs {
+            if !(MIN_RING_SECS..=300).contains(v.get_ref()) {
+                c.at(
+                    v.span(),
+                    format!("ring_timeout_secs must be {MIN_RING_SECS}..=300 (regulators require at least {MIN_RING_SECS} s of ringing)"),
+                );
+            }
+        }
+        let reach = r.reach_secs.as_ref().map_or(2.0, |v| *v.get_ref());
+        if let Some(v) = &r.reach_secs {
+            if !(v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() <= MAX_REACH_SECS) {
+                c.at(
+                    v.span(),
+                    format!("reach_secs must be within (0, {MAX_REACH_SECS}]: a person who answers must reach an agent within 2 s"),
+                );
+            }
+        }
+        let abandon = r.max_abandon_rate.as_ref().map_or(0.03, |v| *v.get_ref());
+        if let Some(v) = &r.max_abandon_rate {
+            if !(*v.get_ref() > 0.0 && *v.get_ref() <= MAX_ABANDON_RATE) {
+                c.at(
+                    v.span(),
+                    format!("max_abandon_rate must be within (0, {MAX_ABANDON_RATE}] (the 3 % regulatory cap)"),
+                );
+            }
+        }
+        let max_lines = r.max_lines.as_ref().map_or(100, |v| *v.get_ref());
+        if let Some(v) = &r.max_lines {
+            if *v.get_ref() == 0 {
+                c.at(v.span(), "max_lines must be at least 1");
+            }
+        }
+        let abandon_message = r
+            .abandon_message
+            .as_ref()
+            .map(|p| load_prompt(c, p, known.base, prompts));
+        let machine_action = match r.machine_action.as_ref().map(|v| v.get_ref().as_str()) {
+            None | Some("hangup") => MachineAction::Hangup,
+            Some("message") => MachineAction::Message,
+            Some("agent") => MachineAction::Agent,
+            Some(other) => {
+                let span = r.machine_action.as_ref().map(|v| v.span()).unwrap_or(0..0);
+                c.at(
+                    span,
+                    format!("unknown machine_action `{other}`: hangup | message | agent"),
+                );
+                MachineAction::Hangup
+            }
+        };
+        let machine_message = r
+            .machine_message
+            .as_ref()
+            .map(|p| load_prompt(c, p, known.base, prompts));
+        if machine_action == MachineAction::Message && machine_message.is_none() {
+            let span = r.machine_action.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            c.at(span, "machine_action = \"message\" needs `machine_message`");
+        }
+        for n in &r.numbers {
+            if !is_e164ish(n.get_ref()) {
+                c.at(
+                    n.span(),
+                    format!(
+                        "`{}` is not a phone number (an optional + and 3-15 digits)",
+                        n.get_ref()
+                    ),
+                );
+            }
+        }
+        let pacing = PacingConfig {
+            mode,
+            max_abandon_rate: abandon,
+            agent_reach_secs: reach,
+            ring_timeout_secs: ring as f64,
+            max_outstanding: max_lines.max(1),
+            ..PacingConfig::default()
+        };
+        out.push(CampaignConfig {
+            name,
+            enabled: r.enabled,
+            pacing,
+            trunk: r.trunk.get_ref().clone(),
+            caller_id: r.caller_id.get_ref().clone(),
+            queue: r.queue.get_ref().clone(),
+            ring_timeout: Duration::from_secs(ring),
+            reach: Duration::from_secs_f64(reach.clamp(0.0, MAX_REACH_SECS)),
+            abandon_message,
+            machine_action,
+            machine_message,
+            amd: r.amd.clone(),
+            leads: r.leads.clone(),
+            numbers: r.numbers.iter().map(|n| n.get_ref().clone()).collect(),
+        });
+    }
+    out
+}
