@@ -384,6 +384,7 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             Output::AgentState(rec) => crate::acd_driver::persist_agent(io.store, rec),
             Output::Callback(entry) => crate::acd_driver::persist_callback(io.store, entry),
             Output::CallbackDone(call) => drop(io.store.delete_callback(call as i64)),
+            Output::Dialer(ev) => tracing::info!(?ev, "dialer"),
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     io.metrics.ban();

@@ -101,6 +101,8 @@ pub enum Output {
     Cdr(calls::CdrWrite),
     /// A call event (logs now; the event bus later).
     Event(calls::CallEvent),
+    /// A step of a campaign call (the dialer runtime and the event bus follow them).
+    Dialer(calls::DialerEvent),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -46,7 +46,13 @@ impl Endpoint {
                 .values()
                 .find(|c| c.acd_id == Some(acd_call))
         })?;
-        Some((c.cdr.caller.clone(), c.vars.clone()))
+        // A campaign call's customer is the number it dialled.
+        let customer = if c.cdr.direction == "campaign" {
+            &c.cdr.callee
+        } else {
+            &c.cdr.caller
+        };
+        Some((customer.clone(), c.vars.clone()))
     }
 
     pub fn acd_call_uuid(&self, acd_call: u64) -> Option<String> {

@@ -8,6 +8,7 @@
 
 mod api;
 mod callback;
+mod campaign;
 mod indialog;
 mod invite;
 mod local;
@@ -35,6 +36,7 @@ use crate::sip::transaction::TxKey;
 
 pub use api::API_HANGUP_CAUSE;
 pub use callback::CallbackEntry;
+pub use campaign::{CampaignDial, DialError, DialerEvent, DialerEventKind};
 pub use local::RINGBACK;
 pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
 pub use timers::CallTimer;
@@ -331,6 +333,8 @@ enum Purpose {
     Info,
     /// A callback's INVITE to the agent (the call's A side is ours to place).
     AgentFirst,
+    /// A campaign's INVITE to a lead (likewise: the lead is the A side).
+    Campaign,
 }
 
 /// Calls and their indexes.
@@ -346,6 +350,8 @@ pub(super) struct CallTable {
     ports: PortPool,
     /// Unix time at a reference instant, so CDRs carry wall-clock times.
     wall: (Instant, i64),
+    /// Campaign calls in progress and their campaigns.
+    campaigns: campaign::Campaigns,
 }
 
 impl CallTable {
@@ -359,6 +365,7 @@ impl CallTable {
             timers: BinaryHeap::new(),
             ports: PortPool::new(port_min, port_max),
             wall: (now, 0),
+            campaigns: Default::default(),
         }
     }
 
@@ -554,6 +561,7 @@ impl Endpoint {
     pub(super) fn end_call(&mut self, now: Instant, call: CallRef, cause: &str, side: &str) {
         // A caller we answered may leave while a destination still rings.
         self.cancel_forks(now, call);
+        self.campaign_call_over(now, call, cause);
         self.acd_call_over(now, call, side);
         let supervisor = self.monitor_over(call);
         self.recording_call_over(now, call);

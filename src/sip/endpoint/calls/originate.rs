@@ -37,6 +37,19 @@ impl Endpoint {
         now: Instant,
         o: Origination,
     ) -> Result<CallRef, &'static str> {
+        self.originate_with(now, o, None, Purpose::AgentFirst)
+            .map(|(call, _)| call)
+    }
+
+    /// `originate` with our own To (None: the phone at our domain) and the purpose its
+    /// responses go to; also returns the INVITE sent (for a later CANCEL or auth retry).
+    pub(super) fn originate_with(
+        &mut self,
+        now: Instant,
+        o: Origination,
+        to: Option<String>,
+        purpose: Purpose,
+    ) -> Result<(CallRef, crate::sip::rsip::Request), &'static str> {
         let first = o.contact.clone();
         let phone = o.phone.clone();
         let Some((a_port, b_port)) = self.calls.ports.take_pair() else {
@@ -63,7 +76,7 @@ impl Endpoint {
         let body =
             sdp::build_offer(&mut a_origin, &local, &codecs, te, Direction::SendRecv).to_bytes();
         let from_uri = format!("<sip:{}@{}>", o.from_number, self.cfg.domain);
-        let to_uri = format!("<sip:{phone}@{}>", self.cfg.domain);
+        let to_uri = to.unwrap_or_else(|| format!("<sip:{phone}@{}>", self.cfg.domain));
         let (mut forks, mut reqs) =
             self.make_forks(std::slice::from_ref(&first), &[to_uri], &from_uri, &body);
         let (Some(fork), Some((_, invite, peer))) = (forks.pop(), reqs.pop()) else {
@@ -142,7 +155,7 @@ impl Endpoint {
         }));
         self.out
             .push_back(Output::Media(MediaCommand::Bridge { call, on: false }));
-        self.send_client(now, call, Purpose::AgentFirst, invite, peer);
-        Ok(call)
+        self.send_client(now, call, purpose, invite.clone(), peer);
+        Ok((call, invite))
     }
 }

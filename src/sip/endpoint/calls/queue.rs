@@ -224,7 +224,7 @@ impl Endpoint {
     }
 
     /// Stop ringing an agent for an offer that is over; the caller waits on.
-    fn stop_offer(&mut self, now: Instant, offer: OfferId) {
+    pub(super) fn stop_offer(&mut self, now: Instant, offer: OfferId) {
         let Some(call) = self.acd.offers.remove(&offer) else {
             return;
         };
@@ -353,9 +353,27 @@ impl Endpoint {
         let body = sdp_offer.to_bytes();
         c.local_sdp[Side::B as usize] = Some(body.clone());
         let target = Target::Extension(phone.clone());
-        let from_uri = self.presentation(&origin, &target, &caller, &from);
+        let campaign = self.is_campaign_call(call);
+        let from_uri = if campaign {
+            // The agent sees the lead's number, not the campaign's caller ID.
+            let lead = self.calls.calls.get(&call).map(|c| c.cdr.callee.clone());
+            format!("<sip:{}@{}>", lead.unwrap_or_default(), self.cfg.domain)
+        } else {
+            self.presentation(&origin, &target, &caller, &from)
+        };
         let to_uris = vec![format!("<sip:{phone}@{}>", self.cfg.domain); contacts.len()];
-        let (forks, reqs) = self.make_forks(&contacts, &to_uris, &from_uri, &body);
+        let (forks, mut reqs) = self.make_forks(&contacts, &to_uris, &from_uri, &body);
+        if campaign {
+            // The person who answered may wait only seconds: the agent's phone picks up.
+            for (_, invite, _) in reqs.iter_mut() {
+                for (name, value) in super::campaign::AUTO_ANSWER {
+                    invite.headers.push(crate::sip::rsip::headers::make_header(
+                        name,
+                        value.to_string(),
+                    ));
+                }
+            }
+        }
         let agent_name = self.acd.names.get(agent.0 as usize).cloned();
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
@@ -401,15 +419,20 @@ impl Endpoint {
             });
         let name = agent.and_then(|a| self.acd.names.get(a.0 as usize).cloned());
         let phone = agent.and_then(|a| self.agent_phone(a));
+        let campaign = self.is_campaign_call(call);
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return false;
         };
         c.app = App::Agent;
-        c.cdr.agent = name;
-        if let Some(p) = phone {
+        c.cdr.agent = name.clone();
+        if let (Some(p), false) = (phone, campaign) {
+            // (A campaign call's callee stays the lead it dialled.)
             c.cdr.callee = p;
         }
         self.clear_call_timer(call, CallTimer::Announce);
+        if campaign {
+            self.campaign_connected(call, name.as_deref().unwrap_or(""));
+        }
         self.bridge_media(now, call);
         self.acd_pump(now);
         true

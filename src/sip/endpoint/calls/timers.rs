@@ -25,6 +25,10 @@ pub enum CallTimer {
     Ivr,
     /// Time for a waiting caller's announcement.
     Announce,
+    /// A campaign dial rang for the campaign's ring timeout.
+    CampaignRing,
+    /// A campaign's answered lead waited the reach time for an agent.
+    CampaignReach,
 }
 
 impl Endpoint {
@@ -62,6 +66,8 @@ impl Endpoint {
             }
             CallTimer::Ivr => self.on_ivr_timeout(now, call),
             CallTimer::Announce => self.on_announce(now, call),
+            CallTimer::CampaignRing => self.campaign_ring_timeout(now, call),
+            CallTimer::CampaignReach => self.campaign_reach_timeout(now, call),
             CallTimer::Retransmit2xx => {
                 let Some(c) = self.calls.calls.get_mut(&call) else {
                     return;

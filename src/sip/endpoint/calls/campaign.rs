@@ -1,0 +1,596 @@
+//! Campaign calls, sans-IO: we dial a lead through the campaign's trunk (we are the UAC of
+//! the call's A side, like `originate`: there is no caller phone), and a person who answers
+//! joins the campaign's ACD queue ahead of everyone, for at most the reach time. The ACD
+//! offers them to an agent whose phone is rung with auto-answer headers; nobody within the
+//! reach time and they hear the campaign's message and we hang up (an abandon). Every step
+//! goes out as `Output::Dialer` for the runtime (pacing, lead book) and the event bus.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::local::App;
+use super::originate::Origination;
+use super::{CallRef, CallTimer, Purpose, Side, State};
+use crate::acd::CallId;
+use crate::call::sipstr;
+use crate::config::{CampaignConfig, MachineAction};
+use crate::sdp;
+use crate::sip::endpoint::{Endpoint, Output};
+use crate::sip::message::{header_value, header_values};
+use crate::sip::{rsip, Peer};
+
+/// A dial the runtime asks for: one lead of one campaign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignDial {
+    pub campaign: String,
+    pub lead_id: i64,
+    pub attempt_id: i64,
+    /// The number to dial (as the trunk wants it).
+    pub number: String,
+    /// The lead's custom fields: they become the call's variables (the agent's screen pop).
+    pub vars: Vec<(String, String)>,
+}
+
+/// Why a dial could not be placed at all (nothing reached the network).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialError {
+    #[error("no campaign `{0}` is configured")]
+    UnknownCampaign(String),
+    #[error("campaign `{campaign}` names trunk `{trunk}`, which is not configured")]
+    UnknownTrunk { campaign: String, trunk: String },
+    #[error("the call limit is reached")]
+    TooManyCalls,
+    #[error("{0}")]
+    NotPlaced(&'static str),
+}
+
+/// A dialer-relevant step of one campaign call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialerEvent {
+    pub call: CallRef,
+    /// The call's id (UUID) as CDRs and the event stream know it.
+    pub uuid: String,
+    pub campaign: String,
+    pub lead_id: i64,
+    pub attempt_id: i64,
+    pub kind: DialerEventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialerEventKind {
+    /// The INVITE went out.
+    Dialed,
+    /// A person answered (or AMD could not tell): they wait for an agent now.
+    Answered,
+    /// An answering machine; `left_message` when the campaign's message played to it.
+    Machine { left_message: bool },
+    /// The person reached `agent` (by agent id) within the reach time.
+    Connected { agent: String },
+    /// The person found no agent within the reach time (heard the abandon message), or
+    /// hung up while waiting for one.
+    Abandoned,
+    /// 486 / 600 / 603.
+    Busy,
+    /// Rang out (our CANCEL at the ring timeout), or 408 / 480 / 487.
+    NoAnswer,
+    /// Anything else: an invalid number, a carrier failure, early media then an error.
+    Failed { cause: String },
+}
+
+/// Where one campaign call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// INVITE sent, no provisional yet.
+    Calling,
+    /// A provisional came (CANCEL is allowed now).
+    Early,
+    /// Answered by a person: in the queue, the reach timer runs.
+    Waiting,
+    /// With an agent, or resolved otherwise: nothing more to report.
+    Done,
+}
+
+struct Dialing {
+    order: CampaignDial,
+    uuid: String,
+    phase: Phase,
+    /// Our INVITE (CANCEL and the authenticated retry are built from it).
+    invite: rsip::Request,
+    peer: Peer,
+    auth_tried: bool,
+    /// The carrier sent early media (a SIT or an announcement may be in it).
+    early_media: bool,
+}
+
+/// The campaign calls in progress, and the campaigns they follow.
+#[derive(Default)]
+pub(super) struct Campaigns {
+    configs: HashMap<String, CampaignConfig>,
+    calls: HashMap<CallRef, Dialing>,
+}
+
+/// What the first seconds of an answered call sounded like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // `Machine` comes from the AMD detector once it lands.
+enum Verdict {
+    Human,
+    Machine,
+}
+
+/// The auto-answer hint Polycom, Yealink and Grandstream phones honour.
+pub(super) const AUTO_ANSWER: [(&str, &str); 2] = [
+    ("Call-Info", "<sip:switchboard>;answer-after=0"),
+    ("Alert-Info", "<http://localhost>;info=alert-autoanswer"),
+];
+
+impl Endpoint {
+    /// The campaigns dials may be placed for (from the config; replaced on reload).
+    pub fn set_campaigns(&mut self, campaigns: &[CampaignConfig]) {
+        self.calls.campaigns.configs = campaigns
+            .iter()
+            .map(|c| (c.name.clone(), c.clone()))
+            .collect();
+    }
+
+    /// Dial one lead through the campaign's trunk. The outcome arrives as `Output::Dialer`.
+    pub fn dial_campaign(
+        &mut self,
+        now: Instant,
+        order: CampaignDial,
+    ) -> Result<CallRef, DialError> {
+        let cfg = self
+            .calls
+            .campaigns
+            .configs
+            .get(&order.campaign)
+            .ok_or_else(|| DialError::UnknownCampaign(order.campaign.clone()))?;
+        let trunk = self
+            .cfg
+            .trunks
+            .iter()
+            .find(|t| t.name == cfg.trunk)
+            .ok_or_else(|| DialError::UnknownTrunk {
+                campaign: cfg.name.clone(),
+                trunk: cfg.trunk.clone(),
+            })?;
+        if self.calls.len() >= self.cfg.max_calls {
+            return Err(DialError::TooManyCalls);
+        }
+        let host = crate::call::dialog::host(trunk.address);
+        let ruri = format!("sip:{}@{}:{}", order.number, host, trunk.address.port());
+        let peer = Peer::udp(trunk.address);
+        let (ring, caller_id, queue) = (cfg.ring_timeout, cfg.caller_id.clone(), cfg.queue.clone());
+        let seed = Origination {
+            phone: order.number.clone(),
+            contact: (ruri.clone(), peer),
+            from_number: caller_id,
+            app: App::Bridge,
+            direction: "campaign",
+            trunk: Some(trunk.name.clone()),
+            queue: Some(queue),
+            agent: None,
+            acd_id: None,
+            // Answered leads go ahead of inbound callers: they may wait only seconds.
+            priority: u8::MAX,
+        };
+        let (call, invite) = self
+            .originate_with(now, seed, Some(format!("<{ruri}>")), Purpose::Campaign)
+            .map_err(DialError::NotPlaced)?;
+        let uuid = match self.calls.calls.get_mut(&call) {
+            Some(c) => {
+                c.vars = order.vars.clone();
+                c.uuid.clone()
+            }
+            None => return Err(DialError::NotPlaced("call vanished")),
+        };
+        tracing::info!(call = %uuid, campaign = %order.campaign, attempt = order.attempt_id, "campaign dial placed");
+        self.calls.campaigns.calls.insert(
+            call,
+            Dialing {
+                order,
+                uuid,
+                phase: Phase::Calling,
+                invite,
+                peer,
+                auth_tried: false,
+                early_media: false,
+            },
+        );
+        self.set_call_timer(call, CallTimer::CampaignRing, now + ring);
+        self.dialer_event(call, DialerEventKind::Dialed);
+        self.drain_transactions(now);
+        Ok(call)
+    }
+
+    /// Whether `call` is a campaign call (its agent leg gets the auto-answer hint).
+    pub(super) fn is_campaign_call(&self, call: CallRef) -> bool {
+        self.calls.campaigns.calls.contains_key(&call)
+    }
+
+    fn dialer_event(&mut self, call: CallRef, kind: DialerEventKind) {
+        let Some(d) = self.calls.campaigns.calls.get(&call) else {
+            return;
+        };
+        self.out.push_back(Output::Dialer(DialerEvent {
+            call,
+            uuid: d.uuid.clone(),
+            campaign: d.order.campaign.clone(),
+            lead_id: d.order.lead_id,
+            attempt_id: d.order.attempt_id,
+            kind,
+        }));
+    }
+
+    /// Report how the dial ended (once) and mark it resolved.
+    fn resolve(&mut self, call: CallRef, kind: DialerEventKind) {
+        let Some(d) = self.calls.campaigns.calls.get_mut(&call) else {
+            return;
+        };
+        if d.phase == Phase::Done {
+            return;
+        }
+        d.phase = Phase::Done;
+        self.dialer_event(call, kind);
+    }
+
+    fn campaign_cfg(&self, call: CallRef) -> Option<&CampaignConfig> {
+        let d = self.calls.campaigns.calls.get(&call)?;
+        self.calls.campaigns.configs.get(&d.order.campaign)
+    }
+
+    /// A response to our INVITE towards the lead.
+    pub(super) fn campaign_response(&mut self, now: Instant, call: CallRef, resp: rsip::Response) {
+        let code = resp.status_code.code();
+        let Some(d) = self.calls.campaigns.calls.get_mut(&call) else {
+            return;
+        };
+        match code {
+            100 => {}
+            101..=199 => {
+                if d.phase == Phase::Calling {
+                    d.phase = Phase::Early;
+                }
+                if !resp.body.is_empty() && !d.early_media {
+                    d.early_media = true;
+                    // SIT HOOK: the carrier's early media is where a special information
+                    // tone (number unobtainable, circuits busy) plays. The SIT detector
+                    // (written separately) classifies the relayed audio of side A and calls
+                    // `campaign_sit_detected`; until then a 183 that ends in an error is
+                    // reported as a failure with cause `early-media-<code>`.
+                    tracing::debug!(call, "carrier early media");
+                }
+            }
+            200..=299 => self.campaign_answered(now, call, resp),
+            401 | 407 if self.campaign_retry_auth(now, call, &resp) => {}
+            _ => self.campaign_failed(now, call, code),
+        }
+    }
+
+    /// The SIT detector heard a special information tone in the carrier's early media.
+    pub fn campaign_sit_detected(&mut self, now: Instant, call: CallRef, tone: &str) {
+        if !matches!(
+            self.calls.campaigns.calls.get(&call).map(|d| d.phase),
+            Some(Phase::Calling | Phase::Early)
+        ) {
+            return;
+        }
+        self.campaign_cancel(now, call);
+        self.resolve(
+            call,
+            DialerEventKind::Failed {
+                cause: format!("sit-{tone}"),
+            },
+        );
+        self.end_call(now, call, "campaign-sit", "callee");
+    }
+
+    /// The lead's side failed with `code` (or timed out: 408).
+    pub(super) fn campaign_failed(&mut self, now: Instant, call: CallRef, code: u16) {
+        let Some(d) = self.calls.campaigns.calls.get(&call) else {
+            return;
+        };
+        if !matches!(d.phase, Phase::Calling | Phase::Early) {
+            return;
+        }
+        let early = d.early_media;
+        let (kind, cause) = match code {
+            486 | 600 | 603 => (DialerEventKind::Busy, "busy"),
+            408 | 480 | 487 => (DialerEventKind::NoAnswer, "no-answer"),
+            _ => {
+                let cause = if early {
+                    format!("early-media-{code}")
+                } else {
+                    format!("sip-{code}")
+                };
+                (DialerEventKind::Failed { cause }, "failed")
+            }
+        };
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            c.cdr.a_sip_code = Some(code);
+        }
+        tracing::info!(call, code, ?kind, "campaign dial failed");
+        self.resolve(call, kind);
+        self.end_call(now, call, cause, "callee");
+    }
+
+    /// The ring timeout: CANCEL, and the dial is a no-answer.
+    pub(super) fn campaign_ring_timeout(&mut self, now: Instant, call: CallRef) {
+        if !matches!(
+            self.calls.campaigns.calls.get(&call).map(|d| d.phase),
+            Some(Phase::Calling | Phase::Early)
+        ) {
+            return;
+        }
+        tracing::info!(call, "campaign dial rang out");
+        self.campaign_cancel(now, call);
+        self.resolve(call, DialerEventKind::NoAnswer);
+        self.end_call(now, call, "no-answer", "system");
+    }
+
+    /// CANCEL our INVITE. (Before any provisional RFC 3261 §9.1 says wait for one; the call
+    /// is over for us by then, so a late 2xx is ACKed and hung up as an orphan instead.)
+    fn campaign_cancel(&mut self, now: Instant, call: CallRef) {
+        let Some(d) = self.calls.campaigns.calls.get(&call) else {
+            return;
+        };
+        let peer = d.peer;
+        if let Some(req) = super::cancel_for(&d.invite) {
+            self.send_client(now, call, Purpose::Cancel, req, peer);
+        }
+    }
+
+    /// The carrier challenged our INVITE: answer with the trunk's credentials, once.
+    fn campaign_retry_auth(&mut self, now: Instant, call: CallRef, resp: &rsip::Response) -> bool {
+        let code = resp.status_code.code();
+        let Some(d) = self.calls.campaigns.calls.get(&call) else {
+            return false;
+        };
+        if d.auth_tried {
+            return false;
+        }
+        let Some(reg) = self
+            .campaign_cfg(call)
+            .and_then(|cfg| self.cfg.trunks.iter().find(|t| t.name == cfg.trunk))
+            .and_then(|t| t.register.clone())
+        else {
+            tracing::warn!(
+                call,
+                code,
+                "the carrier challenged a campaign dial and the trunk has no credentials"
+            );
+            return false;
+        };
+        let (header, answer_name) = if code == 401 {
+            ("WWW-Authenticate", "Authorization")
+        } else {
+            ("Proxy-Authenticate", "Proxy-Authorization")
+        };
+        let Some(challenge) = header_value(&resp.headers, header).map(str::to_string) else {
+            return false;
+        };
+        let Some(c) = self.calls.calls.get(&call) else {
+            return false;
+        };
+        let uri = c.a.dialog.remote_target.clone();
+        let cnonce = self.new_tag();
+        let Some(auth) = crate::sip::auth::client::answer(
+            &challenge,
+            "INVITE",
+            &uri,
+            &reg.username,
+            &reg.password,
+            &cnonce,
+            1,
+        ) else {
+            return false;
+        };
+        let (local, ua, branch) = (self.local, self.cfg.user_agent.clone(), self.new_branch());
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return false;
+        };
+        let body = c.local_sdp[Side::A as usize].clone().unwrap_or_default();
+        let Some(invite) =
+            c.a.dialog
+                .request("INVITE", &local, &branch, &ua)
+                .header("Allow", &crate::sip::uas::allow_header())
+                .header(answer_name, &auth)
+                .build(Some("application/sdp"), &body)
+        else {
+            return false;
+        };
+        let peer = c.a.dialog.peer;
+        let Some(d) = self.calls.campaigns.calls.get_mut(&call) else {
+            return false;
+        };
+        d.auth_tried = true;
+        d.invite = invite.clone();
+        d.phase = Phase::Calling;
+        self.send_client(now, call, Purpose::Campaign, invite, peer)
+            .is_some()
+    }
+
+    /// The lead answered: ACK, media, the AMD hook, then the queue (or the machine action).
+    fn campaign_answered(&mut self, now: Instant, call: CallRef, resp: rsip::Response) {
+        let answered_ms = self.calls.unix_ms(now);
+        let phase = self.calls.campaigns.calls.get(&call).map(|d| d.phase);
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        if c.state != State::Ringing {
+            // A retransmitted 2xx: our ACK was lost.
+            return self.ack_in_dialog(call, Side::A, &resp);
+        }
+        c.a.dialog.remote_tag = header_value(&resp.headers, "To")
+            .and_then(sipstr::tag)
+            .map(str::to_string);
+        if let Some(contact) = header_value(&resp.headers, "Contact") {
+            c.a.dialog.remote_target = sipstr::uri(contact).to_string();
+        }
+        let mut routes: Vec<String> = header_values(&resp.headers, "Record-Route")
+            .map(str::to_string)
+            .collect();
+        routes.reverse();
+        c.a.dialog.route_set = routes;
+        let parsed = sdp::parse(&resp.body).ok();
+        let neg = parsed
+            .as_ref()
+            .and_then(|sd| sdp::answered_audio(sd, &c.b.offered).ok());
+        c.state = State::Confirmed;
+        c.cdr.a_sip_code = Some(200);
+        c.cdr.answer_unix_ms = Some(answered_ms);
+        self.clear_call_timer(call, CallTimer::CampaignRing);
+        self.ack_in_dialog(call, Side::A, &resp);
+        if !matches!(phase, Some(Phase::Calling | Phase::Early)) {
+            self.bye(now, call, Side::A);
+            return self.end_call(now, call, "campaign-late-answer", "system");
+        }
+        let Some(neg) = neg else {
+            tracing::info!(call, "the lead's SDP answer is unusable");
+            self.resolve(
+                call,
+                DialerEventKind::Failed {
+                    cause: "incompatible-media".into(),
+                },
+            );
+            self.bye(now, call, Side::A);
+            return self.end_call(now, call, "incompatible-media", "system");
+        };
+        let Some(c) = self.calls.calls.get_mut(&call) else {
+            return;
+        };
+        c.codec = Some(neg.codec);
+        c.b.offered = vec![neg.codec];
+        c.a.last_offer = parsed.clone();
+        c.a.remote_sdp_version = parsed.map(|p| p.origin.session_version).unwrap_or(0);
+        c.cdr.codec = Some(neg.codec.name.encoding().to_string());
+        let cdr = c.cdr.clone();
+        self.out
+            .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(cdr))));
+        self.media_remote(
+            call,
+            Side::A,
+            neg.direction,
+            neg.remote,
+            neg.remote_rtcp,
+            neg.telephone_event,
+        );
+        let Some(cfg) = self.campaign_cfg(call).cloned() else {
+            return;
+        };
+        match (self.amd_verdict(call, &cfg), cfg.machine_action) {
+            (Verdict::Human, _) | (Verdict::Machine, MachineAction::Agent) => {
+                self.campaign_to_queue(now, call, &cfg)
+            }
+            (Verdict::Machine, MachineAction::Hangup) => {
+                self.resolve(
+                    call,
+                    DialerEventKind::Machine {
+                        left_message: false,
+                    },
+                );
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, "campaign-machine", "system");
+            }
+            (Verdict::Machine, MachineAction::Message) => {
+                self.resolve(call, DialerEventKind::Machine { left_message: true });
+                if let Some(c) = self.calls.calls.get_mut(&call) {
+                    c.app = App::Goodbye("campaign-machine");
+                }
+                let msg = cfg.machine_message.iter().cloned().collect();
+                self.play(call, Side::A, msg, false);
+            }
+        }
+    }
+
+    /// AMD HOOK: classify the answered call's first seconds of audio. The detector
+    /// (`dialer::amd`, written separately) will listen to side A's relayed audio for up to
+    /// `cfg.amd.total_analysis_ms` before this returns; until it lands every answer is a
+    /// person, which is also the safe default (a person never hears a machine message).
+    fn amd_verdict(&self, _call: CallRef, cfg: &CampaignConfig) -> Verdict {
+        if cfg.amd.enabled {
+            tracing::debug!(campaign = %cfg.name, "AMD is not available yet: treating the answer as a person");
+        }
+        Verdict::Human
+    }
+
+    /// A person answered: into the campaign's queue, with the reach timer running.
+    fn campaign_to_queue(&mut self, now: Instant, call: CallRef, cfg: &CampaignConfig) {
+        if let Some(d) = self.calls.campaigns.calls.get_mut(&call) {
+            d.phase = Phase::Waiting;
+        }
+        self.dialer_event(call, DialerEventKind::Answered);
+        self.set_call_timer(call, CallTimer::CampaignReach, now + cfg.reach);
+        self.enter_queue(now, call, &cfg.queue);
+    }
+
+    /// The ACD connected the waiting person to `agent`.
+    pub(super) fn campaign_connected(&mut self, call: CallRef, agent: &str) {
+        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) != Some(Phase::Waiting) {
+            return;
+        }
+        self.clear_call_timer(call, CallTimer::CampaignReach);
+        self.resolve(
+            call,
+            DialerEventKind::Connected {
+                agent: agent.to_string(),
+            },
+        );
+    }
+
+    /// Nobody took the person within the reach time: the abandon message, then goodbye.
+    pub(super) fn campaign_reach_timeout(&mut self, now: Instant, call: CallRef) {
+        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) != Some(Phase::Waiting) {
+            return;
+        }
+        let offer = match self.calls.calls.get(&call).map(|c| &c.app) {
+            Some(App::Offering { offer, .. }) => Some(*offer),
+            Some(App::Queued { .. }) => None,
+            _ => return,
+        };
+        if let Some(offer) = offer {
+            self.stop_offer(now, offer);
+        }
+        if let Some(e) = self.acd.engine.as_mut() {
+            let _ = e.handle_caller_abandoned(now, CallId(call));
+        }
+        self.clear_call_timer(call, CallTimer::Announce);
+        tracing::info!(call, "no agent within the reach time: campaign abandon");
+        self.resolve(call, DialerEventKind::Abandoned);
+        let msg = self
+            .campaign_cfg(call)
+            .and_then(|c| c.abandon_message.clone());
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            c.app = App::Goodbye("campaign-abandoned");
+        }
+        match msg {
+            Some(m) => self.play(call, Side::A, vec![m], false),
+            None => {
+                self.bye(now, call, Side::A);
+                self.end_call(now, call, "campaign-abandoned", "system");
+            }
+        }
+        self.acd_pump(now);
+    }
+
+    /// The call is ending (any reason): report what is not reported yet, forget it.
+    pub(super) fn campaign_call_over(&mut self, now: Instant, call: CallRef, cause: &str) {
+        let Some(phase) = self.calls.campaigns.calls.get(&call).map(|d| d.phase) else {
+            return;
+        };
+        match phase {
+            Phase::Calling | Phase::Early => {
+                self.campaign_cancel(now, call);
+                self.resolve(
+                    call,
+                    DialerEventKind::Failed {
+                        cause: cause.to_string(),
+                    },
+                );
+            }
+            // The person hung up before an agent came: an abandon all the same.
+            Phase::Waiting => self.resolve(call, DialerEventKind::Abandoned),
+            Phase::Done => {}
+        }
+        self.calls.campaigns.calls.remove(&call);
+    }
+}
