@@ -4,5 +4,6 @@
 
 pub mod amd_config;
 pub mod pacing;
+pub mod runtime;
 pub mod sim;
 pub mod source;

@@ -1,0 +1,130 @@
+//! An in-memory lead source: a list of numbers dialled in order, each until it connects or
+//! runs out of attempts (`max_attempts`), retried after the campaign's retry delays. It
+//! stands in for the lead book (SQLite, CSV import, DNC, calling windows) behind the same
+//! `LeadSource` trait; it keeps nothing across restarts.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use crate::dialer::source::{AttemptResult, LeadDial, LeadRules, LeadSource};
+
+#[derive(Debug, Clone)]
+struct Lead {
+    id: i64,
+    campaign: String,
+    number: String,
+    attempts: u32,
+    /// Dialable from then on (None: in progress or finished).
+    next_at: Option<SystemTime>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryLeads {
+    leads: Vec<Lead>,
+    rules: HashMap<String, LeadRules>,
+    /// attempt id → lead index.
+    attempts: HashMap<i64, usize>,
+    next_attempt: i64,
+    /// Every result reported, in order (for tests and the log).
+    pub results: Vec<(i64, String, AttemptResult)>,
+}
+
+impl MemoryLeads {
+    pub fn new() -> Self {
+        MemoryLeads::default()
+    }
+
+    /// The campaign's leads, dialable at once.
+    pub fn add_campaign(&mut self, campaign: &str, rules: LeadRules, numbers: &[String]) {
+        self.rules.insert(campaign.to_string(), rules);
+        for n in numbers {
+            let id = self.leads.len() as i64 + 1;
+            self.leads.push(Lead {
+                id,
+                campaign: campaign.to_string(),
+                number: n.clone(),
+                attempts: 0,
+                next_at: Some(SystemTime::UNIX_EPOCH),
+            });
+        }
+    }
+
+    /// Leads of `campaign` still to dial now or later.
+    pub fn remaining(&self, campaign: &str) -> usize {
+        self.leads
+            .iter()
+            .filter(|l| l.campaign == campaign && l.next_at.is_some())
+            .count()
+    }
+}
+
+impl LeadSource for MemoryLeads {
+    fn next_lead(&mut self, now: SystemTime, campaign: &str) -> Option<LeadDial> {
+        let i = self
+            .leads
+            .iter()
+            .position(|l| l.campaign == campaign && l.next_at.is_some_and(|t| t <= now))?;
+        let l = &mut self.leads[i];
+        l.attempts += 1;
+        l.next_at = None;
+        self.next_attempt += 1;
+        self.attempts.insert(self.next_attempt, i);
+        Some(LeadDial {
+            campaign: campaign.to_string(),
+            lead_id: l.id,
+            attempt_id: self.next_attempt,
+            attempt_no: l.attempts,
+            number: l.number.clone(),
+            name: None,
+            fields: Default::default(),
+            agent: None,
+        })
+    }
+
+    fn handle_attempt(&mut self, now: SystemTime, attempt_id: i64, result: &AttemptResult) {
+        let Some(&i) = self.attempts.get(&attempt_id) else {
+            return;
+        };
+        let l = &mut self.leads[i];
+        self.results
+            .push((attempt_id, l.number.clone(), result.clone()));
+        let rules = self.rules.get(&l.campaign).cloned().unwrap_or_default();
+        let retry = match result {
+            AttemptResult::Connected { .. } => None,
+            AttemptResult::Abandoned => Some(rules.retry_abandoned_secs),
+            AttemptResult::Machine { .. } => Some(rules.retry_machine_secs),
+            AttemptResult::Busy => Some(rules.retry_busy_secs),
+            AttemptResult::NoAnswer => Some(rules.retry_no_answer_secs),
+            AttemptResult::Failed { .. } => Some(rules.retry_failed_secs),
+            // Never reached the network: it does not use up an attempt.
+            AttemptResult::NotDialed { .. } => {
+                l.attempts = l.attempts.saturating_sub(1);
+                Some(0)
+            }
+        };
+        l.next_at = retry
+            .filter(|_| l.attempts < rules.max_attempts)
+            .map(|s| now + Duration::from_secs(s));
+    }
+
+    fn handle_disposition(
+        &mut self,
+        _now: SystemTime,
+        attempt_id: i64,
+        disposition: &str,
+        _agent: Option<&str>,
+        _callback_at: Option<SystemTime>,
+        _personal: bool,
+    ) -> Result<(), String> {
+        let &i = self
+            .attempts
+            .get(&attempt_id)
+            .ok_or_else(|| format!("no attempt {attempt_id}"))?;
+        let l = &mut self.leads[i];
+        let rules = self.rules.get(&l.campaign).cloned().unwrap_or_default();
+        if rules.final_dispositions.iter().any(|d| d == disposition) {
+            l.next_at = None;
+        }
+        Ok(())
+    }
+}

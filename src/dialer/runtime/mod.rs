@@ -1,0 +1,439 @@
+//! The dialer's runtime core, sans-IO: it owns the pacing controller, the campaigns' run
+//! state and figures, and which call is which dial. The daemon feeds it the endpoint's
+//! dialer and ACD events and the clock; it hands out the dials to place.
+//!
+//! ```text
+//! loop {
+//!     runtime.handle_dialer_event(now, wall, &ev)      // Output::Dialer from the endpoint
+//!     runtime.handle_acd_event(now, &ev)               // agent states of campaign members
+//!     runtime.handle_timeout(now)                      // at runtime.poll_timeout()
+//!     while let Some(order) = runtime.poll_dial(now, wall) {
+//!         let placed = endpoint.dial_campaign(now, order.clone());
+//!         runtime.handle_placed(now, wall, &order, placed);
+//!     }
+//! }
+//! ```
+
+mod agents;
+pub mod memory;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::{Instant, SystemTime};
+
+use super::pacing::{CampaignId, DialId, DialOutcome, Pacing, PacingError};
+use super::source::{AttemptResult, LeadSource};
+use crate::config::CampaignConfig;
+use crate::sip::endpoint::calls::{CallRef, CampaignDial, DialError, DialerEvent, DialerEventKind};
+
+/// Whether a campaign places dials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    /// No new dials; calls in progress go on.
+    Paused,
+    /// Like paused, and the campaign is not expected back soon (`enabled = false`).
+    Stopped,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Stopped => "stopped",
+        }
+    }
+}
+
+/// A campaign's figures since start (exact counts from the events).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub dials: u64,
+    /// People who answered (connected + abandoned + still waiting).
+    pub answered: u64,
+    pub connected: u64,
+    pub abandoned: u64,
+    pub machines: u64,
+    pub busy: u64,
+    pub no_answer: u64,
+    pub failed: u64,
+    /// Dials in progress.
+    pub in_progress: u64,
+}
+
+impl Stats {
+    /// Abandoned over live answers that resolved (the regulators' measure).
+    pub fn abandon_rate(&self) -> f64 {
+        let live = self.connected + self.abandoned;
+        if live == 0 {
+            0.0
+        } else {
+            self.abandoned as f64 / live as f64
+        }
+    }
+}
+
+/// One campaign as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignView {
+    pub name: String,
+    pub mode: &'static str,
+    pub state: RunState,
+    pub queue: String,
+    pub stats: Stats,
+    /// Campaign agents logged in.
+    pub agents: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("no campaign `{0}` (ListCampaigns shows them)")]
+    UnknownCampaign(String),
+}
+
+struct Campaign {
+    cfg: CampaignConfig,
+    id: CampaignId,
+    state: RunState,
+    stats: Stats,
+    /// Inbound queues this campaign's agents also serve (blending).
+    inbound: HashSet<String>,
+}
+
+/// A placed dial.
+struct Dial {
+    id: DialId,
+    campaign: usize,
+    attempt_id: i64,
+    /// A person answered and waits (pacing has been told `Human`).
+    waiting: bool,
+}
+
+pub struct Runtime {
+    pacing: Pacing,
+    campaigns: Vec<Campaign>,
+    by_name: HashMap<String, usize>,
+    dials: HashMap<CallRef, Dial>,
+    next_dial: u64,
+    /// Attempts handed out by `poll_dial` and not yet reported placed.
+    orders: VecDeque<CampaignDial>,
+    agents: agents::Agents,
+    source: Box<dyn LeadSource + Send>,
+}
+
+/// The human-readable mode name.
+fn mode_name(m: super::pacing::Mode) -> &'static str {
+    use super::pacing::Mode;
+    match m {
+        Mode::Preview => "preview",
+        Mode::Progressive => "progressive",
+        Mode::FixedRatio { .. } => "fixed_ratio",
+        Mode::Predictive => "predictive",
+    }
+}
+
+impl Runtime {
+    /// `agents`: each ACD agent (by directory index: the ACD's AgentId) with the queues it
+    /// serves. An agent works the first campaign whose queue it serves.
+    pub fn new(
+        campaigns: &[CampaignConfig],
+        agents: &[(String, Vec<String>)],
+        source: Box<dyn LeadSource + Send>,
+    ) -> Result<Runtime, PacingError> {
+        let mut pacing = Pacing::new();
+        let mut out = Vec::new();
+        let mut by_name = HashMap::new();
+        for c in campaigns {
+            let id = pacing.add_campaign(c.pacing.clone())?;
+            let inbound: HashSet<String> = agents
+                .iter()
+                .filter(|(_, qs)| qs.contains(&c.queue))
+                .flat_map(|(_, qs)| qs.iter().cloned())
+                .filter(|q| *q != c.queue && !campaigns.iter().any(|o| o.queue == *q))
+                .collect();
+            by_name.insert(c.name.clone(), out.len());
+            out.push(Campaign {
+                cfg: c.clone(),
+                id,
+                state: if c.enabled {
+                    RunState::Running
+                } else {
+                    RunState::Stopped
+                },
+                stats: Stats::default(),
+                inbound,
+            });
+        }
+        let membership = agents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, qs))| {
+                let camp = out.iter().position(|c| qs.contains(&c.cfg.queue))?;
+                Some((i as u32, (name.clone(), camp)))
+            })
+            .collect();
+        Ok(Runtime {
+            pacing,
+            campaigns: out,
+            by_name,
+            dials: HashMap::new(),
+            next_dial: 1,
+            orders: VecDeque::new(),
+            agents: agents::Agents::new(membership),
+            source,
+        })
+    }
+
+    /// The next dial to place, asking the lead source for the leads pacing wants.
+    pub fn poll_dial(&mut self, now: Instant, wall: SystemTime) -> Option<CampaignDial> {
+        loop {
+            if let Some(o) = self.orders.pop_front() {
+                return Some(o);
+            }
+            let req = self.pacing.poll_dials()?;
+            let Some(ci) = self.campaigns.iter().position(|c| c.id == req.campaign) else {
+                continue;
+            };
+            let c = &self.campaigns[ci];
+            if c.state != RunState::Running {
+                let _ = self
+                    .pacing
+                    .handle_dials_not_placed(now, req.campaign, req.count);
+                continue;
+            }
+            let name = c.cfg.name.clone();
+            let mut missing = 0;
+            for _ in 0..req.count {
+                match self.source.next_lead(wall, &name) {
+                    Some(lead) => {
+                        let mut vars: Vec<(String, String)> = lead.fields.into_iter().collect();
+                        if let Some(n) = lead.name {
+                            vars.push(("name".into(), n));
+                        }
+                        self.orders.push_back(CampaignDial {
+                            campaign: name.clone(),
+                            lead_id: lead.lead_id,
+                            attempt_id: lead.attempt_id,
+                            number: lead.number,
+                            vars,
+                        });
+                    }
+                    None => missing += 1,
+                }
+            }
+            if missing > 0 {
+                tracing::debug!(campaign = %name, missing, "no lead to dial now");
+                let _ = self
+                    .pacing
+                    .handle_dials_not_placed(now, req.campaign, missing);
+            }
+        }
+    }
+
+    /// What came of `dial_campaign` for an order from `poll_dial`.
+    pub fn handle_placed(
+        &mut self,
+        now: Instant,
+        wall: SystemTime,
+        order: &CampaignDial,
+        placed: Result<CallRef, DialError>,
+    ) {
+        let Some(&ci) = self.by_name.get(&order.campaign) else {
+            return;
+        };
+        let c = &mut self.campaigns[ci];
+        match placed {
+            Ok(call) => {
+                let id = DialId(self.next_dial);
+                self.next_dial += 1;
+                if let Err(e) = self.pacing.handle_dial_placed(now, c.id, id) {
+                    tracing::warn!(error = %e, "pacing refused a placed dial");
+                }
+                c.stats.dials += 1;
+                c.stats.in_progress += 1;
+                self.dials.insert(
+                    call,
+                    Dial {
+                        id,
+                        campaign: ci,
+                        attempt_id: order.attempt_id,
+                        waiting: false,
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::warn!(campaign = %order.campaign, error = %e, "campaign dial not placed");
+                let _ = self.pacing.handle_dials_not_placed(now, c.id, 1);
+                self.source.handle_attempt(
+                    wall,
+                    order.attempt_id,
+                    &AttemptResult::NotDialed {
+                        reason: e.to_string(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// A step of a campaign call (from `Output::Dialer`).
+    pub fn handle_dialer_event(&mut self, now: Instant, wall: SystemTime, ev: &DialerEvent) {
+        let Some(d) = self.dials.get_mut(&ev.call) else {
+            return;
+        };
+        let (id, ci, attempt) = (d.id, d.campaign, d.attempt_id);
+        let outcome = |o| (Some(o), None::<AttemptResult>);
+        let (pacing_outcome, result) = match &ev.kind {
+            DialerEventKind::Dialed => return,
+            DialerEventKind::Answered => {
+                d.waiting = true;
+                self.campaigns[ci].stats.answered += 1;
+                outcome(DialOutcome::Human)
+            }
+            DialerEventKind::Machine { left_message } => {
+                self.campaigns[ci].stats.machines += 1;
+                (
+                    Some(DialOutcome::Machine),
+                    Some(AttemptResult::Machine {
+                        left_message: *left_message,
+                    }),
+                )
+            }
+            DialerEventKind::Busy => {
+                self.campaigns[ci].stats.busy += 1;
+                (Some(DialOutcome::Busy), Some(AttemptResult::Busy))
+            }
+            DialerEventKind::NoAnswer => {
+                self.campaigns[ci].stats.no_answer += 1;
+                (Some(DialOutcome::NoAnswer), Some(AttemptResult::NoAnswer))
+            }
+            DialerEventKind::Failed { cause } => {
+                self.campaigns[ci].stats.failed += 1;
+                let result = AttemptResult::Failed {
+                    cause: cause.clone(),
+                };
+                // A lead answered and then the call failed (media): it is over for pacing
+                // as an abandon would be.
+                if d.waiting {
+                    let _ = self.pacing.handle_abandoned(now, id);
+                    (None, Some(result))
+                } else {
+                    (Some(DialOutcome::Failed), Some(result))
+                }
+            }
+            DialerEventKind::Connected { agent } => {
+                self.campaigns[ci].stats.connected += 1;
+                match self.agents.connected(&mut self.pacing, now, agent) {
+                    Some(a) => {
+                        if let Err(e) = self.pacing.handle_connected(now, id, a) {
+                            tracing::warn!(error = %e, "pacing refused a connect");
+                        }
+                    }
+                    // An agent who works no campaign took the call: for pacing it is over.
+                    None => drop(self.pacing.handle_abandoned(now, id)),
+                }
+                (
+                    None,
+                    Some(AttemptResult::Connected {
+                        agent: agent.clone(),
+                    }),
+                )
+            }
+            DialerEventKind::Abandoned => {
+                self.campaigns[ci].stats.abandoned += 1;
+                let _ = self.pacing.handle_abandoned(now, id);
+                (None, Some(AttemptResult::Abandoned))
+            }
+        };
+        if let Some(o) = pacing_outcome {
+            if let Err(e) = self.pacing.handle_dial_outcome(now, id, o) {
+                tracing::warn!(error = %e, "pacing refused an outcome");
+            }
+        }
+        if let Some(r) = result {
+            self.source.handle_attempt(wall, attempt, &r);
+            self.campaigns[ci].stats.in_progress =
+                self.campaigns[ci].stats.in_progress.saturating_sub(1);
+            self.dials.remove(&ev.call);
+        }
+    }
+
+    /// An ACD event: agent state changes of campaign agents go to pacing.
+    pub fn handle_acd_event(&mut self, now: Instant, ev: &crate::acd::AcdEvent) {
+        if let crate::acd::EventKind::AgentState { agent, to, .. } = &ev.kind {
+            self.agents.state(&mut self.pacing, now, agent.0, *to);
+        }
+    }
+
+    /// Blending: the inbound queues' load (name, callers waiting, longest wait, service
+    /// level target). A campaign whose agents also serve an inbound queue dials less as the
+    /// longest wait there nears the service level: pressure = longest wait / target.
+    pub fn handle_inbound_load(&mut self, now: Instant, queues: &[(String, u32, f64, f64)]) {
+        for c in &self.campaigns {
+            let p = queues
+                .iter()
+                .filter(|(q, waiting, ..)| c.inbound.contains(q) && *waiting > 0)
+                .map(|(_, _, wait, sl)| if *sl > 0.0 { wait / sl } else { 1.0 })
+                .fold(0.0f64, f64::max)
+                .clamp(0.0, 1.0);
+            let _ = self.pacing.set_inbound_pressure(now, c.id, p);
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.pacing.poll_timeout()
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.pacing.handle_timeout(now);
+    }
+
+    /// Start, pause or stop a campaign (the API; admin scope).
+    pub fn set_state(
+        &mut self,
+        now: Instant,
+        name: &str,
+        state: RunState,
+    ) -> Result<(), ControlError> {
+        let &ci = self
+            .by_name
+            .get(name)
+            .ok_or_else(|| ControlError::UnknownCampaign(name.to_string()))?;
+        let c = &mut self.campaigns[ci];
+        c.state = state;
+        tracing::info!(campaign = %name, state = state.as_str(), "campaign state changed");
+        if state == RunState::Running {
+            // Re-plan now (a mode change of the same mode is a forced decision).
+            let mode = c.cfg.pacing.mode;
+            let _ = self.pacing.set_mode(now, c.id, mode);
+        }
+        Ok(())
+    }
+
+    /// A campaign's run state at startup (restored from the store).
+    pub fn restore_state(&mut self, name: &str, state: RunState) {
+        if let Some(&ci) = self.by_name.get(name) {
+            self.campaigns[ci].state = state;
+        }
+    }
+
+    pub fn campaigns(&self) -> Vec<CampaignView> {
+        self.campaigns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CampaignView {
+                name: c.cfg.name.clone(),
+                mode: mode_name(c.cfg.pacing.mode),
+                state: c.state,
+                queue: c.cfg.queue.clone(),
+                stats: c.stats.clone(),
+                agents: self.agents.logged_in(i),
+            })
+            .collect()
+    }
+
+    pub fn campaign(&self, name: &str) -> Option<CampaignView> {
+        self.campaigns().into_iter().find(|c| c.name == name)
+    }
+}
