@@ -31,6 +31,8 @@ pub enum DaemonError {
     Runtime(std::io::Error),
     #[error("gRPC API ([api]): {0}")]
     Api(String),
+    #[error("dialer ([[campaigns]]): {0}")]
+    Dialer(#[from] crate::dialer::pacing::PacingError),
 }
 
 /// Load the config, set up logging, and run until SIGTERM/SIGINT.
@@ -123,6 +125,7 @@ struct Io<'a> {
     /// The gRPC event bus (None: `[api]` is off).
     api: Option<&'a mut ApiBus>,
     metrics: &'a crate::metrics::Metrics,
+    dialer: &'a mut crate::dialer::runtime::Runtime,
 }
 
 /// The event bus writer with the converter that names each event's call, queue and agent.
@@ -135,6 +138,8 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let store = Store::open(&cfg.store.path)?;
     let now = Instant::now();
     let mut endpoint = Endpoint::new(now, cfg.endpoint_config(), rand::random());
+    endpoint.set_campaigns(&cfg.campaigns);
+    let mut dialer = crate::dialer::runtime::Runtime::from_config(&cfg)?;
     let restored: Vec<Binding> = store
         .load_bindings()?
         .into_iter()
@@ -213,13 +218,16 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 queue_log: &mut queue_log,
                 api: api_bus.as_mut(),
                 metrics: &metrics,
+                dialer: &mut dialer,
             }
         };
     }
     loop {
         flush(&mut endpoint, &mut io!());
-        let deadline = endpoint
-            .poll_timeout()
+        let deadline = [endpoint.poll_timeout(), dialer.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
             .map(tokio::time::Instant::from_std)
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
@@ -248,19 +256,29 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
             Some(req) = api_rx.recv() => {
-                let reply = api::execute(&mut endpoint, Instant::now(), req.command);
+                let reply = if api::is_campaign_command(&req.command) {
+                    api::execute_campaign(&mut dialer, Instant::now(), req.command)
+                } else {
+                    api::execute(&mut endpoint, Instant::now(), req.command)
+                };
                 // The client may have gone meanwhile: nothing to tell it then.
                 let _ = req.reply.send(reply);
             }
             _ = snapshot_tick.tick() => {
                 let now = Instant::now();
                 let subscribers = api_bus.as_ref().map_or(0, |b| b.bus.subscribers());
-                metrics.tick(endpoint.active_calls(), &endpoint.queues_view(now), &endpoint.agents_view(), subscribers);
+                let queues = endpoint.queues_view(now);
+                metrics.tick(endpoint.active_calls(), &queues, &endpoint.agents_view(), subscribers);
+                dialer.handle_inbound_load(now, &inbound_load(&cfg, &queues));
                 if let Some(b) = api_bus.as_mut() {
                     b.bus.snapshot(api::snapshot(&endpoint, now, unix_ms(SystemTime::now())));
                 }
             }
-            _ = tokio::time::sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(deadline) => {
+                let now = Instant::now();
+                endpoint.handle_timeout(now);
+                dialer.handle_timeout(now);
+            }
             _ = sighup.recv() => match config::load(&config_path) {
                 Ok(new_cfg) => {
                     if new_cfg.listen_addrs() != listen_now {
@@ -270,6 +288,9 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                         tracing::warn!("store path changed: it takes effect at the next restart");
                     }
                     media.set_prompts(&new_cfg.prompts);
+                    if new_cfg.campaigns != cfg.campaigns {
+                        tracing::warn!("[[campaigns]] changed: they take effect at the next restart");
+                    }
                     if new_cfg.acd.engine != cfg.acd.engine {
                         tracing::warn!("[[agents]] / [[queues]] / [acd] changed: they take effect at the next restart");
                     }
@@ -314,10 +335,53 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// Carry out everything the endpoint asked for.
+/// Carry out everything the endpoint asked for, and place the dials the dialer wants (their
+/// INVITEs are more output).
 fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
-    flush_outputs(endpoint, io);
+    loop {
+        flush_outputs(endpoint, io);
+        if !place_dials(endpoint, io.dialer) {
+            break;
+        }
+    }
     io.queue_log.flush();
+}
+
+/// Hand every dial the runtime wants to the endpoint; true if any was asked for.
+fn place_dials(endpoint: &mut Endpoint, dialer: &mut crate::dialer::runtime::Runtime) -> bool {
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let mut any = false;
+    while let Some(order) = dialer.poll_dial(now, wall) {
+        let placed = endpoint.dial_campaign(now, order.clone());
+        dialer.handle_placed(now, wall, &order, placed);
+        any = true;
+    }
+    any
+}
+
+/// Each queue's load for blending: (name, waiting, longest wait s, service level s).
+fn inbound_load(
+    cfg: &Config,
+    queues: &[crate::sip::endpoint::views::QueueView],
+) -> Vec<(String, u32, f64, f64)> {
+    queues
+        .iter()
+        .map(|q| {
+            let sl = cfg
+                .acd
+                .engine
+                .queues
+                .iter()
+                .find(|c| c.name == q.name)
+                .map_or(20, |c| c.service_level_secs);
+            (
+                q.name.clone(),
+                q.waiting as u32,
+                q.longest_wait.as_secs_f64(),
+                sl as f64,
+            )
+        })
+        .collect()
 }
 
 fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
@@ -369,6 +433,7 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             }
             Output::Acd(ev) => {
                 io.metrics.acd_event(&ev);
+                io.dialer.handle_acd_event(Instant::now(), &ev);
                 if let Some(b) = io.api.as_deref_mut() {
                     let mut pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
                     if let crate::acd::EventKind::Offered { call, .. } = &ev.kind {
@@ -384,7 +449,15 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             Output::AgentState(rec) => crate::acd_driver::persist_agent(io.store, rec),
             Output::Callback(entry) => crate::acd_driver::persist_callback(io.store, entry),
             Output::CallbackDone(call) => drop(io.store.delete_callback(call as i64)),
-            Output::Dialer(ev) => tracing::info!(?ev, "dialer"),
+            Output::Dialer(ev) => {
+                tracing::info!(call = %ev.uuid, campaign = %ev.campaign, kind = ?ev.kind, "campaign call");
+                io.dialer
+                    .handle_dialer_event(Instant::now(), SystemTime::now(), &ev);
+                if let Some(b) = io.api.as_deref_mut() {
+                    b.bus
+                        .publish(api::dialer_event(&ev, unix_ms(SystemTime::now())));
+                }
+            }
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     io.metrics.ban();

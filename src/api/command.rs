@@ -16,10 +16,27 @@ pub enum Command {
     ListCalls,
     ListAgents,
     ListQueues,
-    Hangup { call_id: String },
-    Agent { agent: String, cmd: AgentCommand },
-    Monitor { supervisor: String, agent: String },
-    SetMonitorMode { call_id: String, mode: MonitorMode },
+    Hangup {
+        call_id: String,
+    },
+    Agent {
+        agent: String,
+        cmd: AgentCommand,
+    },
+    Monitor {
+        supervisor: String,
+        agent: String,
+    },
+    SetMonitorMode {
+        call_id: String,
+        mode: MonitorMode,
+    },
+    /// Run by the dialer runtime, not the endpoint (see `campaigns::execute`).
+    ListCampaigns,
+    Campaign {
+        campaign: String,
+        state: crate::dialer::runtime::RunState,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +47,8 @@ pub enum ApiReply {
     Agent(pb::AgentInfo),
     /// The supervisor's call id.
     Monitor(String),
+    Campaigns(Vec<pb::CampaignInfo>),
+    Campaign(pb::CampaignInfo),
     Done,
 }
 
@@ -88,5 +107,8 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
                     Status::failed_precondition(why)
                 }
             }),
+        Command::ListCampaigns | Command::Campaign { .. } => Err(Status::internal(
+            "campaign commands are run by the dialer runtime",
+        )),
     }
 }

@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 use super::command::{ApiReply, ApiRequest, Command};
 use super::{pb, Tokens};
 use crate::config::ApiScope;
+use crate::dialer::runtime::RunState;
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::AgentCommand;
 
@@ -181,5 +182,55 @@ impl pb::control_server::Control for ControlService {
         };
         self.run(Command::SetMonitorMode { call_id, mode }).await?;
         Ok(Response::new(pb::SetMonitorModeResponse {}))
+    }
+
+    async fn list_campaigns(
+        &self,
+        req: Request<pb::ListCampaignsRequest>,
+    ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Read)?;
+        match self.run(Command::ListCampaigns).await? {
+            ApiReply::Campaigns(campaigns) => {
+                Ok(Response::new(pb::ListCampaignsResponse { campaigns }))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn start_campaign(
+        &self,
+        req: Request<pb::CampaignRequest>,
+    ) -> Result<Response<pb::CampaignResponse>, Status> {
+        self.campaign(req, RunState::Running).await
+    }
+
+    async fn pause_campaign(
+        &self,
+        req: Request<pb::CampaignRequest>,
+    ) -> Result<Response<pb::CampaignResponse>, Status> {
+        self.campaign(req, RunState::Paused).await
+    }
+
+    async fn stop_campaign(
+        &self,
+        req: Request<pb::CampaignRequest>,
+    ) -> Result<Response<pb::CampaignResponse>, Status> {
+        self.campaign(req, RunState::Stopped).await
+    }
+}
+
+impl ControlService {
+    /// Start / pause / stop: campaign settings, so the `admin` scope.
+    async fn campaign(
+        &self,
+        req: Request<pb::CampaignRequest>,
+        state: RunState,
+    ) -> Result<Response<pb::CampaignResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Admin)?;
+        let campaign = required("campaign", &req.get_ref().campaign)?;
+        match self.run(Command::Campaign { campaign, state }).await? {
+            ApiReply::Campaign(c) => Ok(Response::new(pb::CampaignResponse { campaign: Some(c) })),
+            other => Err(unexpected(other)),
+        }
     }
 }

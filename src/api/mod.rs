@@ -7,6 +7,7 @@
 
 mod auth;
 mod bus;
+mod campaigns;
 mod command;
 mod control;
 mod convert;
@@ -27,6 +28,8 @@ pub mod pb {
 
 pub use auth::Tokens;
 pub use bus::{Bus, BusReader, HISTORY};
+pub use campaigns::execute as execute_campaign;
+pub use campaigns::{dialer_event, is_campaign_command};
 pub use command::{execute, ApiReply, ApiRequest, Command};
 pub use convert::Converter;
 pub use screen_pop::screen_pop;

@@ -186,6 +186,29 @@ impl Runtime {
         })
     }
 
+    /// The runtime for a config: its campaigns, the ACD agents in config order (the ACD's
+    /// AgentIds), and each campaign's `numbers` as the in-memory lead source (the lead book
+    /// replaces it behind the same trait).
+    pub fn from_config(cfg: &crate::config::Config) -> Result<Runtime, PacingError> {
+        let agents: Vec<(String, Vec<String>)> = cfg
+            .acd
+            .engine
+            .agents
+            .iter()
+            .map(|a| {
+                (
+                    a.id.clone(),
+                    a.queues.iter().map(|m| m.queue.clone()).collect(),
+                )
+            })
+            .collect();
+        let mut leads = memory::MemoryLeads::new();
+        for c in &cfg.campaigns {
+            leads.add_campaign(&c.name, c.leads.clone(), &c.numbers);
+        }
+        Runtime::new(&cfg.campaigns, &agents, Box::new(leads))
+    }
+
     /// The next dial to place, asking the lead source for the leads pacing wants.
     pub fn poll_dial(&mut self, now: Instant, wall: SystemTime) -> Option<CampaignDial> {
         loop {

@@ -1,0 +1,92 @@
+//! Outbound campaigns over the API: `ListCampaigns` and Start/Pause/Stop run on the dialer
+//! runtime in the main loop; campaign call steps become `CampaignEvent`s on the bus.
+
+use std::time::Instant;
+
+use tonic::Status;
+
+use super::command::{ApiReply, Command};
+use super::pb;
+use crate::dialer::runtime::{CampaignView, ControlError, Runtime};
+use crate::sip::endpoint::calls::{DialerEvent, DialerEventKind};
+
+pub fn campaign_info(v: &CampaignView) -> pb::CampaignInfo {
+    let s = &v.stats;
+    pb::CampaignInfo {
+        name: v.name.clone(),
+        mode: v.mode.to_string(),
+        state: v.state.as_str().to_string(),
+        queue: v.queue.clone(),
+        dials: s.dials,
+        answered: s.answered,
+        connected: s.connected,
+        abandoned: s.abandoned,
+        abandon_rate: s.abandon_rate(),
+        machines: s.machines,
+        busy: s.busy,
+        no_answer: s.no_answer,
+        failed: s.failed,
+        in_progress: s.in_progress,
+        agents: v.agents,
+    }
+}
+
+/// Carry out a campaign command on the runtime (in the main loop).
+pub fn execute(runtime: &mut Runtime, now: Instant, cmd: Command) -> Result<ApiReply, Status> {
+    match cmd {
+        Command::ListCampaigns => Ok(ApiReply::Campaigns(
+            runtime.campaigns().iter().map(campaign_info).collect(),
+        )),
+        Command::Campaign { campaign, state } => {
+            runtime
+                .set_state(now, &campaign, state)
+                .map_err(|e| match e {
+                    ControlError::UnknownCampaign(_) => Status::not_found(e.to_string()),
+                })?;
+            let v = runtime
+                .campaign(&campaign)
+                .ok_or_else(|| Status::not_found(format!("no campaign `{campaign}`")))?;
+            Ok(ApiReply::Campaign(campaign_info(&v)))
+        }
+        other => Err(Status::internal(format!(
+            "not a campaign command: {other:?}"
+        ))),
+    }
+}
+
+/// Whether the command is the runtime's to run.
+pub fn is_campaign_command(cmd: &Command) -> bool {
+    matches!(cmd, Command::ListCampaigns | Command::Campaign { .. })
+}
+
+/// A campaign call's step as a bus event (payload field 23).
+pub fn dialer_event(ev: &DialerEvent, unix_ms: i64) -> pb::Event {
+    use pb::CampaignEventKind as K;
+    let (kind, cause, left_message, agent) = match &ev.kind {
+        DialerEventKind::Dialed => (K::Dialed, String::new(), false, String::new()),
+        DialerEventKind::Answered => (K::Answered, String::new(), false, String::new()),
+        DialerEventKind::Machine { left_message } => {
+            (K::Machine, String::new(), *left_message, String::new())
+        }
+        DialerEventKind::Connected { agent } => (K::Connected, String::new(), false, agent.clone()),
+        DialerEventKind::Abandoned => (K::Abandoned, String::new(), false, String::new()),
+        DialerEventKind::Busy => (K::Busy, String::new(), false, String::new()),
+        DialerEventKind::NoAnswer => (K::NoAnswer, String::new(), false, String::new()),
+        DialerEventKind::Failed { cause } => (K::Failed, cause.clone(), false, String::new()),
+    };
+    pb::Event {
+        seq: 0,
+        unix_ms,
+        call_id: ev.uuid.clone(),
+        queue: String::new(),
+        agent,
+        payload: Some(pb::event::Payload::Campaign(pb::CampaignEvent {
+            campaign: ev.campaign.clone(),
+            kind: kind as i32,
+            lead_id: ev.lead_id,
+            attempt_id: ev.attempt_id,
+            cause,
+            left_message,
+        })),
+    }
+}
