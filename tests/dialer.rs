@@ -1,0 +1,487 @@
+//! The dialer against real peers: a SIPp "customer farm" plays the carrier (what a number
+//! does depends on its last digit: tests/sipp/dialer_farm_uas.xml) and baresip agents
+//! (auto-answer) log in to the campaign's queue with the feature code. Started over gRPC, a
+//! progressive campaign connects a person to an agent (RTP both ways, CDRs, events in order:
+//! dialed, answered, connected), records busy and no-answer; a fixed-ratio campaign with
+//! one agent over-dials and the people nobody can take hear the abandon message and are
+//! counted abandoned.
+
+mod common;
+
+use common::baresip::*;
+
+use common::*;
+
+#[path = "common/sipp.rs"]
+mod sipp;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchboard::api::pb;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const READ: &str = "read-token-0123456789";
+const CONTROL: &str = "control-token-0123456789";
+const ADMIN: &str = "admin-token-0123456789";
+
+/// The farm as trunk `farm`, queue `outbound` served by agents 1002 and 1003, the API, and
+/// campaign `spring` (stopped until StartCampaign) dialling `numbers`.
+fn config(dir: &Path, port: u16, farm: u16, api: u16, campaign: &str) -> String {
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
+        dir.join("prompts"),
+    )
+    .unwrap();
+    let base = media_base();
+    let extra = format!(
+        r#"[auth]
+algorithms = ["MD5"]
+
+[media]
+address = "127.0.0.1"
+port_min = {base}
+port_max = {max}
+
+[[trunks]]
+name = "farm"
+address = "127.0.0.1:{farm}"
+
+[[queues]]
+name = "outbound"
+strategy = "longest-idle"
+wrap_up_secs = 1
+ring_timeout_secs = 10
+[queues.caller]
+music = "prompts/moh.wav"
+
+[[agents]]
+id = "1002"
+name = "Bob"
+queues = [{{ queue = "outbound" }}]
+
+[[agents]]
+id = "1003"
+name = "Carol"
+queues = [{{ queue = "outbound" }}]
+
+[api]
+listen = "127.0.0.1:{api}"
+tokens = [
+  {{ token = "{READ}", scopes = ["read"] }},
+  {{ token = "{CONTROL}", scopes = ["control"] }},
+  {{ token = "{ADMIN}", scopes = ["admin"] }},
+]
+
+[[campaigns]]
+name = "spring"
+enabled = false
+trunk = "farm"
+caller_id = "+15551230000"
+queue = "outbound"
+ring_timeout_secs = 15
+reach_secs = 2
+abandon_message = "prompts/campaign-message.wav"
+max_lines = 5
+{campaign}
+[campaigns.leads]
+max_attempts = 1
+"#,
+        max = base + 199
+    );
+    test_config(dir, port, TRUSTING, &extra)
+}
+
+/// 20 s of a 1000 Hz tone in PCMU: what the customers say.
+fn customer_audio(dir: &Path) -> String {
+    let path = dir.join("customer.ulaw");
+    let bytes: Vec<u8> = (0..8000 * 20)
+        .map(|i| {
+            let t = i as f64 / 8000.0;
+            let s = (t * 1000.0 * 2.0 * std::f64::consts::PI).sin() * 8000.0;
+            switchboard::media::g711::ulaw_encode(s as i16)
+        })
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+fn farm(dir: &Path, port: u16, calls: usize) -> sipp::Uas {
+    let audio = customer_audio(dir);
+    let scen = sipp::filled(dir, "dialer_farm_uas.xml", &[("AUDIO_FILE", &audio)]);
+    sipp::Uas::spawn(
+        dir,
+        "farm",
+        &scen,
+        (port, free_port()),
+        calls,
+        &["-timeout", "90s"],
+    )
+}
+
+/// Finished feature-code calls (their confirmation played, we hung up).
+fn feature_calls_done(d: &Daemon) -> usize {
+    cdrs(&d.dir.join("switchboard.db"))
+        .into_iter()
+        .filter(|r| r.end_cause.as_deref() == Some("feature-code"))
+        .count()
+}
+
+/// Log `phone` in with *71 from itself; waits until the daemon has done it and the
+/// confirmation call is over (`done` feature calls in all), then forgets the audio that call
+/// left (so what the phone records next is the campaign call).
+fn login(d: &Daemon, phone: &Phone, port: u16, done: usize) {
+    let resp = phone.command("dial", &format!("sip:*71@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "dial refused: {resp}");
+    let needle = format!("agent=Some(\"{}\") from=LoggedOut to=Ready", phone.ext);
+    assert!(
+        d.wait_log(&needle, Duration::from_secs(15)),
+        "{} never logged in:\n{}\n--- phone:\n{}",
+        phone.ext,
+        d.log_text(),
+        phone.log()
+    );
+    assert!(
+        poll_until(Duration::from_secs(15), || feature_calls_done(d) >= done),
+        "the login call never ended:\n{}",
+        d.log_text()
+    );
+    for f in std::fs::read_dir(phone.home.join("snd")).unwrap().flatten() {
+        std::fs::remove_file(f.path()).unwrap();
+    }
+}
+
+async fn channel(api_port: u16) -> Channel {
+    let url = format!("http://127.0.0.1:{api_port}");
+    let mut last = None;
+    for _ in 0..50 {
+        match Channel::from_shared(url.clone()).unwrap().connect().await {
+            Ok(c) => return c,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("cannot connect to the API: {last:?}");
+}
+
+fn authed<T>(msg: T, token: &str) -> Request<T> {
+    let mut r = Request::new(msg);
+    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    r.metadata_mut().insert("authorization", v);
+    r
+}
+
+type Seen = Arc<Mutex<Vec<pb::Event>>>;
+
+/// Campaign events from the bus, collected in the background.
+async fn follow(ch: Channel) -> Seen {
+    let mut client = pb::events_client::EventsClient::new(ch);
+    let mut stream = client
+        .subscribe(authed(
+            pb::SubscribeRequest {
+                kinds: vec![pb::EventKind::Campaign as i32],
+                ..Default::default()
+            },
+            READ,
+        ))
+        .await
+        .expect("subscribe")
+        .into_inner();
+    let seen: Seen = Arc::default();
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(ev)) = stream.message().await {
+            sink.lock().unwrap().push(ev);
+        }
+    });
+    seen
+}
+
+/// (call id, kind, agent) of each campaign event seen so far.
+fn campaign_events(seen: &Seen) -> Vec<(String, pb::CampaignEventKind, String)> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Some(pb::event::Payload::Campaign(c)) => Some((
+                e.call_id.clone(),
+                pb::CampaignEventKind::try_from(c.kind).unwrap_or_default(),
+                e.agent.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn spring(ch: Channel) -> pb::CampaignInfo {
+    let mut c = pb::control_client::ControlClient::new(ch);
+    let list = c
+        .list_campaigns(authed(pb::ListCampaignsRequest {}, READ))
+        .await
+        .expect("ListCampaigns")
+        .into_inner();
+    list.campaigns
+        .into_iter()
+        .find(|c| c.name == "spring")
+        .expect("campaign spring listed")
+}
+
+/// Poll ListCampaigns until `f` holds (deadline `secs`).
+async fn wait_stats(ch: &Channel, secs: u64, what: &str, f: impl Fn(&pb::CampaignInfo) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let s = spring(ch.clone()).await;
+        if f(&s) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {s:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn start(ch: Channel, token: &str, name: &str) -> Result<pb::CampaignInfo, tonic::Status> {
+    let mut c = pb::control_client::ControlClient::new(ch);
+    c.start_campaign(authed(
+        pb::CampaignRequest {
+            campaign: name.into(),
+        },
+        token,
+    ))
+    .await
+    .map(|r| r.into_inner().campaign.expect("campaign in the reply"))
+}
+
+/// The finished campaign CDR of `number` (waits for it).
+fn campaign_cdr(d: &Daemon, number: &str) -> CdrRow {
+    let db = d.dir.join("switchboard.db");
+    let mut found = None;
+    assert!(
+        poll_until(Duration::from_secs(40), || {
+            found = cdrs(&db)
+                .into_iter()
+                .find(|r| r.direction == "campaign" && r.callee == number && r.end_cause.is_some());
+            found.is_some()
+        }),
+        "no finished CDR for {number}: {:#?}\n{}",
+        cdrs(&db),
+        d.log_text()
+    );
+    found.expect("found by the poll")
+}
+
+#[test]
+fn a_progressive_campaign_connects_a_person_to_an_agent_and_records_busy_and_no_answer() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"progressive\"\nnumbers = [\"+15550101\", \"+15550102\", \"+15550103\"]\n",
+        ),
+    );
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    let carol = Phone::start(dir.path(), "carol", "1003", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)
+            && registered(&d, "1003", 1)),
+        "agents' phones never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    login(&d, &carol, port, 2);
+    let mut farm = farm(dir.path(), farm_port, 3);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let seen = follow(ch.clone()).await;
+        // Stopped (enabled = false): both agents ready, nothing dialled.
+        let s = spring(ch.clone()).await;
+        assert_eq!(
+            (s.state.as_str(), s.dials, s.agents),
+            ("stopped", 0, 2),
+            "{s:#?}"
+        );
+        // Starting is admin's: the control scope is refused, an unknown name is NOT_FOUND.
+        let e = start(ch.clone(), CONTROL, "spring").await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+        let e = start(ch.clone(), ADMIN, "autumn").await.unwrap_err();
+        assert_eq!(e.code(), Code::NotFound, "{e:?}");
+        assert!(e.message().contains("ListCampaigns"), "{e:?}");
+        let s = start(ch.clone(), ADMIN, "spring").await.expect("started");
+        assert_eq!(s.state, "running");
+        // Two ready agents: two dials (the person and the busy line), then the third lead
+        // once busy frees a line.
+        wait_stats(&ch, 30, "a connect and a busy", |s| {
+            s.connected == 1 && s.busy == 1 && s.dials == 3
+        })
+        .await;
+        // The person's call went dialed -> answered -> connected, to one of our agents.
+        let evs = campaign_events(&seen);
+        let connected = evs
+            .iter()
+            .find(|(_, k, _)| *k == pb::CampaignEventKind::Connected)
+            .cloned()
+            .unwrap_or_else(|| panic!("no connected event: {evs:#?}"));
+        let order: Vec<pb::CampaignEventKind> = evs
+            .iter()
+            .filter(|(c, ..)| *c == connected.0)
+            .map(|(_, k, _)| *k)
+            .collect();
+        use pb::CampaignEventKind as K;
+        assert_eq!(order, [K::Dialed, K::Answered, K::Connected], "{evs:#?}");
+        let agent = if connected.2 == "1002" { &bob } else { &carol };
+        assert!(
+            connected.2 == "1002" || connected.2 == "1003",
+            "{connected:?}"
+        );
+        // The agent hears the customer's 1000 Hz tone; then hangs up.
+        assert!(
+            poll_until(Duration::from_secs(10), || dec_bytes(agent) > 48_000),
+            "the agent decoded no audio:\n{}",
+            agent.log()
+        );
+        let resp = agent.command("hangup", "");
+        assert!(resp.contains("\"ok\":true"), "{resp}");
+        assert_hears(agent, 1000.0, 440.0);
+        // The never-answering number rings its 15 s, is cancelled: a no-answer.
+        wait_stats(&ch, 40, "the no-answer", |s| {
+            s.no_answer == 1 && s.in_progress == 0
+        })
+        .await;
+        let s = spring(ch.clone()).await;
+        assert_eq!((s.answered, s.abandoned, s.failed), (1, 0, 0), "{s:#?}");
+        let mut c = pb::control_client::ControlClient::new(ch.clone());
+        let paused = c
+            .pause_campaign(authed(
+                pb::CampaignRequest {
+                    campaign: "spring".into(),
+                },
+                ADMIN,
+            ))
+            .await
+            .expect("paused")
+            .into_inner();
+        assert_eq!(paused.campaign.unwrap().state, "paused");
+    });
+    let person = campaign_cdr(&d, "+15550101");
+    assert!(person.answered);
+    assert!(
+        person.agent.as_deref() == Some("1002") || person.agent.as_deref() == Some("1003"),
+        "{person:?}"
+    );
+    assert_eq!(person.queue.as_deref(), Some("outbound"));
+    assert_eq!(person.trunk.as_deref(), Some("farm"));
+    assert!(
+        person.a_to_b > 0 && person.b_to_a > 0,
+        "RTP both ways: {person:?}"
+    );
+    assert_eq!(
+        campaign_cdr(&d, "+15550102").end_cause.as_deref(),
+        Some("busy")
+    );
+    assert_eq!(
+        campaign_cdr(&d, "+15550103").end_cause.as_deref(),
+        Some("no-answer")
+    );
+    assert_eq!(
+        farm.wait(Duration::from_secs(30)),
+        Some(true),
+        "every customer's scenario (answer, busy, cancel) completed: {}",
+        std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn people_nobody_can_take_in_time_hear_the_abandon_message_and_count_as_abandoned() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"fixed_ratio\"\nratio = 3\nnumbers = [\"+15550111\", \"+15550121\", \"+15550131\"]\n",
+        ),
+    );
+    // One agent: three dials, three people answer, one agent to take them.
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    let mut farm = farm(dir.path(), farm_port, 3);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let seen = follow(ch.clone()).await;
+        start(ch.clone(), ADMIN, "spring").await.expect("started");
+        wait_stats(&ch, 30, "one connect and two abandons", |s| {
+            s.connected == 1 && s.abandoned == 2
+        })
+        .await;
+        let s = spring(ch.clone()).await;
+        assert_eq!((s.dials, s.answered), (3, 3), "{s:#?}");
+        assert!((s.abandon_rate - 2.0 / 3.0).abs() < 1e-9, "{s:#?}");
+        let evs = campaign_events(&seen);
+        let abandoned: Vec<_> = evs
+            .iter()
+            .filter(|(_, k, _)| *k == pb::CampaignEventKind::Abandoned)
+            .collect();
+        assert_eq!(abandoned.len(), 2, "{evs:#?}");
+        for (call, ..) in abandoned {
+            let order: Vec<_> = evs
+                .iter()
+                .filter(|(c, ..)| c == call)
+                .map(|(_, k, _)| *k)
+                .collect();
+            use pb::CampaignEventKind as K;
+            assert_eq!(order, [K::Dialed, K::Answered, K::Abandoned], "{evs:#?}");
+        }
+        let resp = bob.command("hangup", "");
+        assert!(resp.contains("\"ok\":true"), "{resp}");
+    });
+    let db = d.dir.join("switchboard.db");
+    assert!(
+        poll_until(Duration::from_secs(30), || cdrs(&db)
+            .iter()
+            .filter(|r| r.end_cause.as_deref() == Some("campaign-abandoned"))
+            .count()
+            == 2),
+        "two abandoned CDRs (after the message): {:#?}",
+        cdrs(&db)
+    );
+    // The message played before our BYE: the abandoned customers got our audio.
+    for r in cdrs(&db)
+        .iter()
+        .filter(|r| r.end_cause.as_deref() == Some("campaign-abandoned"))
+    {
+        assert!(r.answered && r.agent.is_none(), "{r:?}");
+    }
+    assert!(
+        d.log_text().contains("no agent within the reach time"),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(
+        farm.wait(Duration::from_secs(30)),
+        Some(true),
+        "every customer got our BYE: {}",
+        std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
+    );
+}
