@@ -152,6 +152,14 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     endpoint.restore(now, restored);
     endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
     let directory = crate::acd_driver::start(&mut endpoint, &cfg, &store)?;
+    for (name, state) in store.load_campaign_states()? {
+        match crate::dialer::runtime::RunState::parse(&state) {
+            Some(s) => dialer.restore_state(&name, s),
+            None => {
+                tracing::warn!(campaign = %name, state, "unknown stored campaign state ignored")
+            }
+        }
+    }
     let mut queue_log = crate::acd_driver::QueueLog::open(cfg.acd.queue_log.as_deref(), directory);
     let orphans = store.close_orphan_cdrs(unix_ms(SystemTime::now()))?;
     if orphans > 0 {
@@ -256,11 +264,11 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
             Some(req) = api_rx.recv() => {
-                let reply = if api::is_campaign_command(&req.command) {
-                    api::execute_campaign(&mut dialer, Instant::now(), req.command)
-                } else {
-                    api::execute(&mut endpoint, Instant::now(), req.command)
-                };
+                if api::is_campaign_command(&req.command) {
+                    campaign_command(&mut dialer, &store, req);
+                    continue;
+                }
+                let reply = api::execute(&mut endpoint, Instant::now(), req.command);
                 // The client may have gone meanwhile: nothing to tell it then.
                 let _ = req.reply.send(reply);
             }
@@ -345,6 +353,36 @@ fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
         }
     }
     io.queue_log.flush();
+}
+
+/// A campaign command from the API. A run state change is written through: the client hears
+/// of it once it is on disk (a `kill -9` after the reply keeps it).
+fn campaign_command(
+    dialer: &mut crate::dialer::runtime::Runtime,
+    store: &Store,
+    req: api::ApiRequest,
+) {
+    let change = match &req.command {
+        api::Command::Campaign { campaign, state } => Some((campaign.clone(), *state)),
+        _ => None,
+    };
+    let reply = api::execute_campaign(dialer, Instant::now(), req.command);
+    let (Some((name, state)), Ok(done)) = (change, &reply) else {
+        let _ = req.reply.send(reply);
+        return;
+    };
+    let done = done.clone();
+    let ack = store.put_campaign_state(&name, state.as_str(), unix_ms(SystemTime::now()));
+    tokio::spawn(async move {
+        let reply = match ack.await {
+            Ok(Ok(())) => Ok(done),
+            _ => Err(tonic::Status::unavailable(format!(
+                "campaign `{name}` is {} now, but that could not be stored: it will not survive a restart (check the store's disk)",
+                state.as_str()
+            ))),
+        };
+        let _ = req.reply.send(reply);
+    });
 }
 
 /// Hand every dial the runtime wants to the endpoint; true if any was asked for.

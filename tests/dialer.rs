@@ -485,3 +485,38 @@ fn people_nobody_can_take_in_time_hear_the_abandon_message_and_count_as_abandone
         std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
     );
 }
+
+#[test]
+fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let mut d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"progressive\"\n",
+        ),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        assert_eq!(spring(ch.clone()).await.state, "stopped");
+        // The reply comes once the state is on disk.
+        assert_eq!(start(ch, ADMIN, "spring").await.unwrap().state, "running");
+    });
+    d.kill9();
+    let d = Daemon::start_with(dir.path(), port, &d.config);
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        assert_eq!(
+            spring(ch).await.state,
+            "running",
+            "the config says enabled = false; the store remembers the start:\n{}",
+            d.log_text()
+        );
+    });
+}

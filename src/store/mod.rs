@@ -61,6 +61,11 @@ pub(crate) enum Op {
     DeleteCallback(i64),
     /// One ACD event, already serialized (on the caller's thread, so a bad event cannot
     /// fail a whole batch).
+    PutCampaignState {
+        campaign: String,
+        state: String,
+        at_ms: i64,
+    },
     PutAcdEvent {
         at_ms: u64,
         kind: String,
@@ -192,6 +197,24 @@ impl Store {
 
     pub fn put_agent(&self, row: AgentRow) -> Ack {
         self.submit(Op::PutAgent(row))
+    }
+
+    /// A campaign's run state (running | paused | stopped), as set over the API.
+    pub fn put_campaign_state(&self, campaign: &str, state: &str, at_ms: i64) -> Ack {
+        self.submit(Op::PutCampaignState {
+            campaign: campaign.into(),
+            state: state.into(),
+            at_ms,
+        })
+    }
+
+    /// Every stored campaign run state: (campaign, state).
+    pub fn load_campaign_states(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt =
+            conn.prepare("SELECT campaign, state FROM campaign_state ORDER BY campaign")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     pub fn put_callback(&self, row: CallbackRow) -> Ack {

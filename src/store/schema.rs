@@ -86,6 +86,13 @@ const MIGRATIONS: &[&str] = &[
     // | none, and its length.
     "ALTER TABLE cdrs ADD COLUMN recording_status TEXT;
     ALTER TABLE cdrs ADD COLUMN recording_ms INTEGER;",
+    // Outbound campaigns started, paused or stopped over the API: restored at start, so a
+    // crash neither stops a running campaign nor restarts a paused one.
+    "CREATE TABLE IF NOT EXISTS campaign_state (
+        campaign TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated_unix_ms INTEGER NOT NULL
+    );",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

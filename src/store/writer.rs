@@ -124,6 +124,17 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                 )?
                 .execute(params![a.agent, a.state, a.reason, a.phone, a.updated_unix_ms])?;
             }
+            Op::PutCampaignState {
+                campaign,
+                state,
+                at_ms,
+            } => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO campaign_state (campaign, state, updated_unix_ms)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![campaign, state, at_ms])?;
+            }
             Op::PutCallback(c) => {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO acd_callbacks

@@ -38,6 +38,16 @@ pub enum RunState {
 }
 
 impl RunState {
+    /// The stored name back (None: not one of ours).
+    pub fn parse(s: &str) -> Option<RunState> {
+        match s {
+            "running" => Some(RunState::Running),
+            "paused" => Some(RunState::Paused),
+            "stopped" => Some(RunState::Stopped),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::Running => "running",
