@@ -242,6 +242,11 @@ impl Endpoint {
     pub(super) fn campaign_response(&mut self, now: Instant, call: CallRef, resp: rsip::Response) {
         let code = resp.status_code.code();
         let Some(d) = self.calls.campaigns.calls.get_mut(&call) else {
+            // The dial is over for us (rang out, cancelled): a 2xx that crossed our CANCEL
+            // still needs ACK + BYE.
+            if (200..300).contains(&code) {
+                self.ack_and_bye_orphan(now, &resp);
+            }
             return;
         };
         match code {

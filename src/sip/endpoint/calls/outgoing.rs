@@ -487,7 +487,7 @@ impl Endpoint {
     }
 
     /// ACK and BYE for a 2xx that belongs to no live call, built from the response alone.
-    fn ack_and_bye_orphan(&mut self, now: Instant, resp: &rsip::Response) {
+    pub(super) fn ack_and_bye_orphan(&mut self, now: Instant, resp: &rsip::Response) {
         let h = &resp.headers;
         let (Some(from), Some(to), Some(call_id), Some(cseq)) = (
             header_value(h, "From"),

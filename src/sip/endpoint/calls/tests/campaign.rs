@@ -100,6 +100,23 @@ fn a_dial_that_rings_out_is_cancelled_and_counted_no_answer() {
 }
 
 #[test]
+fn an_answer_crossing_our_cancel_is_acked_and_hung_up() {
+    let mut h = setup();
+    let (_, invite) = dial(&mut h);
+    h.trunk_replies(&invite, 180, "", None);
+    h.advance(Duration::from_secs(26));
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["CANCEL"]);
+    let answer = sdp("198.51.100.1", 30000, 1, "sendrecv");
+    h.trunk_replies(&invite, 200, "", Some(&answer));
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["ACK", "BYE"]);
+    assert_eq!(
+        dialer_events(&mut h),
+        [DialerEventKind::Dialed, DialerEventKind::NoAnswer],
+        "still a no-answer: nobody was connected"
+    );
+}
+
+#[test]
 fn busy_is_busy_and_the_cdr_says_so() {
     let mut h = setup();
     let (_, invite) = dial(&mut h);
