@@ -501,13 +501,34 @@ fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
             "mode = \"progressive\"\n",
         ),
     );
+    // An independent client (Python grpcio) starts it; the reply comes once it is on disk.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/api_campaigns.py");
+    let out = std::process::Command::new("python3")
+        .args([
+            script,
+            &format!("127.0.0.1:{api_port}"),
+            READ,
+            ADMIN,
+            "spring",
+        ])
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "python client failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON line");
+    assert_eq!(got["before"], "stopped", "{got}");
+    assert_eq!(got["denied"], "PERMISSION_DENIED", "{got}");
+    assert_eq!(got["started"], "running", "{got}");
+    assert_eq!(got["after"], "running", "{got}");
+    assert_eq!(
+        got["dials"], 0,
+        "no numbers, no agents: nothing to dial: {got}"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let ch = channel(api_port).await;
-        assert_eq!(spring(ch.clone()).await.state, "stopped");
-        // The reply comes once the state is on disk.
-        assert_eq!(start(ch, ADMIN, "spring").await.unwrap().state, "running");
-    });
     d.kill9();
     let d = Daemon::start_with(dir.path(), port, &d.config);
     rt.block_on(async {

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""An independent gRPC client (grpcio) for the campaign rpcs.
+
+Usage: api_campaigns.py HOST:PORT READ_TOKEN ADMIN_TOKEN CAMPAIGN
+Generates stubs from proto/ (like api_subscribe.py), then: ListCampaigns with the read token;
+StartCampaign with the read token (must be PERMISSION_DENIED); StartCampaign with the admin
+token; ListCampaigns again. Prints one JSON object: {"before": state, "denied": code,
+"started": state, "after": state, "dials": n}. Exits 1 on an unexpected RPC error.
+"""
+import json
+import os
+import sys
+import tempfile
+
+from grpc_tools import protoc
+import grpc
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
+
+
+def stubs(out):
+    files = ["switchboard/v1/types.proto", "switchboard/v1/events.proto",
+             "switchboard/v1/control.proto"]
+    proto_include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+    rc = protoc.main(["grpc_tools.protoc", f"-I{ROOT}", f"-I{proto_include}",
+                      f"--python_out={out}", f"--grpc_python_out={out}", *files])
+    if rc != 0:
+        sys.exit(f"protoc failed: {rc}")
+    sys.path.insert(0, out)
+
+
+def main():
+    addr, read, admin, name = sys.argv[1:5]
+    with tempfile.TemporaryDirectory() as out:
+        stubs(out)
+        from switchboard.v1 import control_pb2, control_pb2_grpc
+
+        def auth(token):
+            return [("authorization", f"Bearer {token}")]
+
+        with grpc.insecure_channel(addr) as ch:
+            # The daemon answers SIP before its API task may have bound: wait for it.
+            grpc.channel_ready_future(ch).result(timeout=10)
+            c = control_pb2_grpc.ControlStub(ch)
+
+            def state(token):
+                r = c.ListCampaigns(control_pb2.ListCampaignsRequest(), metadata=auth(token),
+                                    timeout=10)
+                return next(x for x in r.campaigns if x.name == name)
+
+            result = {"before": state(read).state}
+            try:
+                c.StartCampaign(control_pb2.CampaignRequest(campaign=name), metadata=auth(read),
+                                timeout=10)
+                result["denied"] = "OK"
+            except grpc.RpcError as e:
+                result["denied"] = e.code().name
+            r = c.StartCampaign(control_pb2.CampaignRequest(campaign=name),
+                                metadata=auth(admin), timeout=10)
+            result["started"] = r.campaign.state
+            after = state(read)
+            result["after"] = after.state
+            result["dials"] = after.dials
+            print(json.dumps(result), flush=True)
+            return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except grpc.RpcError as e:
+        print(json.dumps({"error": str(e.code()), "details": e.details()}), flush=True)
+        sys.exit(1)
