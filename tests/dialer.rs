@@ -487,6 +487,61 @@ fn people_nobody_can_take_in_time_hear_the_abandon_message_and_count_as_abandone
 }
 
 #[test]
+fn a_predictive_campaign_places_calls_and_connects_them() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"predictive\"\nnumbers = [\"+15550161\", \"+15550162\"]\n",
+        ),
+    );
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    let mut farm = farm(dir.path(), farm_port, 2);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let s = start(ch.clone(), ADMIN, "spring").await.expect("started");
+        assert_eq!(s.mode, "predictive");
+        // Too few samples to predict from: it paces like progressive, one dial for the one
+        // ready agent; the person reaches Bob and nothing more is dialled while they talk.
+        wait_stats(&ch, 30, "a connect", |s| s.connected == 1).await;
+        let s = spring(ch.clone()).await;
+        assert_eq!((s.dials, s.abandoned), (1, 0), "{s:#?}");
+        assert!(
+            poll_until(Duration::from_secs(10), || dec_bytes(&bob) > 16_000),
+            "Bob decoded no audio:\n{}",
+            bob.log()
+        );
+        let resp = bob.command("hangup", "");
+        assert!(resp.contains("\"ok\":true"), "{resp}");
+        // Bob's wrap-up over, the next lead is dialled: the busy line.
+        wait_stats(&ch, 30, "the busy line after the talk", |s| {
+            s.busy == 1 && s.dials == 2
+        })
+        .await;
+    });
+    let person = campaign_cdr(&d, "+15550161");
+    assert_eq!(person.agent.as_deref(), Some("1002"));
+    assert!(
+        person.a_to_b > 0 && person.b_to_a > 0,
+        "RTP both ways: {person:?}"
+    );
+    assert_eq!(farm.wait(Duration::from_secs(30)), Some(true));
+}
+
+#[test]
 fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
     let dir = temp_dir();
     let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
