@@ -64,7 +64,9 @@ impl Agents {
         if !self.ensure(pacing, now, a) {
             return;
         }
-        let prev = self.mirror[&a];
+        let Some(&prev) = self.mirror.get(&a) else {
+            return;
+        };
         let next = match (to, prev) {
             (StateKind::Ready, Mirror::Ready) => Mirror::Ready,
             (StateKind::Ready, Mirror::Wrap) => {

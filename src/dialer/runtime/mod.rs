@@ -363,7 +363,9 @@ impl Runtime {
                             tracing::warn!(error = %e, "pacing refused a connect");
                         }
                     }
-                    // An agent who works no campaign took the call: for pacing it is over.
+                    // Every member of a campaign queue is a campaign agent, so only an agent
+                    // pacing refused to log in lands here: end the wait rather than leave a
+                    // phantom answer holding a line forever (pacing counts it as abandoned).
                     None => drop(self.pacing.handle_abandoned(now, id)),
                 }
                 (
