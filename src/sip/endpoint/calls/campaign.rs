@@ -443,6 +443,13 @@ impl Endpoint {
         c.state = State::Confirmed;
         c.cdr.a_sip_code = Some(200);
         c.cdr.answer_unix_ms = Some(answered_ms);
+        // Session timer as the carrier answered it (RFC 4028 §7.2): we are this leg's UAC,
+        // so unless the carrier took the job, we refresh.
+        if let Some((secs, uas_refreshes)) =
+            header_value(&resp.headers, "Session-Expires").and_then(sipstr::session_expires)
+        {
+            c.session[Side::A as usize] = Some((secs.max(90), !uas_refreshes));
+        }
         self.clear_call_timer(call, CallTimer::CampaignRing);
         self.ack_in_dialog(call, Side::A, &resp);
         if !matches!(phase, Some(Phase::Calling | Phase::Early)) {
@@ -479,6 +486,7 @@ impl Endpoint {
             neg.remote_rtcp,
             neg.telephone_event,
         );
+        self.arm_session(now, call, Side::A);
         let Some(cfg) = self.campaign_cfg(call).cloned() else {
             return;
         };

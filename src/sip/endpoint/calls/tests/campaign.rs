@@ -265,6 +265,32 @@ fn an_answer_is_queued_and_the_agents_phone_rung_with_auto_answer_then_connected
 }
 
 #[test]
+fn we_refresh_the_carriers_session_timer_of_a_long_campaign_call() {
+    let mut h = setup();
+    let (_, invite) = dial(&mut h);
+    let answer = sdp("198.51.100.1", 30000, 1, "sendrecv");
+    h.trunk_replies(
+        &invite,
+        200,
+        "Session-Expires: 120;refresher=uac\r\nRequire: timer\r\n",
+        Some(&answer),
+    );
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["ACK"]);
+    h.advance(Duration::from_secs(59));
+    assert!(h.take_sent_to(TRUNK).is_empty());
+    h.advance(Duration::from_secs(1));
+    let to_trunk = h.take_sent_to(TRUNK);
+    assert_eq!(
+        kinds(&to_trunk),
+        ["INVITE"],
+        "a refresh at half the interval"
+    );
+    assert!(to_trunk[0]
+        .header("Session-Expires")
+        .is_some_and(|v| v.starts_with("120")));
+}
+
+#[test]
 fn an_answer_nobody_takes_within_reach_hears_the_message_and_is_an_abandon() {
     // Nobody is logged in (the queue accepts callers anyway).
     let mut h = setup_idle(super::queue::acd());
