@@ -146,6 +146,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     );
     endpoint.restore(now, restored);
     endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
+    set_kpi_day(&mut endpoint, &store);
     let directory = crate::acd_driver::start(&mut endpoint, &cfg, &store)?;
     let mut queue_log = crate::acd_driver::QueueLog::open(cfg.acd.queue_log.as_deref(), directory);
     let orphans = store.close_orphan_cdrs(unix_ms(SystemTime::now()))?;
@@ -225,13 +226,13 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         tokio::select! {
             Some(ev) = net_rx.recv() => {
                 let NetEvent::Message { bytes, peer } = ev;
-                metrics.sip_received();
+                metrics.sip_received(&bytes);
                 endpoint.handle_message(Instant::now(), &bytes, peer);
                 // Drain what else is queued before flushing: batches store writes under load.
                 for _ in 0..64 {
                     match net_rx.try_recv() {
                         Ok(NetEvent::Message { bytes, peer }) => {
-                            metrics.sip_received();
+                            metrics.sip_received(&bytes);
                             endpoint.handle_message(Instant::now(), &bytes, peer)
                         }
                         Err(_) => break,
@@ -248,16 +249,23 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
             Some(req) = api_rx.recv() => {
-                let reply = api::execute(&mut endpoint, Instant::now(), req.command);
+                let now = Instant::now();
+                let mut reply = api::execute(&mut endpoint, now, req.command);
+                if let Ok(api::ApiReply::Calls(calls)) = &mut reply {
+                    api::add_quality(calls, &endpoint, now, |c| media.quality(c));
+                }
                 // The client may have gone meanwhile: nothing to tell it then.
                 let _ = req.reply.send(reply);
             }
             _ = snapshot_tick.tick() => {
                 let now = Instant::now();
+                endpoint.roll_kpis(now);
                 let subscribers = api_bus.as_ref().map_or(0, |b| b.bus.subscribers());
-                metrics.tick(endpoint.active_calls(), &endpoint.queues_view(now), &endpoint.agents_view(), subscribers);
+                metrics.tick(endpoint.active_calls(), &endpoint.queues_view(now), &endpoint.agents_view(now), subscribers);
+                metrics.transactions(endpoint.tx_stats());
                 if let Some(b) = api_bus.as_mut() {
-                    b.bus.snapshot(api::snapshot(&endpoint, now, unix_ms(SystemTime::now())));
+                    let snap = api::snapshot(&endpoint, now, unix_ms(SystemTime::now()), |c| media.quality(c));
+                    b.bus.snapshot(snap);
                 }
             }
             _ = tokio::time::sleep_until(deadline) => endpoint.handle_timeout(Instant::now()),
@@ -314,6 +322,20 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// Today's live KPIs (the API's snapshots), from the day's events stored before a restart.
+/// A store we cannot read starts them from zero: the figures are for display, the events
+/// themselves stay stored for `switchboard report`.
+fn set_kpi_day(endpoint: &mut Endpoint, store: &Store) {
+    let now_ms = unix_ms(SystemTime::now()).max(0) as u64;
+    let offset = crate::report::utc_offset_secs(now_ms);
+    let midnight = crate::acd::kpi::Interval::since_midnight(now_ms, offset).from_ms;
+    let today = store.load_acd_events(midnight).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "today's ACD events unreadable: live KPIs start from zero");
+        Vec::new()
+    });
+    endpoint.set_kpi_day(offset, today);
+}
+
 /// Carry out everything the endpoint asked for.
 fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     flush_outputs(endpoint, io);
@@ -324,8 +346,10 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     while let Some(out) = endpoint.poll_output() {
         match out {
             Output::Transmit { dest, bytes } => {
-                io.metrics.sip_sent();
-                io.transports.send(&dest, bytes)
+                io.metrics.sip_sent(&bytes);
+                if !io.transports.send(&dest, bytes) {
+                    io.metrics.sip_transport_error();
+                }
             }
             Output::Persist { id, changes } => persist(io.store, id, changes, io.acks),
             Output::Media(cmd) => io.media.command(cmd),

@@ -7,6 +7,7 @@
 
 mod auth;
 mod bus;
+mod codec;
 mod command;
 mod control;
 mod convert;
@@ -26,9 +27,9 @@ pub mod pb {
 }
 
 pub use auth::Tokens;
-pub use bus::{Bus, BusReader, HISTORY};
+pub use bus::{Bus, BusEvent, BusReader, HISTORY};
 pub use command::{execute, ApiReply, ApiRequest, Command};
 pub use convert::Converter;
 pub use screen_pop::screen_pop;
 pub use server::{bind, Ready, Server};
-pub use views::snapshot;
+pub use views::{add_quality, snapshot};

@@ -8,6 +8,7 @@ mod answer;
 mod callback;
 mod indialog;
 mod ivr;
+mod kpis;
 mod limits;
 mod monitor;
 mod msg;
