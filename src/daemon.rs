@@ -151,6 +151,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     );
     endpoint.restore(now, restored);
     endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
+    set_kpi_day(&mut endpoint, &store);
     let directory = crate::acd_driver::start(&mut endpoint, &cfg, &store)?;
     for (name, state) in store.load_campaign_states()? {
         match crate::dialer::runtime::RunState::parse(&state) {
@@ -241,13 +242,13 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
         tokio::select! {
             Some(ev) = net_rx.recv() => {
                 let NetEvent::Message { bytes, peer } = ev;
-                metrics.sip_received();
+                metrics.sip_received(&bytes);
                 endpoint.handle_message(Instant::now(), &bytes, peer);
                 // Drain what else is queued before flushing: batches store writes under load.
                 for _ in 0..64 {
                     match net_rx.try_recv() {
                         Ok(NetEvent::Message { bytes, peer }) => {
-                            metrics.sip_received();
+                            metrics.sip_received(&bytes);
                             endpoint.handle_message(Instant::now(), &bytes, peer)
                         }
                         Err(_) => break,
@@ -268,18 +269,25 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     campaign_command(&mut dialer, &store, req);
                     continue;
                 }
-                let reply = api::execute(&mut endpoint, Instant::now(), req.command);
+                let now = Instant::now();
+                let mut reply = api::execute(&mut endpoint, now, req.command);
+                if let Ok(api::ApiReply::Calls(calls)) = &mut reply {
+                    api::add_quality(calls, &endpoint, now, |c| media.quality(c));
+                }
                 // The client may have gone meanwhile: nothing to tell it then.
                 let _ = req.reply.send(reply);
             }
             _ = snapshot_tick.tick() => {
                 let now = Instant::now();
+                endpoint.roll_kpis(now);
                 let subscribers = api_bus.as_ref().map_or(0, |b| b.bus.subscribers());
                 let queues = endpoint.queues_view(now);
-                metrics.tick(endpoint.active_calls(), &queues, &endpoint.agents_view(), subscribers);
+                metrics.tick(endpoint.active_calls(), &queues, &endpoint.agents_view(now), subscribers);
+                metrics.transactions(endpoint.tx_stats());
                 dialer.handle_inbound_load(now, &inbound_load(&cfg, &queues));
                 if let Some(b) = api_bus.as_mut() {
-                    b.bus.snapshot(api::snapshot(&endpoint, now, unix_ms(SystemTime::now())));
+                    let snap = api::snapshot(&endpoint, now, unix_ms(SystemTime::now()), |c| media.quality(c));
+                    b.bus.snapshot(snap);
                 }
             }
             _ = tokio::time::sleep_until(deadline) => {
@@ -341,6 +349,20 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     store.close();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Today's live KPIs (the API's snapshots), from the day's events stored before a restart.
+/// A store we cannot read starts them from zero: the figures are for display, the events
+/// themselves stay stored for `switchboard report`.
+fn set_kpi_day(endpoint: &mut Endpoint, store: &Store) {
+    let now_ms = unix_ms(SystemTime::now()).max(0) as u64;
+    let offset = crate::report::utc_offset_secs(now_ms);
+    let midnight = crate::acd::kpi::Interval::since_midnight(now_ms, offset).from_ms;
+    let today = store.load_acd_events(midnight).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "today's ACD events unreadable: live KPIs start from zero");
+        Vec::new()
+    });
+    endpoint.set_kpi_day(offset, today);
 }
 
 /// Carry out everything the endpoint asked for, and place the dials the dialer wants (their
@@ -426,8 +448,10 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     while let Some(out) = endpoint.poll_output() {
         match out {
             Output::Transmit { dest, bytes } => {
-                io.metrics.sip_sent();
-                io.transports.send(&dest, bytes)
+                io.metrics.sip_sent(&bytes);
+                if !io.transports.send(&dest, bytes) {
+                    io.metrics.sip_transport_error();
+                }
             }
             Output::Persist { id, changes } => persist(io.store, id, changes, io.acks),
             Output::Media(cmd) => io.media.command(cmd),

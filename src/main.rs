@@ -124,7 +124,7 @@ fn report(config: &Path, since_hours: Option<u64>, until_ms: Option<u64>, json: 
             from_ms: to_ms.saturating_sub(h.saturating_mul(3_600_000)),
             to_ms,
         },
-        None => Interval::since_midnight(to_ms, utc_offset_secs(to_ms)),
+        None => Interval::since_midnight(to_ms, report::utc_offset_secs(to_ms)),
     };
     let events = match Store::read_acd_events(&cfg.store.path, report::load_since(iv)) {
         Ok(e) => e,
@@ -189,15 +189,4 @@ fn now_ms() -> u64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// The local time zone's offset from UTC at `unix_ms` (so "midnight" is the supervisor's).
-fn utc_offset_secs(unix_ms: u64) -> i64 {
-    let t = (unix_ms / 1000) as libc::time_t;
-    // SAFETY: localtime_r only writes the `tm` we own; a zeroed `tm` is a valid value.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return 0;
-    }
-    tm.tm_gmtoff
 }

@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 use crate::acd::{AcdEvent, StateKind};
 use crate::call::cdr::Cdr;
 use crate::sip::endpoint::views::{AgentView, QueueView};
+use crate::sip::transaction::{TxKind, TxStats};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -54,6 +55,11 @@ pub struct Metrics {
     call_answers: Counter,
     sip_received: Counter,
     sip_sent: Counter,
+    sip_transactions: Family<Labels, Counter>,
+    /// What `sip_transactions` was last brought up to (the layer counts since start).
+    sip_tx_seen: Arc<std::sync::Mutex<TxStats>>,
+    sip_error_responses: Family<Labels, Counter>,
+    sip_transport_errors: Counter,
     bans: Counter,
     auth_failures: Counter,
     rtp_relayed: Family<Labels, Counter>,
@@ -91,6 +97,24 @@ impl Metrics {
         );
         let sip_sent = Counter::default();
         r.register("sip_messages_sent", "SIP messages sent", sip_sent.clone());
+        let sip_transactions = Family::<Labels, Counter>::default();
+        r.register(
+            "sip_transactions",
+            "SIP transactions ended, by side (client/server), method (invite/non_invite) and outcome (completed; timeout: Timer B, C, F or H)",
+            sip_transactions.clone(),
+        );
+        let sip_error_responses = Family::<Labels, Counter>::default();
+        r.register(
+            "sip_error_responses",
+            "SIP 4xx/5xx/6xx responses by direction (sent/received) and class, retransmissions included",
+            sip_error_responses.clone(),
+        );
+        let sip_transport_errors = Counter::default();
+        r.register(
+            "sip_transport_errors",
+            "SIP messages that could not be sent (UDP send failed, no TCP connection to the peer)",
+            sip_transport_errors.clone(),
+        );
         let bans = Counter::default();
         r.register("security_bans", "Sources banned", bans.clone());
         let auth_failures = Counter::default();
@@ -143,6 +167,10 @@ impl Metrics {
             call_answers,
             sip_received,
             sip_sent,
+            sip_transactions,
+            sip_tx_seen: Default::default(),
+            sip_error_responses,
+            sip_transport_errors,
             bans,
             auth_failures,
             rtp_relayed,
@@ -156,12 +184,57 @@ impl Metrics {
         }
     }
 
-    pub fn sip_received(&self) {
+    pub fn sip_received(&self, msg: &[u8]) {
         self.sip_received.inc();
+        self.error_response("received", msg);
     }
 
-    pub fn sip_sent(&self) {
+    pub fn sip_sent(&self, msg: &[u8]) {
         self.sip_sent.inc();
+        self.error_response("sent", msg);
+    }
+
+    /// Count `msg` if it is a 4xx–6xx response: a look at its status line, no parse.
+    fn error_response(&self, dir: &'static str, msg: &[u8]) {
+        let class = match msg.strip_prefix(b"SIP/2.0 ").and_then(|r| r.first()) {
+            Some(b'4') => "4xx",
+            Some(b'5') => "5xx",
+            Some(b'6') => "6xx",
+            _ => return,
+        };
+        self.sip_error_responses
+            .get_or_create(&vec![
+                ("direction", dir.to_string()),
+                ("class", class.to_string()),
+            ])
+            .inc();
+    }
+
+    /// A message the transports could not send.
+    pub fn sip_transport_error(&self) {
+        self.sip_transport_errors.inc();
+    }
+
+    /// Bring the transaction counters up to the layer's totals (read once a second).
+    pub fn transactions(&self, now: TxStats) {
+        let mut seen = self.sip_tx_seen.lock().unwrap_or_else(|p| p.into_inner());
+        for k in TxKind::ALL {
+            let (side, method) = k.labels();
+            for (outcome, total, before) in [
+                ("completed", now.completed(k), seen.completed(k)),
+                ("timeout", now.timed_out(k), seen.timed_out(k)),
+            ] {
+                // get_or_create even for 0: every series reads 0 rather than being absent.
+                self.sip_transactions
+                    .get_or_create(&vec![
+                        ("side", side.to_string()),
+                        ("method", method.to_string()),
+                        ("outcome", outcome.to_string()),
+                    ])
+                    .inc_by(total.saturating_sub(before));
+            }
+        }
+        *seen = now;
     }
 
     pub fn ban(&self) {
@@ -320,9 +393,16 @@ mod tests {
         m.cdr(&cdr("normal", 100, 2, Some(4.3), "ok"));
         m.cdr(&cdr("normal", 50, 0, Some(2.2), "none"));
         m.cdr(&cdr("no-answer", 0, 0, None, "failed: disk full"));
-        m.sip_received();
-        m.sip_received();
-        m.sip_sent();
+        m.sip_received(b"INVITE sip:x SIP/2.0\r\n");
+        m.sip_received(b"SIP/2.0 486 Busy Here\r\n");
+        m.sip_sent(b"SIP/2.0 503 Service Unavailable\r\n");
+        m.sip_sent(b"SIP/2.0 200 OK\r\n");
+        let mut tx = TxStats::default();
+        tx.timed_out[TxKind::ClientInvite as usize] = 2;
+        m.transactions(tx);
+        tx.timed_out[TxKind::ClientInvite as usize] = 3;
+        tx.completed[TxKind::ServerNonInvite as usize] = 4;
+        m.transactions(tx);
         m.ban();
         m.auth_failure();
         m.acd_event(&AcdEvent {
@@ -336,12 +416,18 @@ mod tests {
             name: "sales".into(),
             waiting: 3,
             longest_wait: std::time::Duration::from_secs(5),
+            kpi: None,
+            service_level: std::time::Duration::from_secs(20),
+            staff: Default::default(),
+            ewt: None,
         }];
         let agents = [AgentView {
             agent: "1001".into(),
             state: StateKind::Ready,
             reason: None,
             phone: None,
+            in_state: None,
+            kpi: None,
         }];
         m.tick(2, &queues, &agents, 1);
         let text = m.encode();
@@ -358,7 +444,12 @@ mod tests {
             "switchboard_recordings_total{status=\"ok\"} 1\n",
             "switchboard_recordings_total{status=\"failed\"} 1\n",
             "switchboard_sip_messages_received_total 2\n",
-            "switchboard_sip_messages_sent_total 1\n",
+            "switchboard_sip_messages_sent_total 2\n",
+            "switchboard_sip_error_responses_total{direction=\"received\",class=\"4xx\"} 1\n",
+            "switchboard_sip_error_responses_total{direction=\"sent\",class=\"5xx\"} 1\n",
+            "switchboard_sip_transactions_total{side=\"client\",method=\"invite\",outcome=\"timeout\"} 3\n",
+            "switchboard_sip_transactions_total{side=\"server\",method=\"non_invite\",outcome=\"completed\"} 4\n",
+            "switchboard_sip_transactions_total{side=\"client\",method=\"invite\",outcome=\"completed\"} 0\n",
             "switchboard_security_bans_total 1\n",
             "switchboard_auth_failures_total 1\n",
             "switchboard_acd_events_total{kind=\"Hold\"} 1\n",

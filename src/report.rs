@@ -190,3 +190,14 @@ pub fn build(events: &[AcdEvent], acd: &AcdConfig, iv: Interval) -> Report {
 
 #[cfg(test)]
 mod tests;
+
+/// The local time zone's offset from UTC at `unix_ms` (so "midnight" is the supervisor's).
+pub fn utc_offset_secs(unix_ms: u64) -> i64 {
+    let t = (unix_ms / 1000) as libc::time_t;
+    // SAFETY: localtime_r only writes the `tm` we own; a zeroed `tm` is a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return 0;
+    }
+    tm.tm_gmtoff
+}

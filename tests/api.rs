@@ -265,6 +265,13 @@ async fn subscriber_sees_the_call_lifecycle_snapshots_and_replays_what_it_missed
             .any(|c| c.duration_ms > 0 && c.caller.contains("1001")),
         "no snapshot showed the call: {events:#?}"
     );
+    // Once answered, its relay's live figures ride along.
+    assert!(
+        shown
+            .clone()
+            .any(|c| c.state == pb::CallState::Confirmed as i32 && c.quality.is_some()),
+        "no snapshot showed the answered call's quality: {events:#?}"
+    );
 
     // Reconnect after the CallCreated: exactly the events after it come back, in order.
     let created_seq = of_call[0].seq;

@@ -145,7 +145,7 @@ fn run_caller(dir: &Path, daemon: &str) -> (bool, String) {
 async fn a_queued_call_to_an_agent_logged_in_through_the_api_is_followed_end_to_end() {
     let dir = temp_dir();
     let (port, api_port) = (free_port(), free_port());
-    let d = Daemon::start(dir.path(), port, &config(dir.path(), port, api_port));
+    let mut d = Daemon::start(dir.path(), port, &config(dir.path(), port, api_port));
     let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
     assert!(
         poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
@@ -347,5 +347,89 @@ async fn a_queued_call_to_an_agent_logged_in_through_the_api_is_followed_end_to_
     assert!(filtered
         .iter()
         .any(|e| matches!(e.payload, Some(Payload::CallEnded(_)))));
+
+    // Today's KPIs, exact from the events: one caller offered and answered, Bob handled it.
+    let queues = control
+        .list_queues(authed(pb::ListQueuesRequest {}))
+        .await
+        .expect("list queues")
+        .into_inner()
+        .queues;
+    let billing_q = queues
+        .iter()
+        .find(|q| q.name == "billing")
+        .expect("billing listed");
+    assert_eq!(
+        (billing_q.offered, billing_q.answered, billing_q.abandoned),
+        (1, 1, 0),
+        "{billing_q:?}"
+    );
+    assert!(billing_q.asa_ms.is_some(), "{billing_q:?}");
+    assert!(billing_q.aht_ms.is_some(), "wrap-up is done: {billing_q:?}");
+    assert_eq!(billing_q.agents_logged_in, 1, "{billing_q:?}");
+    let agents = control
+        .list_agents(authed(pb::ListAgentsRequest {}))
+        .await
+        .expect("list agents")
+        .into_inner()
+        .agents;
+    assert_eq!(agents[0].calls_handled, 1, "{:?}", agents[0]);
+    assert!(agents[0].talk_ms > 0, "{:?}", agents[0]);
+    assert!(agents[0].occupancy_pct.is_some(), "{:?}", agents[0]);
+    assert!(agents[0].in_state_ms.is_some(), "{:?}", agents[0]);
+
+    // kill -9 once the wrap-up's event is committed: the restarted daemon replays the day's
+    // stored events and shows the same figures.
+    let db_path = dir.path().join("switchboard.db");
+    let committed = poll_until(Duration::from_secs(10), || {
+        rusqlite::Connection::open(&db_path)
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT COUNT(*) FROM acd_events WHERE json LIKE '%WrapUpDone%'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .is_ok_and(|n| n >= 1)
+    });
+    assert!(committed, "the wrap-up never reached the store");
+    d.kill9();
+    let d = Daemon::start_with(dir.path(), port, &dir.path().join("switchboard.toml"));
+    let mut again = None;
+    for _ in 0..100 {
+        let Ok(ch) = Channel::from_shared(format!("http://127.0.0.1:{api_port}"))
+            .unwrap()
+            .connect()
+            .await
+        else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        again = Some(pb::control_client::ControlClient::new(ch));
+        break;
+    }
+    let mut control = again.unwrap_or_else(|| panic!("API not back:\n{}", d.log_text()));
+    let queues = control
+        .list_queues(authed(pb::ListQueuesRequest {}))
+        .await
+        .expect("list queues after the restart")
+        .into_inner()
+        .queues;
+    let after = queues
+        .iter()
+        .find(|q| q.name == "billing")
+        .expect("billing listed");
+    assert_eq!(
+        (after.offered, after.answered, after.aht_ms),
+        (1, 1, billing_q.aht_ms),
+        "{after:?}"
+    );
+    let agents = control
+        .list_agents(authed(pb::ListAgentsRequest {}))
+        .await
+        .expect("list agents after the restart")
+        .into_inner()
+        .agents;
+    assert_eq!(agents[0].calls_handled, 1, "{:?}", agents[0]);
     drop(bob);
 }

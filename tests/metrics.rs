@@ -160,3 +160,91 @@ listen = "{metrics}"
     assert!(sample(&body, "switchboard_sip_messages_sent_total").unwrap_or(0.0) > 0.0);
     assert!(body.ends_with("# EOF\n"), "{body}");
 }
+
+/// An INVITE to a trunk that never answers: Timer B (64·T1, T1 = 50 ms here) ends the
+/// client transaction (a 408 for the B2BUA), the caller gets 480, and `/metrics` counts both.
+#[test]
+fn a_transaction_timeout_and_the_error_response_are_counted() {
+    let dir = temp_dir();
+    let port = free_port();
+    // Nothing listens there: the INVITE is retransmitted into the void until Timer B.
+    let dead_port = free_port();
+    let metrics_port = free_port();
+    let metrics: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+    let base = media_base();
+    let max = base + 399;
+    let extra = format!(
+        r#"{LEGACY_AUTH}
+[sip.timers]
+t1_ms = 50
+t2_ms = 400
+
+[media]
+address = "127.0.0.1"
+port_min = {base}
+port_max = {max}
+
+[[trunks]]
+name = "dead"
+address = "127.0.0.1:{dead_port}"
+
+[[dialplan.routes]]
+pattern = "_X."
+trunk = "dead"
+
+[metrics]
+listen = "{metrics}"
+"#
+    );
+    let cfg = common::test_config(dir.path(), port, TRUSTING, &extra);
+    let daemon = Daemon::start(dir.path(), port, &cfg);
+    let scen = sipp::filled(
+        dir.path(),
+        "call_uac_fail.xml",
+        &[
+            ("FAILCODE", "480"),
+            (
+                "MLINE",
+                "m=audio [media_port] RTP/AVP 0\n      a=rtpmap:0 PCMU/8000",
+            ),
+        ],
+    );
+    let mp = free_port().to_string();
+    let (ok, log) = sipp::run_uac(
+        dir.path(),
+        &scen,
+        &daemon.addr().to_string(),
+        &[("1001", "1001pass")],
+        1,
+        &["-s", "5551234", "-mi", "127.0.0.1", "-mp", &mp],
+    );
+    assert!(
+        ok,
+        "the caller did not get 480:\n{log}\n{}",
+        daemon.log_text()
+    );
+    // The counters are brought up to date once a second.
+    let timeout =
+        "switchboard_sip_transactions_total{side=\"client\",method=\"invite\",outcome=\"timeout\"}";
+    let sent_4xx = "switchboard_sip_error_responses_total{direction=\"sent\",class=\"4xx\"}";
+    let mut body = String::new();
+    let done = poll_until(Duration::from_secs(15), || {
+        body = http_get(metrics, "/metrics")
+            .map(|r| r.1)
+            .unwrap_or_default();
+        sample(&body, timeout).is_some_and(|n| n >= 1.0)
+    });
+    assert!(done, "no INVITE timeout counted in:\n{body}");
+    assert_eq!(sample(&body, timeout), Some(1.0), "{body}");
+    // The 407 challenge and the 480: both error responses we sent.
+    assert!(sample(&body, sent_4xx).unwrap_or(0.0) >= 2.0, "{body}");
+    // The caller's INVITEs ran their course as server transactions.
+    let server_done = "switchboard_sip_transactions_total{side=\"server\",method=\"invite\",outcome=\"completed\"}";
+    let done = poll_until(Duration::from_secs(15), || {
+        body = http_get(metrics, "/metrics")
+            .map(|r| r.1)
+            .unwrap_or_default();
+        sample(&body, server_done).is_some_and(|n| n >= 1.0)
+    });
+    assert!(done, "no server INVITE transaction completed in:\n{body}");
+}

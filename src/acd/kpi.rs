@@ -43,15 +43,6 @@ impl Interval {
             to_ms: now_ms,
         }
     }
-
-    fn contains(&self, at: u64) -> bool {
-        at >= self.from_ms && at < self.to_ms
-    }
-
-    /// Overlap of `[start, end)` with the interval, ms.
-    fn clip(&self, start: u64, end: u64) -> u64 {
-        end.min(self.to_ms).saturating_sub(start.max(self.from_ms))
-    }
 }
 
 /// Talk-time distribution: bucket `i` counts talks ≤ `BUCKETS_SECS[i]` (and above the
@@ -108,15 +99,60 @@ pub struct QueueKpi {
 }
 
 pub fn queue_kpis(events: &[AcdEvent], queue: QueueId, p: &QueueParams, iv: Interval) -> QueueKpi {
-    let mut k = QueueKpi::default();
-    let mut in_queue: HashMap<CallId, u64> = HashMap::new();
-    let mut talk_hold: HashMap<CallId, u64> = HashMap::new();
-    let (mut wait_sum, mut handle_sum, mut handled) = (0u64, 0u64, 0u64);
+    let mut f = QueueFold::new(queue, *p, iv.from_ms);
     for ev in events.iter().filter(|e| e.at_ms < iv.to_ms) {
-        let inside = iv.contains(ev.at_ms);
+        f.add(ev);
+    }
+    f.kpi(iv.to_ms)
+}
+
+/// `queue_kpis` as a fold fed one event at a time (in order), so a live view (the API's
+/// snapshots) keeps exact figures without re-reading the day: `kpi(to_ms)` gives what
+/// `queue_kpis` gives for `[from_ms, to_ms)` over the same events.
+#[derive(Debug, Clone)]
+pub struct QueueFold {
+    queue: QueueId,
+    p: QueueParams,
+    from_ms: u64,
+    k: QueueKpi,
+    in_queue: HashMap<CallId, u64>,
+    talk_hold: HashMap<CallId, u64>,
+    wait_sum: u64,
+    handle_sum: u64,
+    handled: u64,
+}
+
+impl QueueFold {
+    pub fn new(queue: QueueId, p: QueueParams, from_ms: u64) -> QueueFold {
+        QueueFold {
+            queue,
+            p,
+            from_ms,
+            k: QueueKpi::default(),
+            in_queue: HashMap::new(),
+            talk_hold: HashMap::new(),
+            wait_sum: 0,
+            handle_sum: 0,
+            handled: 0,
+        }
+    }
+
+    /// Start a new interval at `from_ms` (midnight): the counts restart, the callers still
+    /// waiting and the calls still being handled carry over.
+    pub fn restart(&mut self, from_ms: u64) {
+        self.from_ms = from_ms;
+        self.k = QueueKpi::default();
+        (self.wait_sum, self.handle_sum, self.handled) = (0, 0, 0);
+    }
+
+    /// One event (events come in time order; those before `from_ms` only set up state).
+    pub fn add(&mut self, ev: &AcdEvent) {
+        let queue = self.queue;
+        let inside = ev.at_ms >= self.from_ms;
+        let k = &mut self.k;
         match &ev.kind {
             EventKind::Queued { call, queue: q, .. } if *q == queue => {
-                in_queue.insert(*call, ev.at_ms);
+                self.in_queue.insert(*call, ev.at_ms);
                 k.offered += u64::from(inside);
             }
             EventKind::Connected {
@@ -125,11 +161,11 @@ pub fn queue_kpis(events: &[AcdEvent], queue: QueueId, p: &QueueParams, iv: Inte
                 wait_ms,
                 ..
             } if *q == queue => {
-                in_queue.remove(call);
+                self.in_queue.remove(call);
                 if inside {
                     k.answered += 1;
-                    k.answered_within_sl += u64::from(*wait_ms <= p.service_level_ms);
-                    wait_sum += wait_ms;
+                    k.answered_within_sl += u64::from(*wait_ms <= self.p.service_level_ms);
+                    self.wait_sum += wait_ms;
                 }
             }
             EventKind::Abandoned {
@@ -139,18 +175,18 @@ pub fn queue_kpis(events: &[AcdEvent], queue: QueueId, p: &QueueParams, iv: Inte
                 callback,
                 ..
             } if *q == queue => {
-                in_queue.remove(call);
+                self.in_queue.remove(call);
                 if inside && !callback {
                     k.abandoned += 1;
-                    k.short_abandoned += u64::from(*wait_ms <= p.short_abandon_ms);
+                    k.short_abandoned += u64::from(*wait_ms <= self.p.short_abandon_ms);
                 }
             }
             EventKind::Overflowed { call, queue: q, .. } if *q == queue => {
-                in_queue.remove(call);
+                self.in_queue.remove(call);
                 k.overflowed += u64::from(inside);
             }
             EventKind::Exited { call, queue: q, .. } if *q == queue => {
-                in_queue.remove(call);
+                self.in_queue.remove(call);
                 k.exited += u64::from(inside);
             }
             EventKind::Ended {
@@ -160,7 +196,7 @@ pub fn queue_kpis(events: &[AcdEvent], queue: QueueId, p: &QueueParams, iv: Inte
                 hold_ms,
                 ..
             } if *q == queue => {
-                talk_hold.insert(*call, talk_ms + hold_ms);
+                self.talk_hold.insert(*call, talk_ms + hold_ms);
                 if inside {
                     k.talk.add(*talk_ms);
                 }
@@ -170,28 +206,40 @@ pub fn queue_kpis(events: &[AcdEvent], queue: QueueId, p: &QueueParams, iv: Inte
                 queue: q,
                 wrap_ms,
                 ..
-            } if *q == queue && inside => {
-                handled += 1;
-                handle_sum += talk_hold.get(call).copied().unwrap_or(0) + wrap_ms;
+            } if *q == queue => {
+                // Done with: the map holds only calls still in wrap-up (bounded by agents).
+                let th = self.talk_hold.remove(call).unwrap_or(0);
+                if inside {
+                    self.handled += 1;
+                    self.handle_sum += th + wrap_ms;
+                }
             }
             _ => {}
         }
     }
-    k.waiting_now = in_queue.len() as u32;
-    k.longest_wait_now_ms = in_queue
-        .values()
-        .map(|&t| iv.to_ms.saturating_sub(t))
-        .max()
-        .unwrap_or(0);
-    let denom = match p.formula {
-        ServiceLevelFormula::Answered => k.answered,
-        ServiceLevelFormula::AnsweredAndAbandoned => k.answered + k.abandoned,
-        ServiceLevelFormula::ExcludeShortAbandons => k.answered + k.abandoned - k.short_abandoned,
-    };
-    k.service_level = (denom > 0).then(|| k.answered_within_sl as f64 / denom as f64);
-    k.asa_ms = (k.answered > 0).then(|| wait_sum / k.answered);
-    k.aht_ms = (handled > 0).then(|| handle_sum / handled);
-    k
+
+    /// The KPIs of `[from_ms, to_ms)` given every event before `to_ms` was added.
+    pub fn kpi(&self, to_ms: u64) -> QueueKpi {
+        let mut k = self.k.clone();
+        k.waiting_now = self.in_queue.len() as u32;
+        k.longest_wait_now_ms = self
+            .in_queue
+            .values()
+            .map(|&t| to_ms.saturating_sub(t))
+            .max()
+            .unwrap_or(0);
+        let denom = match self.p.formula {
+            ServiceLevelFormula::Answered => k.answered,
+            ServiceLevelFormula::AnsweredAndAbandoned => k.answered + k.abandoned,
+            ServiceLevelFormula::ExcludeShortAbandons => {
+                k.answered + k.abandoned - k.short_abandoned
+            }
+        };
+        k.service_level = (denom > 0).then(|| k.answered_within_sl as f64 / denom as f64);
+        k.asa_ms = (k.answered > 0).then(|| self.wait_sum / k.answered);
+        k.aht_ms = (self.handled > 0).then(|| self.handle_sum / self.handled);
+        k
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -207,11 +255,51 @@ pub struct AgentKpi {
 }
 
 pub fn agent_kpis(events: &[AcdEvent], agent: AgentId, iv: Interval) -> AgentKpi {
-    let mut k = AgentKpi::default();
-    let mut open: Option<(StateKind, u64)> = None;
-    let mut wraps = 0u64;
+    let mut f = AgentFold::new(agent, iv.from_ms);
     for ev in events.iter().filter(|e| e.at_ms < iv.to_ms) {
-        let inside = iv.contains(ev.at_ms);
+        f.add(ev);
+    }
+    f.kpi(iv.to_ms)
+}
+
+/// `agent_kpis` as a fold (see `QueueFold`).
+#[derive(Debug, Clone)]
+pub struct AgentFold {
+    agent: AgentId,
+    from_ms: u64,
+    k: AgentKpi,
+    /// The state the agent is in, and since when (unix ms).
+    open: Option<(StateKind, u64)>,
+    wraps: u64,
+}
+
+impl AgentFold {
+    pub fn new(agent: AgentId, from_ms: u64) -> AgentFold {
+        AgentFold {
+            agent,
+            from_ms,
+            k: AgentKpi::default(),
+            open: None,
+            wraps: 0,
+        }
+    }
+
+    /// Start a new interval at `from_ms`; the open state carries over (clipped to it).
+    pub fn restart(&mut self, from_ms: u64) {
+        self.from_ms = from_ms;
+        self.k = AgentKpi::default();
+        self.wraps = 0;
+    }
+
+    /// The agent's current state and since when (unix ms), once any state change was seen.
+    pub fn current(&self) -> Option<(StateKind, u64)> {
+        self.open
+    }
+
+    pub fn add(&mut self, ev: &AcdEvent) {
+        let agent = self.agent;
+        let inside = ev.at_ms >= self.from_ms;
+        let k = &mut self.k;
         match &ev.kind {
             EventKind::AgentState {
                 agent: a,
@@ -220,9 +308,9 @@ pub fn agent_kpis(events: &[AcdEvent], agent: AgentId, iv: Interval) -> AgentKpi
                 duration_ms,
                 ..
             } if *a == agent => {
-                let start = ev.at_ms.saturating_sub(*duration_ms);
-                *k.state_ms.entry(*from).or_insert(0) += iv.clip(start, ev.at_ms);
-                open = Some((*to, ev.at_ms));
+                let start = ev.at_ms.saturating_sub(*duration_ms).max(self.from_ms);
+                *k.state_ms.entry(*from).or_insert(0) += ev.at_ms.saturating_sub(start);
+                self.open = Some((*to, ev.at_ms));
             }
             EventKind::Ended {
                 agent: a,
@@ -239,22 +327,27 @@ pub fn agent_kpis(events: &[AcdEvent], agent: AgentId, iv: Interval) -> AgentKpi
                 agent: a, wrap_ms, ..
             } if *a == agent && inside => {
                 k.wrap_ms += wrap_ms;
-                wraps += 1;
+                self.wraps += 1;
             }
             _ => {}
         }
     }
-    if let Some((state, since)) = open {
-        *k.state_ms.entry(state).or_insert(0) += iv.clip(since, iv.to_ms);
+
+    /// The KPIs of `[from_ms, to_ms)` given every event before `to_ms` was added.
+    pub fn kpi(&self, to_ms: u64) -> AgentKpi {
+        let mut k = self.k.clone();
+        if let Some((state, since)) = self.open {
+            *k.state_ms.entry(state).or_insert(0) += to_ms.saturating_sub(since.max(self.from_ms));
+        }
+        k.state_ms.retain(|_, v| *v > 0);
+        let get = |s| k.state_ms.get(&s).copied().unwrap_or(0);
+        let busy = get(StateKind::Offered) + get(StateKind::OnCall) + get(StateKind::WrapUp);
+        let avail = busy + get(StateKind::Ready);
+        k.occupancy = (avail > 0).then(|| busy as f64 / avail as f64);
+        let handled = k.calls_handled.max(self.wraps);
+        k.aht_ms = (handled > 0).then(|| (k.talk_ms + k.hold_ms + k.wrap_ms) / handled);
+        k
     }
-    k.state_ms.retain(|_, v| *v > 0);
-    let get = |s| k.state_ms.get(&s).copied().unwrap_or(0);
-    let busy = get(StateKind::Offered) + get(StateKind::OnCall) + get(StateKind::WrapUp);
-    let avail = busy + get(StateKind::Ready);
-    k.occupancy = (avail > 0).then(|| busy as f64 / avail as f64);
-    let handled = k.calls_handled.max(wraps);
-    k.aht_ms = (handled > 0).then(|| (k.talk_ms + k.hold_ms + k.wrap_ms) / handled);
-    k
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ mod ewt;
 mod footprint;
 pub mod ids;
 pub mod kpi;
+pub mod live_kpi;
 mod queue;
 pub mod queue_log;
 pub mod skills;
@@ -56,7 +57,7 @@ pub use config::{
     AcdConfig, AgentConfig, ConfigError, MembershipConfig, QueueConfig, StepConfig, StrategyKind,
     Target,
 };
-pub use engine::{CallStatus, Directory, Engine};
+pub use engine::{CallStatus, Directory, Engine, QueueStaff};
 pub use event::{AcdError, AcdEvent, EventKind, ExitReason, OfferEnd, Output, Party, StateKind};
 pub use footprint::Footprint;
 pub use ids::{AgentId, CallId, OfferId, QueueId};

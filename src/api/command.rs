@@ -76,7 +76,7 @@ fn agent_error(e: AgentCommandError) -> Status {
 pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<ApiReply, Status> {
     match cmd {
         Command::ListCalls => Ok(ApiReply::Calls(views::calls(endpoint, now))),
-        Command::ListAgents => Ok(ApiReply::Agents(views::agents(endpoint))),
+        Command::ListAgents => Ok(ApiReply::Agents(views::agents(endpoint, now))),
         Command::ListQueues => Ok(ApiReply::Queues(views::queues(endpoint, now))),
         Command::Hangup { call_id } => endpoint
             .hangup(now, &call_id)
@@ -87,7 +87,7 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
                 .agent_command(now, &agent, cmd)
                 .map_err(agent_error)?;
             let view = endpoint
-                .agent_view(&agent)
+                .agent_view(now, &agent)
                 .ok_or_else(|| Status::not_found(format!("no agent `{agent}`")))?;
             Ok(ApiReply::Agent(views::agent_info(view)))
         }

@@ -1,24 +1,25 @@
 //! `Events.Subscribe`: replay from the history, then follow live through the broadcast
-//! channel. Each subscriber has its own task feeding a small bounded channel to tonic; when
-//! the client reads too slowly, that task waits, the broadcast channel moves on without it
-//! (`Lagged`), and the client gets a `Gap` naming the lost numbers. The writer never waits.
+//! channel, with the latest snapshot from the bus's watch. The response stream pulls
+//! straight from the bus (no task or queue per client): a client that reads slowly holds
+//! back nothing but its place in the broadcast ring (shared, bounded in events), the newest
+//! snapshot (one) and what HTTP/2 flow control lets be in flight. When it falls more than
+//! `LIVE_BUFFER` events behind, the ring moves on without it (`Lagged`) and it gets a `Gap`
+//! naming the lost numbers. The writer never waits.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::{broadcast, watch};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::bus::BusReader;
+use super::bus::{BusReader, Shared};
+use super::codec::Outgoing;
 use super::filter::Filter;
 use super::pb;
 use super::Tokens;
 use crate::config::ApiScope;
-
-/// Events queued for one client in the tonic stream before its task waits.
-const CLIENT_BUFFER: usize = 256;
 
 pub struct EventsService {
     pub bus: BusReader,
@@ -39,87 +40,101 @@ fn gap(from: u64, to: u64) -> pb::Event {
     }
 }
 
-fn sequenced(ev: &pb::Event) -> bool {
-    !matches!(
-        ev.payload,
-        Some(pb::event::Payload::Snapshot(_)) | Some(pb::event::Payload::Gap(_))
-    )
+/// One subscriber's position in the bus.
+pub(super) struct Follower {
+    filter: Filter,
+    /// What to send before following live: a gap for history no longer kept, the latest
+    /// snapshot, the replay.
+    first: VecDeque<Outgoing>,
+    replay: std::vec::IntoIter<Shared>,
+    live: broadcast::Receiver<Shared>,
+    snapshots: watch::Receiver<Option<Shared>>,
+    /// The last sequence number this client has had (or was told it lost).
+    last: u64,
+    lagged: bool,
 }
 
-type Tx = mpsc::Sender<Result<pb::Event, Status>>;
-
-/// Send to the client; false once it has gone.
-async fn send(tx: &Tx, ev: pb::Event) -> bool {
-    tx.send(Ok(ev)).await.is_ok()
-}
-
-async fn follow(bus: BusReader, after_seq: Option<u64>, filter: Filter, tx: Tx) {
-    let mut sub = bus.subscribe(after_seq);
-    if let Some((from, to)) = sub.missed {
-        if !send(&tx, gap(from, to)).await {
-            return;
+impl Follower {
+    pub(super) fn new(bus: &BusReader, after_seq: Option<u64>, filter: Filter) -> Follower {
+        let sub = bus.subscribe(after_seq);
+        let mut first = VecDeque::new();
+        if let Some((from, to)) = sub.missed {
+            first.push_back(Outgoing::Own(gap(from, to)));
+        }
+        if let Some(s) = sub.snapshot.as_ref().and_then(|s| filter.apply(s)) {
+            first.push_back(s);
+        }
+        Follower {
+            filter,
+            first,
+            replay: sub.replay.into_iter(),
+            live: sub.live,
+            snapshots: sub.snapshots,
+            last: sub.last_seq,
+            lagged: false,
         }
     }
-    if let Some(s) = sub.snapshot.take().and_then(|s| filter.apply(&s)) {
-        if !send(&tx, (*s).clone()).await {
-            return;
+
+    /// The next response; None once the bus is gone.
+    pub(super) async fn next(&mut self) -> Option<Outgoing> {
+        if let Some(o) = self.first.pop_front() {
+            return Some(o);
         }
-    }
-    for ev in std::mem::take(&mut sub.replay) {
-        if let Some(ev) = filter.apply(&ev) {
-            if !send(&tx, (*ev).clone()).await {
-                return;
+        for ev in self.replay.by_ref() {
+            if let Some(o) = self.filter.apply(&ev) {
+                return Some(o);
             }
         }
-    }
-    // The last sequence number this client has had (or was told it lost).
-    let mut last = sub.last_seq;
-    let mut lagged = false;
-    loop {
-        let ev = match sub.live.recv().await {
-            Ok(ev) => ev,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                lagged = true;
+        loop {
+            // Events first: a snapshot carries the number of the last event before it, so
+            // it goes out only once the events published before it have (or were lost).
+            let ev = tokio::select! {
+                biased;
+                r = self.live.recv() => match r {
+                    Ok(ev) => ev,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.lagged = true;
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                r = self.snapshots.changed() => {
+                    r.ok()?;
+                    let snap = self.snapshots.borrow_and_update().clone();
+                    match snap.and_then(|s| self.filter.apply(&s)) {
+                        Some(o) => return Some(o),
+                        None => continue,
+                    }
+                }
+            };
+            if ev.seq <= self.last {
                 continue;
             }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        let is_seq = sequenced(&ev);
-        if is_seq && ev.seq <= last {
-            continue;
-        }
-        if lagged {
-            lagged = false;
-            // A snapshot carries the last number before it: everything up to it is lost.
-            let to = if is_seq { ev.seq - 1 } else { ev.seq };
-            if to > last {
-                if !send(&tx, gap(last + 1, to)).await {
-                    return;
+            if std::mem::take(&mut self.lagged) && ev.seq - 1 > self.last {
+                let g = gap(self.last + 1, ev.seq - 1);
+                // The event itself comes right after the gap.
+                if let Some(o) = self.filter.apply(&ev) {
+                    self.first.push_back(o);
                 }
-                last = to;
+                self.last = ev.seq;
+                return Some(Outgoing::Own(g));
             }
-        }
-        if is_seq {
-            last = ev.seq;
-        }
-        if let Some(ev) = filter.apply(&ev) {
-            if !send(&tx, (*ev).clone()).await {
-                return;
+            self.last = ev.seq;
+            if let Some(o) = self.filter.apply(&ev) {
+                return Some(o);
             }
         }
     }
 }
 
-type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send + 'static>>;
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<Outgoing, Status>> + Send + 'static>>;
 
-#[tonic::async_trait]
-impl pb::events_server::Events for EventsService {
-    type SubscribeStream = EventStream;
-
-    async fn subscribe(
+impl EventsService {
+    /// Check the caller and its request, then stream (routed by `codec::EventsServer`).
+    pub fn subscribe(
         &self,
         req: Request<pb::SubscribeRequest>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
+    ) -> Result<Response<EventStream>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
         let req = req.into_inner();
         for k in &req.kinds {
@@ -129,10 +144,12 @@ impl pb::events_server::Events for EventsService {
                 )));
             }
         }
-        let filter = Filter::new(&req);
-        let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-        tokio::spawn(follow(self.bus.clone(), req.after_seq, filter, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        let follower = Follower::new(&self.bus, req.after_seq, Filter::new(&req));
+        let stream = futures_util::stream::unfold(follower, |mut f| async move {
+            let o = f.next().await?;
+            Some((Ok(o), f))
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 
@@ -148,26 +165,42 @@ mod tests {
         }
     }
 
+    fn snapshot(calls: usize) -> pb::Event {
+        pb::Event {
+            payload: Some(pb::event::Payload::Snapshot(pb::Snapshot {
+                calls: (0..calls)
+                    .map(|i| pb::CallInfo {
+                        call_id: format!("call-{i}"),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+    }
+
     /// Every number accounted for exactly once: delivered, or inside a gap.
     fn covered(got: &[pb::Event]) -> Vec<u64> {
         let mut n = Vec::new();
         for e in got {
             match &e.payload {
                 Some(pb::event::Payload::Gap(g)) => n.extend(g.from_seq..=g.to_seq),
+                Some(pb::event::Payload::Snapshot(_)) => {}
                 _ => n.push(e.seq),
             }
         }
         n
     }
 
+    async fn next(f: &mut Follower) -> pb::Event {
+        f.next().await.expect("bus open").event().clone()
+    }
+
     #[tokio::test]
     async fn a_client_that_stops_reading_gets_a_gap_then_the_live_events() {
         let (mut bus, reader) = Bus::new();
-        let (tx, mut rx) = mpsc::channel(4);
-        tokio::spawn(follow(reader.clone(), None, Filter::default(), tx));
-        while reader.subscribers() == 0 {
-            tokio::task::yield_now().await;
-        }
+        let mut f = Follower::new(&reader, None, Filter::default());
         // The client reads nothing meanwhile; the writer never waits for it.
         let total = 2 * LIVE_BUFFER as u64 + 10;
         for _ in 0..total {
@@ -175,7 +208,7 @@ mod tests {
         }
         let mut got = Vec::new();
         while covered(&got).last().copied() != Some(total) {
-            got.push(rx.recv().await.expect("stream open").expect("no error"));
+            got.push(next(&mut f).await);
         }
         let gaps: Vec<&pb::Gap> = got
             .iter()
@@ -189,8 +222,35 @@ mod tests {
         assert_eq!(covered(&got), (1..=total).collect::<Vec<_>>());
         // Live again: the next event arrives as such.
         bus.publish(call_event());
-        let next = rx.recv().await.expect("open").expect("ok");
-        assert_eq!(next.seq, total + 1);
+        assert_eq!(next(&mut f).await.seq, total + 1);
+    }
+
+    #[tokio::test]
+    async fn a_stalled_client_under_snapshots_pins_one_snapshot_and_gets_it_after_the_events() {
+        let (mut bus, reader) = Bus::new();
+        let mut f = Follower::new(&reader, None, Filter::default());
+        // 100 s of 1,000-call snapshots and a few events while the client reads nothing.
+        for i in 0..100 {
+            bus.publish(call_event());
+            let mut s = snapshot(1_000);
+            s.unix_ms = i;
+            bus.snapshot(s);
+        }
+        // Held for this client: the 100 small events in the ring and the one newest
+        // snapshot (the bus's own reference and the follower's watch).
+        let mut got = Vec::new();
+        for _ in 0..101 {
+            got.push(next(&mut f).await);
+        }
+        assert_eq!(covered(&got), (1..=100).collect::<Vec<_>>());
+        let last = got.last().expect("101 read");
+        let Some(pb::event::Payload::Snapshot(s)) = &last.payload else {
+            panic!("the snapshot comes after the events it follows: {last:?}");
+        };
+        assert_eq!((last.unix_ms, last.seq, s.calls.len()), (99, 100, 1_000));
+        // Nothing else is queued for it.
+        let idle = tokio::time::timeout(std::time::Duration::from_millis(50), f.next()).await;
+        assert!(idle.is_err(), "no older snapshot was kept: {idle:?}");
     }
 
     #[tokio::test]
@@ -206,13 +266,24 @@ mod tests {
             calls: vec!["mine".into()],
             ..Default::default()
         });
-        let (tx, mut rx) = mpsc::channel(16);
-        tokio::spawn(follow(reader.clone(), Some(0), filter, tx));
-        let first = rx.recv().await.expect("open").expect("ok");
+        let mut f = Follower::new(&reader, Some(0), filter);
+        let first = next(&mut f).await;
         assert_eq!((first.seq, first.call_id.as_str()), (2, "mine"));
         bus.publish(other);
         bus.publish(mine);
-        let next = rx.recv().await.expect("open").expect("ok");
-        assert_eq!((next.seq, next.call_id.as_str()), (4, "mine"));
+        let n = next(&mut f).await;
+        assert_eq!((n.seq, n.call_id.as_str()), (4, "mine"));
+        // Its snapshots are narrowed to its call.
+        let mut s = snapshot(3);
+        if let Some(pb::event::Payload::Snapshot(s)) = &mut s.payload {
+            s.calls[1].call_id = "mine".into();
+        }
+        bus.snapshot(s);
+        let n = next(&mut f).await;
+        let Some(pb::event::Payload::Snapshot(s)) = &n.payload else {
+            panic!("a snapshot: {n:?}");
+        };
+        let ids: Vec<&str> = s.calls.iter().map(|c| c.call_id.as_str()).collect();
+        assert_eq!(ids, vec!["mine"]);
     }
 }

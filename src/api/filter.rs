@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use super::bus::Shared;
+use super::codec::Outgoing;
 use super::pb;
 use pb::event::Payload;
 
@@ -48,11 +50,12 @@ impl Filter {
             && (self.agents.is_empty() || self.agents.contains(agent))
     }
 
-    /// Whether to send `ev`, and in which form (a snapshot is narrowed to what matches).
-    pub fn apply(&self, ev: &std::sync::Arc<pb::Event>) -> Option<std::sync::Arc<pb::Event>> {
+    /// Whether to send `ev`, and in which form (a snapshot is narrowed to what matches:
+    /// then it is this subscriber's own, encoded for it alone).
+    pub fn apply(&self, ev: &Shared) -> Option<Outgoing> {
         let kind = kind_of(ev);
         if kind == pb::EventKind::Gap {
-            return Some(ev.clone());
+            return Some(Outgoing::Shared(ev.clone()));
         }
         if !self.kinds.is_empty() && !self.kinds.contains(&(kind as i32)) {
             return None;
@@ -60,10 +63,10 @@ impl Filter {
         let Some(Payload::Snapshot(s)) = &ev.payload else {
             return self
                 .fields_match(&ev.call_id, &ev.queue, &ev.agent)
-                .then(|| ev.clone());
+                .then(|| Outgoing::Shared(ev.clone()));
         };
         if self.queues.is_empty() && self.agents.is_empty() && self.calls.is_empty() {
-            return Some(ev.clone());
+            return Some(Outgoing::Shared(ev.clone()));
         }
         let mut s = s.clone();
         s.calls
@@ -72,8 +75,8 @@ impl Filter {
             .retain(|q| self.queues.is_empty() || self.queues.contains(&q.name));
         s.agents
             .retain(|a| self.agents.is_empty() || self.agents.contains(&a.agent));
-        let mut out = (**ev).clone();
+        let mut out = ev.event.clone();
         out.payload = Some(Payload::Snapshot(s));
-        Some(std::sync::Arc::new(out))
+        Some(Outgoing::Own(out))
     }
 }

@@ -8,6 +8,7 @@
 mod auth;
 mod bus;
 mod campaigns;
+mod codec;
 mod command;
 mod control;
 mod convert;
@@ -27,11 +28,11 @@ pub mod pb {
 }
 
 pub use auth::Tokens;
-pub use bus::{Bus, BusReader, HISTORY};
+pub use bus::{Bus, BusEvent, BusReader, HISTORY};
 pub use campaigns::execute as execute_campaign;
 pub use campaigns::{dialer_event, is_campaign_command};
 pub use command::{execute, ApiReply, ApiRequest, Command};
 pub use convert::Converter;
 pub use screen_pop::screen_pop;
 pub use server::{bind, Ready, Server};
-pub use views::snapshot;
+pub use views::{add_quality, snapshot};

@@ -46,7 +46,7 @@ impl Server {
     /// daemon does not run without the API it was configured with).
     pub async fn build(self) -> Result<Ready, tonic::transport::Error> {
         let tokens = Arc::new(self.tokens);
-        let events = pb::events_server::EventsServer::new(EventsService {
+        let events = super::codec::EventsServer::new(EventsService {
             bus: self.bus,
             tokens: tokens.clone(),
         });
@@ -55,9 +55,7 @@ impl Server {
             tokens,
         });
         let (health, health_service) = tonic_health::server::health_reporter();
-        health
-            .set_serving::<pb::events_server::EventsServer<EventsService>>()
-            .await;
+        health.set_serving::<super::codec::EventsServer>().await;
         health
             .set_serving::<pb::control_server::ControlServer<ControlService>>()
             .await;

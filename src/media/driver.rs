@@ -55,6 +55,14 @@ impl MediaDriver {
             .extend(prompts.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
+    /// The call's live media figures (None: no relay for it).
+    pub fn quality(&self, call: CallRef) -> Option<relay::MediaSummary> {
+        let h = self.relays.get(&call)?;
+        // A panic while holding it left a plain value: still usable.
+        let s = h.live.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Some(s)
+    }
+
     pub fn active(&self) -> usize {
         self.relays.len()
     }

@@ -88,6 +88,10 @@ pub struct MediaSummary {
     pub a_to_b: MediaQuality,
     pub b_to_a: MediaQuality,
     pub mos: Option<f64>,
+    /// End-to-end loss of the worse direction (0–1) and the worst jitter, ms: what `mos`
+    /// was estimated from.
+    pub loss: f64,
+    pub jitter_ms: f64,
     /// Sum of both legs' RTCP round trips to us (see `Cdr::rtt_ms`).
     pub rtt_ms: Option<f64>,
     /// Packets dropped because they came from somewhere other than the latched source.
@@ -99,7 +103,17 @@ pub type Finished = (MediaSummary, Option<RecordingEnd>);
 
 pub struct RelayHandle {
     pub cmd: mpsc::UnboundedSender<RelayCmd>,
+    /// The call's figures so far, refreshed by the relay about once a second (read by the
+    /// API's snapshots). A lock, not a message: the reader wants only the latest, and the
+    /// relay writes it off the packet path.
+    pub live: LiveSummary,
 }
+
+/// The latest `MediaSummary` of a running relay.
+pub type LiveSummary = std::sync::Arc<std::sync::Mutex<MediaSummary>>;
+
+/// Relay ticks (250 ms) between refreshes of the live summary.
+const LIVE_EVERY: u32 = 4;
 
 /// Bind the ports (RTP on the even port, RTCP on the next) and start the relay task.
 pub fn open(
@@ -142,9 +156,12 @@ pub fn open(
         events,
         tap: None,
         rec_end: None,
+        live: LiveSummary::default(),
+        ticks: 0,
     };
+    let live = relay.live.clone();
     tokio::spawn(run(relay, sockets, rx));
-    Ok(RelayHandle { cmd: tx })
+    Ok(RelayHandle { cmd: tx, live })
 }
 
 struct Sockets {
@@ -286,6 +303,9 @@ struct Relay {
     /// The running recording, if any, and how the call's recording will be reported.
     tap: Option<Box<Tap>>,
     rec_end: Option<RecordingEnd>,
+    /// Shared with the handle: the figures so far (see `RelayHandle::live`).
+    live: LiveSummary,
+    ticks: u32,
 }
 
 fn idx(side: Side) -> usize {
@@ -582,6 +602,12 @@ impl Relay {
 
     fn tick(&mut self) {
         let now = Instant::now();
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(LIVE_EVERY) {
+            let s = self.summary();
+            // A panic elsewhere while holding it left a plain value: still usable.
+            *self.live.lock().unwrap_or_else(|p| p.into_inner()) = s;
+        }
         if let Some(t) = self.tap.as_mut() {
             t.tick(now.into_std());
         }
@@ -628,6 +654,8 @@ impl Relay {
             a_to_b: a.quality(b),
             b_to_a: b.quality(a),
             mos: got_media.then(|| round(estimate_mos(loss, jitter, rtt_ms))),
+            loss,
+            jitter_ms: jitter,
             rtt_ms: rtt_ms.map(round),
             foreign_dropped: self.foreign_dropped,
         }
@@ -909,6 +937,19 @@ mod tests {
             0xB0B,
             "report block about B's own stream"
         );
+
+        // The live figures (for the API's snapshots) catch up within a refresh or two.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let live = loop {
+            let l = h.live.lock().unwrap().clone();
+            if l.b_to_a.far_lost == Some(7) || std::time::Instant::now() > deadline {
+                break l;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(live.b_to_a.far_lost, Some(7), "{live:?}");
+        assert_eq!((live.a_to_b.packets, live.b_to_a.packets), (1, 1));
+        assert!(live.mos.is_some(), "{live:?}");
 
         let (tx, rx) = oneshot::channel();
         h.cmd.send(RelayCmd::Finish(tx)).unwrap();

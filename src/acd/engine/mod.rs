@@ -19,7 +19,7 @@ mod routing;
 mod timeouts;
 mod views;
 
-pub use views::{CallStatus, Directory};
+pub use views::{CallStatus, Directory, QueueStaff};
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -28,6 +28,17 @@ pub enum CallStatus {
     },
 }
 
+/// How a queue is staffed now (its member agents by state).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStaff {
+    /// Members logged in (any state but LoggedOut).
+    pub logged_in: u32,
+    /// Members Ready (waiting for an offer).
+    pub ready: u32,
+    /// Members Offered, OnCall or in WrapUp.
+    pub busy: u32,
+}
+
 /// Names for exports (queue_log) and displays.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
@@ -152,6 +163,38 @@ impl Engine {
                 .map(|a| a.members.iter().map(|m| m.queue).collect())
                 .collect(),
         }
+    }
+
+    /// The queue's members by state (O(members)).
+    pub fn queue_staff(&self, q: QueueId) -> Option<QueueStaff> {
+        let q = self.queues.get(q.ix())?;
+        let mut s = QueueStaff::default();
+        for &a in &q.members {
+            // invariant: member lists hold ids minted by `build`
+            match self.agents[a.ix()].state {
+                AgentState::LoggedOut => continue,
+                AgentState::Ready => s.ready += 1,
+                AgentState::Offered { .. }
+                | AgentState::OnCall { .. }
+                | AgentState::WrapUp { .. } => s.busy += 1,
+                AgentState::NotReady { .. } => {}
+            }
+            s.logged_in += 1;
+        }
+        Some(s)
+    }
+
+    /// The wait a caller joining the queue now would be told (see `ewt`); None without
+    /// history or staff.
+    pub fn queue_ewt(&self, q: QueueId) -> Option<Duration> {
+        let queue = self.queues.get(q.ix())?;
+        let pos = queue.waiting.len() as u32 + 1;
+        ewt::estimate(pos, queue.handle.mean_ms(), queue.staffed)
+    }
+
+    /// Each queue's KPI parameters (service level threshold, formula), by QueueId.
+    pub fn kpi_params(&self) -> Vec<crate::acd::kpi::QueueParams> {
+        self.queues.iter().map(|q| (&q.cfg).into()).collect()
     }
 
     /// Pending deadlines (including stale ones), for memory accounting.

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::acd::{AgentId, AgentState, Engine, OfferId};
+use crate::acd::live_kpi::LiveKpis;
+use crate::acd::{AcdEvent, AgentId, AgentState, Engine, OfferId};
 use crate::sip::endpoint::{Endpoint, Output};
 
 use super::calls::CallRef;
@@ -43,6 +44,10 @@ pub(super) struct AcdState {
     pub queue_names: Vec<String>,
     /// Queued callbacks by their ACD call number.
     pub callbacks: HashMap<u64, super::calls::CallbackEntry>,
+    /// Today's KPIs, fed every event the engine emits (None without an engine).
+    pub kpis: Option<LiveKpis>,
+    /// What `set_acd` starts them from (see `set_kpi_day`).
+    pub kpi_seed: (i64, Vec<AcdEvent>),
 }
 
 impl AcdState {
@@ -110,8 +115,30 @@ impl Endpoint {
         let dir = engine.directory();
         self.acd.names = dir.agents;
         self.acd.queue_names = dir.queues;
+        let (offset, today) = std::mem::take(&mut self.acd.kpi_seed);
+        let mut kpis = LiveKpis::new(&engine.kpi_params(), self.acd.names.len(), offset);
+        for ev in &today {
+            kpis.add(ev);
+        }
+        self.acd.kpis = Some(kpis);
         self.acd.engine = Some(engine);
         self.acd.next_sweep = None;
+    }
+
+    /// Where today's live KPIs start from: the local time zone (for midnight) and the
+    /// day's events stored before a restart, oldest first. Call before `set_acd`, which
+    /// starts them (so the agents it restores are counted too).
+    pub fn set_kpi_day(&mut self, utc_offset_secs: i64, today: Vec<AcdEvent>) {
+        self.acd.kpi_seed = (utc_offset_secs, today);
+    }
+
+    /// Restart the day's counts if midnight has passed (the driver calls it before reading
+    /// the views; events roll it themselves).
+    pub fn roll_kpis(&mut self, now: Instant) {
+        let now_ms = self.calls.unix_ms(now).max(0) as u64;
+        if let Some(k) = self.acd.kpis.as_mut() {
+            k.roll(now_ms);
+        }
     }
 
     /// An agent's state as it was stored (startup after a crash or a stop).

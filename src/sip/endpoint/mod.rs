@@ -297,6 +297,11 @@ impl Endpoint {
         self.out.pop_front()
     }
 
+    /// How SIP transactions ended so far (for the metrics).
+    pub fn tx_stats(&self) -> crate::sip::transaction::TxStats {
+        self.txns.stats()
+    }
+
     pub fn poll_timeout(&self) -> Option<Instant> {
         [
             self.txns.poll_timeout(),

@@ -3,7 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::acd::{AgentId, QueueId, StateKind};
+use crate::acd::kpi::{AgentKpi, QueueKpi};
+use crate::acd::{AgentId, QueueId, QueueStaff, StateKind};
+
+use super::calls::CallRef;
 
 use super::Endpoint;
 
@@ -20,6 +23,10 @@ pub enum CallViewState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallView {
     pub id: String,
+    /// The endpoint's handle (what the media driver knows the call's relay by).
+    pub call_ref: CallRef,
+    /// Either side put the other on hold.
+    pub held: bool,
     pub state: CallViewState,
     pub caller: String,
     pub callee: String,
@@ -39,6 +46,13 @@ pub struct QueueView {
     pub waiting: usize,
     /// How long the longest-waiting caller has waited.
     pub longest_wait: Duration,
+    /// Today's figures (exact, from the ACD events; None before `start_kpis`).
+    pub kpi: Option<QueueKpi>,
+    /// The queue's service level threshold.
+    pub service_level: Duration,
+    pub staff: QueueStaff,
+    /// What a caller joining now would be told (None: no history or nobody staffed).
+    pub ewt: Option<Duration>,
 }
 
 /// One agent, live.
@@ -48,6 +62,10 @@ pub struct AgentView {
     pub state: StateKind,
     pub reason: Option<String>,
     pub phone: Option<String>,
+    /// In the current state since (None: no change seen today or since the restart).
+    pub in_state: Option<Duration>,
+    /// Today's figures (None before `start_kpis`).
+    pub kpi: Option<AgentKpi>,
 }
 
 impl Endpoint {
@@ -56,6 +74,8 @@ impl Endpoint {
         let Some(e) = self.acd.engine.as_ref() else {
             return Vec::new();
         };
+        let now_ms = self.calls.unix_ms(now).max(0) as u64;
+        let params = e.kpi_params();
         self.acd
             .queue_names
             .iter()
@@ -66,37 +86,56 @@ impl Endpoint {
                     name: name.clone(),
                     waiting: e.queue_len(q).unwrap_or(0),
                     longest_wait: e.longest_wait(now, q).unwrap_or_default(),
+                    kpi: self.acd.kpis.as_ref().and_then(|k| k.queue(q, now_ms)),
+                    service_level: Duration::from_millis(
+                        params.get(ix).map_or(0, |p| p.service_level_ms),
+                    ),
+                    staff: e.queue_staff(q).unwrap_or_default(),
+                    ewt: e.queue_ewt(q),
                 }
             })
             .collect()
     }
 
     /// Every agent with their state, in config order (empty without an ACD).
-    pub fn agents_view(&self) -> Vec<AgentView> {
+    pub fn agents_view(&self, now: Instant) -> Vec<AgentView> {
         let Some(e) = self.acd.engine.as_ref() else {
             return Vec::new();
         };
+        let now_ms = self.calls.unix_ms(now).max(0) as u64;
         self.acd
             .names
             .iter()
             .enumerate()
-            .map(|(ix, login)| self.agent_view_of(e, AgentId(ix as u32), login))
+            .map(|(ix, login)| self.agent_view_of(e, now_ms, AgentId(ix as u32), login))
             .collect()
     }
 
     /// One agent's view, by login id.
-    pub fn agent_view(&self, agent: &str) -> Option<AgentView> {
+    pub fn agent_view(&self, now: Instant, agent: &str) -> Option<AgentView> {
         let e = self.acd.engine.as_ref()?;
-        Some(self.agent_view_of(e, e.agent_id(agent)?, agent))
+        let now_ms = self.calls.unix_ms(now).max(0) as u64;
+        Some(self.agent_view_of(e, now_ms, e.agent_id(agent)?, agent))
     }
 
-    fn agent_view_of(&self, e: &crate::acd::Engine, a: AgentId, login: &str) -> AgentView {
+    fn agent_view_of(
+        &self,
+        e: &crate::acd::Engine,
+        now_ms: u64,
+        a: AgentId,
+        login: &str,
+    ) -> AgentView {
         let st = e.agent_state(a);
+        let kpis = self.acd.kpis.as_ref();
         AgentView {
             agent: login.to_string(),
             state: st.map_or(StateKind::LoggedOut, |s| s.kind()),
             reason: st.and_then(|s| s.reason()),
             phone: self.acd.phone.get(&a).cloned(),
+            in_state: kpis
+                .and_then(|k| k.agent_since(a))
+                .map(|(_, since)| Duration::from_millis(now_ms.saturating_sub(since))),
+            kpi: kpis.and_then(|k| k.agent(a, now_ms)),
         }
     }
 

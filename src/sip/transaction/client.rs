@@ -177,8 +177,7 @@ impl TransactionLayer {
             (Timer::B, State::Calling)
             | (Timer::C, State::Proceeding)
             | (Timer::F, State::Trying | State::Proceeding) => {
-                self.events.push_back(TxEvent::Timeout { key: key.clone() });
-                self.terminate(key);
+                self.time_out(key);
             }
             (Timer::D | Timer::K | Timer::M, _) => self.terminate(key),
             _ => {}

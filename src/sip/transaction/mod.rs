@@ -8,9 +8,11 @@
 mod client;
 mod key;
 mod server;
+mod stats;
 mod timers;
 
 pub use key::{KeyError, TxKey};
+pub use stats::{TxKind, TxStats};
 pub use timers::{Timer, TimerConfig};
 
 use std::cmp::Reverse;
@@ -70,14 +72,7 @@ pub enum TxError {
     Ack,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(clippy::enum_variant_names)] // the RFC's names
-enum Kind {
-    ClientInvite,
-    ClientNonInvite,
-    ServerInvite,
-    ServerNonInvite,
-}
+use stats::TxKind as Kind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -118,6 +113,7 @@ pub struct TransactionLayer {
     seq: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TxEvent>,
+    stats: TxStats,
 }
 
 impl TransactionLayer {
@@ -129,7 +125,13 @@ impl TransactionLayer {
             seq: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            stats: TxStats::default(),
         }
+    }
+
+    /// How transactions ended so far.
+    pub fn stats(&self) -> TxStats {
+        self.stats
     }
 
     pub fn len(&self) -> usize {
@@ -207,8 +209,20 @@ impl TransactionLayer {
         }
     }
 
+    /// The transaction ran its course.
     fn terminate(&mut self, key: &TxKey) {
-        if self.txs.remove(key).is_some() {
+        if let Some(tx) = self.txs.remove(key) {
+            self.stats.completed[tx.kind as usize] += 1;
+            self.events
+                .push_back(TxEvent::Terminated { key: key.clone() });
+        }
+    }
+
+    /// Timer B, F or H fired: the TU hears of it, then the transaction is gone.
+    fn time_out(&mut self, key: &TxKey) {
+        if let Some(tx) = self.txs.remove(key) {
+            self.stats.timed_out[tx.kind as usize] += 1;
+            self.events.push_back(TxEvent::Timeout { key: key.clone() });
             self.events
                 .push_back(TxEvent::Terminated { key: key.clone() });
         }

@@ -156,6 +156,7 @@ impl TransactionLayer {
         }
         let peer = tx.peer;
         self.txs.remove(key);
+        self.stats.completed[Kind::ServerNonInvite as usize] += 1;
         self.send(peer, to_bytes(resp));
         Ok(())
     }
@@ -184,8 +185,7 @@ impl TransactionLayer {
             }
             (Timer::H, State::Completed) => {
                 // No ACK ever came: the TU learns of the failure.
-                self.events.push_back(TxEvent::Timeout { key: key.clone() });
-                self.terminate(key);
+                self.time_out(key);
             }
             (Timer::I | Timer::J | Timer::L, _) => self.terminate(key),
             _ => {}

@@ -84,6 +84,8 @@ fn timer_b_walks_to_32_seconds_with_invite_retransmissions() {
     assert!(matches!(&ev[0], TxEvent::Timeout { key: k } if *k == key));
     assert!(matches!(&ev[1], TxEvent::Terminated { .. }));
     assert!(l.is_empty());
+    assert_eq!(l.stats().timed_out(TxKind::ClientInvite), 1);
+    assert_eq!(l.stats().completed(TxKind::ClientInvite), 0);
 }
 
 #[test]
@@ -138,6 +140,12 @@ fn timer_f_times_out_and_final_response_then_k() {
     assert_eq!(l.len(), 1);
     l.handle_timeout(t0 + Duration::from_secs(5));
     assert!(l.is_empty(), "Timer K = T4");
+    // One timed out (F), one completed; nothing counted twice.
+    let st = l.stats();
+    assert_eq!(st.timed_out(TxKind::ClientNonInvite), 1);
+    assert_eq!(st.completed(TxKind::ClientNonInvite), 1);
+    assert_eq!(st.completed[..].iter().sum::<u64>(), 1);
+    assert_eq!(st.timed_out[..].iter().sum::<u64>(), 1);
 }
 
 #[test]

@@ -89,10 +89,12 @@ impl Transports {
 
     /// Send without waiting. UDP drops on a full socket buffer (timers retransmit); TCP queues
     /// on the connection the peer used and drops if that connection is gone or backed up.
-    pub fn send(&self, peer: &Peer, bytes: Bytes) {
+    /// Send `bytes`; false when they could not be (counted in the metrics; the transaction
+    /// layer's timers handle the loss like any other).
+    pub fn send(&self, peer: &Peer, bytes: Bytes) -> bool {
         if !is_sendable(peer.addr.ip()) {
             tracing::warn!(dest = %peer.addr, "refusing to send to a broadcast/multicast/unspecified address");
-            return;
+            return false;
         }
         match peer.transport {
             TransportKind::Udp => {
@@ -100,11 +102,14 @@ impl Transports {
                     .conn
                     .and_then(|i| self.udp.get(i as usize))
                     .or_else(|| self.udp_for(peer.addr));
-                if let Some(sock) = sock {
-                    if let Err(e) = sock.try_send_to(&bytes, peer.addr) {
-                        tracing::debug!(dest = %peer.addr, error = %e, "udp send failed");
-                    }
+                let Some(sock) = sock else {
+                    return false;
+                };
+                if let Err(e) = sock.try_send_to(&bytes, peer.addr) {
+                    tracing::debug!(dest = %peer.addr, error = %e, "udp send failed");
+                    return false;
                 }
+                true
             }
             TransportKind::Tcp => {
                 let sent = peer
@@ -112,7 +117,9 @@ impl Transports {
                     .and_then(|c| self.conns.get(&c).map(|tx| tx.try_send(bytes).is_ok()));
                 if sent != Some(true) {
                     tracing::debug!(dest = %peer.addr, "no usable tcp connection; message dropped");
+                    return false;
                 }
+                true
             }
         }
     }

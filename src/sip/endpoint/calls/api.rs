@@ -17,9 +17,11 @@ impl Endpoint {
         let since = |ms: i64| Duration::from_millis(now_ms.saturating_sub(ms).max(0) as u64);
         self.calls
             .calls
-            .values()
-            .map(|c| CallView {
+            .iter()
+            .map(|(r, c)| CallView {
                 id: c.uuid.clone(),
+                call_ref: *r,
+                held: c.hold.iter().any(|h| *h),
                 state: match c.state {
                     State::Ringing => CallViewState::Ringing,
                     State::Answered => CallViewState::Answered,

@@ -377,7 +377,7 @@ impl CallTable {
         self.clients.remove(key);
     }
 
-    fn unix_ms(&self, now: Instant) -> i64 {
+    pub(in crate::sip::endpoint) fn unix_ms(&self, now: Instant) -> i64 {
         let (base, ms) = self.wall;
         ms + now.saturating_duration_since(base).as_millis() as i64
     }

@@ -216,6 +216,9 @@ impl Endpoint {
                         self.stop_offer(now, offer);
                     }
                     self.persist_agents_of(&ev);
+                    if let Some(k) = self.acd.kpis.as_mut() {
+                        k.add(&ev);
+                    }
                     self.out.push_back(Output::Acd(ev));
                 }
             }

@@ -114,4 +114,7 @@ fn an_offer_retried_after_491_is_relayed_again() {
         })
         .collect();
     assert_eq!(held, [Side::A]);
+    // The API's view shows it held.
+    let now = h.now;
+    assert!(h.ep.calls_view(now)[0].held);
 }

@@ -9,6 +9,7 @@ mod callback;
 mod campaign;
 mod indialog;
 mod ivr;
+mod kpis;
 mod limits;
 mod monitor;
 mod msg;
