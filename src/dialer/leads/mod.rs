@@ -12,6 +12,7 @@
 //! [`select`] which lead next, [`outcome`] retries / dispositions / crash recovery, [`dnc`],
 //! [`progress`] the campaign report.
 
+pub mod cli;
 pub mod dnc;
 pub mod e164;
 pub mod import;
