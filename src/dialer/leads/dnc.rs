@@ -73,6 +73,28 @@ impl LeadBook {
         Ok(insert(&self.conn, now, &number, campaign, reason)?)
     }
 
+    /// Add many numbers in one transaction (a national DNC list); returns how many were new.
+    /// One that does not normalize refuses the whole batch, naming it.
+    pub fn dnc_add_many<'a>(
+        &mut self,
+        now: SystemTime,
+        raws: impl IntoIterator<Item = &'a str>,
+        campaign: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<usize, LeadError> {
+        let numbers = raws
+            .into_iter()
+            .map(|r| self.dnc_number(r, campaign))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tx = self.conn.transaction()?;
+        let mut added = 0;
+        for n in &numbers {
+            added += usize::from(insert(&tx, now, n, campaign, reason)?);
+        }
+        tx.commit()?;
+        Ok(added)
+    }
+
     /// Remove a number; false when it was not on that list.
     pub fn dnc_remove(&mut self, raw: &str, campaign: Option<&str>) -> Result<bool, LeadError> {
         let number = self.dnc_number(raw, campaign)?;

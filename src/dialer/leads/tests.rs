@@ -596,3 +596,24 @@ fn progress_counts_and_abandon_rates_today_and_30_days() {
         "{text}"
     );
 }
+
+#[test]
+fn dnc_add_many_is_all_or_nothing() {
+    let (_d, mut b) = book();
+    let t = t0();
+    assert_eq!(
+        b.dnc_add_many(t, ["2015550101", "+12015550102"], None, None)
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        b.dnc_add_many(t, ["2015550102", "2015550103"], None, None)
+            .unwrap(),
+        1
+    );
+    let e = b
+        .dnc_add_many(t, ["2015550104", "junk"], None, None)
+        .unwrap_err();
+    assert!(e.to_string().contains("junk"), "{e}");
+    assert_eq!(b.dnc_list(None).unwrap().len(), 3);
+}
