@@ -8,7 +8,7 @@
 //! before) is a duplicate and skipped; a row whose number, zone or region is unusable is kept
 //! as `invalid` with the reason and never dialed; a number on a DNC list is kept as `dnc`.
 //! A file that is not CSV at all (no header, no phone column, bad UTF-8) imports nothing and
-//! says at which line.
+//! says at which line (the file is checked whole before anything is written).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
@@ -121,8 +121,23 @@ fn resolve(
     })
 }
 
+/// A row ready to store.
+struct Prepared {
+    line: u64,
+    name: Option<String>,
+    json: String,
+    /// The row, or (the raw phone text, why it is invalid).
+    row: Result<Row, (String, String)>,
+}
+
+/// Rows per transaction: a big list must not hold the store's write lock for long (the
+/// daemon's writer and the dialer wait at most `busy_timeout` for it).
+const CHUNK: usize = 2000;
+
 impl LeadBook {
-    /// Import a CSV of leads into `campaign` (one transaction: all or nothing).
+    /// Import a CSV of leads into `campaign`. The whole file is read and checked first: a
+    /// file-level error imports nothing. Rows are then committed in chunks; should a commit
+    /// fail half-way, importing the same file again is safe (stored rows are duplicates).
     pub fn import_csv<R: Read>(
         &mut self,
         now: SystemTime,
@@ -137,37 +152,59 @@ impl LeadBook {
             .from_reader(reader);
         let headers = rdr.headers().map_err(csv_error)?.clone();
         let cols = columns(&headers)?;
-        let mut report = ImportReport::default();
+        let mut rows = Vec::new();
         let mut zones = HashSet::new();
-        let tx = self.conn.transaction()?;
+        let mut rec = csv::StringRecord::new();
+        while rdr.read_record(&mut rec).map_err(csv_error)? {
+            let fields: BTreeMap<String, String> = cols
+                .custom
+                .iter()
+                .filter_map(|(i, h)| field(&rec, Some(*i)).map(|v| (h.clone(), v.to_string())))
+                .collect();
+            let row = resolve(&rec, &cols, rules.region)
+                .map_err(|reason| (rec.get(cols.phone).unwrap_or("").trim().to_string(), reason));
+            if let Ok(r) = &row {
+                zones.insert(r.tz.clone());
+            }
+            rows.push(Prepared {
+                line: rec.position().map_or(0, |p| p.line()),
+                name: field(&rec, cols.name).map(str::to_string),
+                // Serializing a map of strings cannot fail.
+                json: serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into()),
+                row,
+            });
+        }
+        // Zones first: a lead is never stored in a zone that selection does not know.
         {
+            let tx = self.conn.transaction()?;
+            for z in &zones {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO lead_zones (campaign, tz) VALUES (?1, ?2)",
+                )?
+                .execute(params![campaign, z])?;
+            }
+            tx.commit()?;
+        }
+        let mut report = ImportReport::default();
+        for chunk in rows.chunks(CHUNK) {
+            let tx = self.conn.transaction()?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO leads (campaign, number, name, tz, fields, state, next_at_ms,
                     invalid_reason, imported_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7)
                  ON CONFLICT (campaign, number) DO NOTHING",
             )?;
-            let mut rec = csv::StringRecord::new();
-            while rdr.read_record(&mut rec).map_err(csv_error)? {
-                let line = rec.position().map_or(0, |p| p.line());
-                let fields: BTreeMap<String, String> = cols
-                    .custom
-                    .iter()
-                    .filter_map(|(i, h)| field(&rec, Some(*i)).map(|v| (h.clone(), v.to_string())))
-                    .collect();
-                // Serializing a map of strings cannot fail.
-                let json = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
-                let name = field(&rec, cols.name);
-                match resolve(&rec, &cols, rules.region) {
+            for p in chunk {
+                match &p.row {
                     Ok(row) => {
                         let on_dnc = dnc::lookup(&tx, &row.number, campaign)?.is_some();
                         let state = if on_dnc { "dnc" } else { "new" };
                         let n = insert.execute(params![
                             campaign,
                             row.number,
-                            name,
+                            p.name,
                             row.tz,
-                            json,
+                            p.json,
                             state,
                             now_ms,
                             None::<String>
@@ -178,26 +215,19 @@ impl LeadBook {
                             report.dnc += 1;
                         } else {
                             report.imported += 1;
-                            zones.insert(row.tz);
                         }
                     }
-                    Err(reason) => {
-                        let raw = rec.get(cols.phone).unwrap_or("").trim();
+                    Err((raw, reason)) => {
                         insert.execute(params![
-                            campaign, raw, name, "", json, "invalid", now_ms, reason
+                            campaign, raw, p.name, "", p.json, "invalid", now_ms, reason
                         ])?;
-                        report.invalid.push((line, reason));
+                        report.invalid.push((p.line, reason.clone()));
                     }
                 }
             }
-            let mut zone = tx.prepare_cached(
-                "INSERT OR IGNORE INTO lead_zones (campaign, tz) VALUES (?1, ?2)",
-            )?;
-            for z in &zones {
-                zone.execute(params![campaign, z])?;
-            }
+            drop(insert);
+            tx.commit()?;
         }
-        tx.commit()?;
         Ok(report)
     }
 }

@@ -617,3 +617,17 @@ fn dnc_add_many_is_all_or_nothing() {
     assert!(e.to_string().contains("junk"), "{e}");
     assert_eq!(b.dnc_list(None).unwrap().len(), 3);
 }
+
+#[test]
+fn a_list_bigger_than_one_commit_dedupes_across_chunks_and_reimports_idempotently() {
+    let (_d, mut b) = book();
+    let mut csv: String = (0..2500).fold("phone\n".to_string(), |s, i| {
+        s + &format!("+1201{:07}\n", 2_000_000 + i)
+    });
+    csv.push_str("(201) 200-0000\n"); // the first row again, past the first chunk
+    let r = import(&mut b, &csv);
+    assert_eq!((r.imported, r.duplicates), (2500, 1));
+    let again = import(&mut b, &csv);
+    assert_eq!((again.imported, again.duplicates), (0, 2501));
+    assert_eq!(b.progress(t0(), C).unwrap().total, 2500);
+}
