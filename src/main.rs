@@ -114,6 +114,9 @@ enum LeadsCmd {
         /// Only leads in this state (new, dialing, retry, callback, done, dnc, invalid).
         #[arg(long)]
         state: Option<String>,
+        /// At most this many (by id).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
         #[arg(long)]
         json: bool,
     },
@@ -254,9 +257,10 @@ fn leads(action: LeadsCmd) -> ExitCode {
             config,
             campaign,
             state,
+            limit,
             json,
         } => tool("leads list", &config, |store| {
-            cli::list(store, &campaign, state.as_deref(), json)
+            cli::list(store, &campaign, state.as_deref(), limit, json)
         }),
     }
 }

@@ -59,11 +59,12 @@ pub fn list(
     store: &Path,
     campaign: &str,
     state: Option<&str>,
+    limit: usize,
     json: bool,
 ) -> Result<String, String> {
     let b = open(store, "US", "UTC")?;
     let rows = b
-        .list(campaign, state, usize::MAX >> 1)
+        .list(campaign, state, limit.min(i64::MAX as usize))
         .map_err(|e| e.to_string())?;
     if json {
         return serde_json::to_string_pretty(&rows)
