@@ -14,8 +14,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::{dnc, ms, LeadBook, LeadError, Rules};
 use crate::dialer::source::LeadDial;
 
-/// Selection order: the state, and whether it is bound by `max_attempts` (a callback is a
-/// promise to the customer: it is kept even after the last regular attempt).
+/// Selection order by state. A callback is not bound by `max_attempts`: it is a promise to
+/// the customer, kept even after the last regular attempt.
 const ORDER: [&str; 3] = ["callback", "retry", "new"];
 
 impl LeadBook {
