@@ -1,4 +1,5 @@
-//! The `switchboard` command: run the daemon, check a configuration file, or report KPIs.
+//! The `switchboard` command: run the daemon, check a configuration file, report KPIs, or
+//! manage the dialer's leads and do-not-call lists.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::time::SystemTime;
 
 use clap::{Parser, Subcommand};
 use switchboard::acd::kpi::Interval;
+use switchboard::dialer::leads::cli;
 use switchboard::report;
 use switchboard::store::Store;
 
@@ -71,6 +73,104 @@ enum Command {
         #[arg(long)]
         no_header: bool,
     },
+    /// The dialer's leads in the config's store: import a CSV, list them.
+    Leads {
+        #[command(subcommand)]
+        action: LeadsCmd,
+    },
+    /// Do-not-call lists: global, or one campaign's (--campaign).
+    Dnc {
+        #[command(subcommand)]
+        action: DncCmd,
+    },
+    /// Campaign results from the lead book.
+    Campaign {
+        #[command(subcommand)]
+        action: CampaignCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum LeadsCmd {
+    /// Import leads from a CSV (header row; phone or number, name, timezone or region,
+    /// anything else custom fields) and print what was imported, skipped and refused.
+    Import {
+        #[arg(long, short, default_value = "config/switchboard.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        campaign: String,
+        /// ISO region for numbers written without a country code.
+        #[arg(long, default_value = "US")]
+        region: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// List a campaign's leads.
+    List {
+        #[arg(long, short, default_value = "config/switchboard.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        campaign: String,
+        /// Only leads in this state (new, dialing, retry, callback, done, dnc, invalid).
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many (by id).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DncCmd {
+    /// Add a number (any spelling; normalized to E.164 with --region).
+    Add {
+        #[command(flatten)]
+        list: DncList,
+        #[arg(long)]
+        reason: Option<String>,
+        number: String,
+    },
+    /// Remove a number.
+    Remove {
+        #[command(flatten)]
+        list: DncList,
+        number: String,
+    },
+    /// Print the list.
+    List {
+        #[command(flatten)]
+        list: DncList,
+    },
+}
+
+#[derive(clap::Args)]
+struct DncList {
+    #[arg(long, short, default_value = "config/switchboard.toml")]
+    config: PathBuf,
+    /// The campaign's list instead of the global one.
+    #[arg(long)]
+    campaign: Option<String>,
+    #[arg(long, default_value = "US")]
+    region: String,
+}
+
+#[derive(Subcommand)]
+enum CampaignCmd {
+    /// Leads by state, attempts, connects, abandons, the abandon rate (today and the last
+    /// 30 days) and dispositions.
+    Report {
+        #[arg(long, short, default_value = "config/switchboard.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        campaign: String,
+        /// Where "today" starts (IANA zone).
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,6 +199,19 @@ fn main() -> ExitCode {
             json,
             no_header,
         } => simulate_dialer(&scenario, seeds, json, no_header),
+        Command::Leads { action } => leads(action),
+        Command::Dnc { action } => dnc(action),
+        Command::Campaign {
+            action:
+                CampaignCmd::Report {
+                    config,
+                    campaign,
+                    timezone,
+                    json,
+                },
+        } => tool("campaign report", &config, |store| {
+            cli::report(store, &campaign, &timezone, json)
+        }),
         Command::Run { config, json } => match switchboard::daemon::run(&config, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -107,6 +220,64 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Run a lead-book tool against the store `config` names; print its output or its error.
+fn tool(name: &str, config: &Path, f: impl FnOnce(&Path) -> Result<String, String>) -> ExitCode {
+    let cfg = match switchboard::config::load(config) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match f(&cfg.store.path) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchboard {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn leads(action: LeadsCmd) -> ExitCode {
+    match action {
+        LeadsCmd::Import {
+            config,
+            campaign,
+            region,
+            file,
+        } => tool("leads import", &config, |store| {
+            cli::import(store, &campaign, &region, &file)
+        }),
+        LeadsCmd::List {
+            config,
+            campaign,
+            state,
+            limit,
+            json,
+        } => tool("leads list", &config, |store| {
+            cli::list(store, &campaign, state.as_deref(), limit, json)
+        }),
+    }
+}
+
+fn dnc(action: DncCmd) -> ExitCode {
+    let (list, act) = match action {
+        DncCmd::Add {
+            list,
+            reason,
+            number,
+        } => (list, cli::DncAction::Add { number, reason }),
+        DncCmd::Remove { list, number } => (list, cli::DncAction::Remove { number }),
+        DncCmd::List { list } => (list, cli::DncAction::List),
+    };
+    tool("dnc", &list.config, |store| {
+        cli::dnc(store, list.campaign.as_deref(), &list.region, act)
+    })
 }
 
 /// `switchboard report`: load the config and the events, fold, print.

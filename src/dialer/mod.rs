@@ -1,8 +1,9 @@
 //! The outbound dialer: the sans-IO pacing controller ([`pacing`]), the discrete-event
 //! simulator that drives the very same pacing code ([`sim`]), and the contract between the
-//! runtime and the lead book ([`source`]).
+//! runtime and the lead book ([`source`]), and the lead book itself ([`leads`]).
 
 pub mod amd_config;
+pub mod leads;
 pub mod pacing;
 pub mod runtime;
 pub mod sim;

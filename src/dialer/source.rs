@@ -91,6 +91,16 @@ pub struct LeadRules {
     pub retry_abandoned_secs: u64,
     /// Dispositions after which a lead is never dialed again.
     pub final_dispositions: Vec<String>,
+    /// ISO 3166 region ("US", "GB") for numbers written without a country code.
+    pub default_region: String,
+    /// A person answered, talked to an agent, and the disposition was neither final nor a
+    /// callback: try again this much later.
+    pub retry_connected_secs: u64,
+    /// An attempt found still "dialing" at start-up (the daemon died mid-call).
+    pub retry_interrupted_secs: u64,
+    /// A preview agent skipped the lead, or the runtime reported `NotDialed`: the lead goes
+    /// to the back of the line for this long (the attempt does not count).
+    pub retry_skipped_secs: u64,
 }
 
 impl Default for LeadRules {
@@ -110,6 +120,10 @@ impl Default for LeadRules {
                 "wrong-number".into(),
                 "do-not-call".into(),
             ],
+            default_region: "US".into(),
+            retry_connected_secs: 3600 * 24,
+            retry_interrupted_secs: 3600,
+            retry_skipped_secs: 600,
         }
     }
 }

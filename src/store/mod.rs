@@ -110,22 +110,35 @@ pub struct Store {
     reader: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
+/// A connection of its own for a component that owns its tables and commits synchronously
+/// (the dialer's lead book): same settings and migrations as the writer's.
+pub fn open_connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    create_dir(path)?;
+    Ok(schema::open(path)?)
+}
+
+/// Create the store's directory (mode 0700) if it is missing.
+fn create_dir(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.into(),
+                source,
+            })?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Open (creating the directory with mode 0700 and the schema) and start the writer.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.exists() {
-                std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
-                    path: dir.into(),
-                    source,
-                })?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-                }
-            }
-        }
+        create_dir(path)?;
         let conn = schema::open(path)?;
         let (tx, rx) = std_mpsc::channel();
         let thread = std::thread::Builder::new()

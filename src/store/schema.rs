@@ -93,6 +93,63 @@ const MIGRATIONS: &[&str] = &[
         state TEXT NOT NULL,
         updated_unix_ms INTEGER NOT NULL
     );",
+    // The dialer's lead book (src/dialer/leads/), owned by `LeadBook` through its own
+    // connection (its commits are synchronous: `next_lead` returns only once the attempt is
+    // on disk). `number` is E.164 (the raw text for `invalid` leads); `tz` is an IANA name or
+    // '' for the campaign's default; `fields` the custom CSV columns as a JSON object;
+    // `state` new | dialing | retry | callback | done | dnc | invalid. Times are Unix ms.
+    "CREATE TABLE IF NOT EXISTS leads (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        campaign TEXT NOT NULL,
+        number TEXT NOT NULL,
+        name TEXT,
+        tz TEXT NOT NULL DEFAULT '',
+        fields TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL,
+        next_at_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_outcome TEXT,
+        final_disposition TEXT,
+        callback_agent TEXT,
+        invalid_reason TEXT,
+        imported_at_ms INTEGER NOT NULL,
+        UNIQUE (campaign, number)
+    );
+    -- Selection: one index seek per (state, zone) whose window is open.
+    CREATE INDEX IF NOT EXISTS leads_due ON leads(campaign, state, tz, next_at_ms, id);
+    -- The zones a campaign's leads are in, so selection never scans leads to find them.
+    CREATE TABLE IF NOT EXISTS lead_zones (
+        campaign TEXT NOT NULL,
+        tz TEXT NOT NULL,
+        PRIMARY KEY (campaign, tz)
+    );
+    -- One row per attempt; `result` NULL while dialing (closed as `interrupted` at start-up
+    -- after a crash). `prev_state` is where the lead goes back to when the attempt did not
+    -- count (skipped, not-dialed).
+    CREATE TABLE IF NOT EXISTS lead_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        lead INTEGER NOT NULL REFERENCES leads(id),
+        campaign TEXT NOT NULL,
+        attempt_no INTEGER NOT NULL,
+        started_ms INTEGER NOT NULL,
+        ended_ms INTEGER,
+        result TEXT,
+        detail TEXT,
+        agent TEXT,
+        disposition TEXT,
+        prev_state TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS lead_attempts_open ON lead_attempts(result) WHERE result IS NULL;
+    CREATE INDEX IF NOT EXISTS lead_attempts_campaign ON lead_attempts(campaign, started_ms);
+    CREATE INDEX IF NOT EXISTS lead_attempts_lead ON lead_attempts(lead);
+    -- Do-not-call numbers (E.164): `campaign` NULL for the global list.
+    CREATE TABLE IF NOT EXISTS dnc (
+        number TEXT NOT NULL,
+        campaign TEXT,
+        added_ms INTEGER NOT NULL,
+        reason TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS dnc_key ON dnc(number, ifnull(campaign, ''));",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

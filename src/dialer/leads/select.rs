@@ -1,0 +1,178 @@
+//! Which lead to dial next: due callbacks first, then due retries, then new leads (oldest
+//! first), among the zones whose calling window is open now; then max attempts and the DNC
+//! lists are checked on the lead itself, every time. The attempt is committed before the
+//! lead is handed out.
+//!
+//! Cost: one indexed seek (`leads_due`) per (state, open zone) plus the DNC lookups, so it
+//! does not grow with the number of leads (see BENCHMARKS.md, "Lead book").
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{dnc, ms, LeadBook, LeadError, Rules};
+use crate::dialer::source::LeadDial;
+
+/// Selection order by state. A callback is not bound by `max_attempts`: it is a promise to
+/// the customer, kept even after the last regular attempt.
+const ORDER: [&str; 3] = ["callback", "retry", "new"];
+
+impl LeadBook {
+    /// Preview mode: the next lead for `agent` to look at (its personal callbacks and
+    /// everyone's due leads, never another agent's personal callbacks). The attempt is
+    /// recorded as for `next_lead`, with `LeadDial.agent = Some(agent)`; the agent then
+    /// dials (and the runtime reports the outcome) or calls [`LeadBook::skip`].
+    pub fn next_lead_for_agent(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Result<Option<LeadDial>, LeadError> {
+        self.try_next_lead(now, campaign, Some(agent))
+    }
+
+    /// `next_lead` with the error: `agent` restricts personal callbacks to that agent (preview
+    /// mode); None hands out every due callback, personal ones with `LeadDial.agent` set.
+    pub fn try_next_lead(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: Option<&str>,
+    ) -> Result<Option<LeadDial>, LeadError> {
+        let rules = self.rules_of(campaign);
+        let now_ms = ms(now);
+        let tx = self.conn.transaction()?;
+        let open = open_zones(&tx, &rules, campaign, now)?;
+        let dial = loop {
+            let Some(id) = pick(&tx, campaign, &open, now_ms, agent)? else {
+                break None;
+            };
+            let lead = load(&tx, id)?;
+            if lead.state != "callback" && lead.attempts >= rules.rules.max_attempts {
+                // Rules changed under the lead (a lower max): it is finished, not dialable.
+                tx.execute("UPDATE leads SET state = 'done' WHERE id = ?1", params![id])?;
+                continue;
+            }
+            if let Some(list) = dnc::lookup(&tx, &lead.number, campaign)? {
+                tx.execute("UPDATE leads SET state = 'dnc' WHERE id = ?1", params![id])?;
+                // The bookkeeping of a refused dial: an attempt that never reached the network.
+                tx.execute(
+                    "INSERT INTO lead_attempts (lead, campaign, attempt_no, started_ms, ended_ms,
+                        result, detail, prev_state)
+                     VALUES (?1, ?2, ?3, ?4, ?4, 'not-dialed', ?5, ?6)",
+                    params![id, campaign, lead.attempts, now_ms, list, lead.state],
+                )?;
+                continue;
+            }
+            let attempt_no = lead.attempts + 1;
+            // Personal callback: its agent; preview: the agent who asked.
+            let to_agent = lead.callback_agent.clone().or(agent.map(str::to_string));
+            tx.execute(
+                "INSERT INTO lead_attempts (lead, campaign, attempt_no, started_ms, prev_state, agent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, campaign, attempt_no, now_ms, lead.state, to_agent],
+            )?;
+            let attempt_id = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE leads SET state = 'dialing', attempts = ?2 WHERE id = ?1",
+                params![id, attempt_no],
+            )?;
+            break Some(LeadDial {
+                campaign: campaign.to_string(),
+                lead_id: id,
+                attempt_id,
+                attempt_no,
+                number: lead.number,
+                name: lead.name,
+                fields: lead.fields,
+                agent: to_agent,
+            });
+        };
+        // Commit also when nothing is dialed: leads found on DNC stay marked.
+        tx.commit()?;
+        Ok(dial)
+    }
+}
+
+/// The campaign's zones whose window is open at `now`.
+fn open_zones(
+    tx: &Transaction,
+    rules: &Rules,
+    campaign: &str,
+    now: SystemTime,
+) -> Result<Vec<String>, LeadError> {
+    let mut stmt = tx.prepare_cached("SELECT tz FROM lead_zones WHERE campaign = ?1")?;
+    let zones = stmt.query_map([campaign], |r| r.get::<_, String>(0))?;
+    let mut open = Vec::new();
+    for z in zones {
+        let z = z?;
+        if rules.zone_open(&z, now) {
+            open.push(z);
+        }
+    }
+    Ok(open)
+}
+
+/// The best due lead's id: by state in `ORDER`, then earliest `next_at`, then lowest id.
+fn pick(
+    tx: &Transaction,
+    campaign: &str,
+    open: &[String],
+    now_ms: i64,
+    agent: Option<&str>,
+) -> Result<Option<i64>, LeadError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT next_at_ms, id FROM leads INDEXED BY leads_due
+         WHERE campaign = ?1 AND state = ?2 AND tz = ?3 AND next_at_ms <= ?4
+           AND (?5 IS NULL OR callback_agent IS NULL OR callback_agent = ?5)
+         ORDER BY next_at_ms, id LIMIT 1",
+    )?;
+    for state in ORDER {
+        let mut best: Option<(i64, i64)> = None;
+        for tz in open {
+            let row: Option<(i64, i64)> = stmt
+                .query_row(params![campaign, state, tz, now_ms, agent], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            if let Some(r) = row {
+                if best.is_none_or(|b| r < b) {
+                    best = Some(r);
+                }
+            }
+        }
+        if let Some((_, id)) = best {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) struct Lead {
+    pub number: String,
+    pub name: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    pub state: String,
+    pub attempts: u32,
+    pub callback_agent: Option<String>,
+}
+
+pub(crate) fn load(tx: &Transaction, id: i64) -> Result<Lead, LeadError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT number, name, fields, state, attempts, callback_agent FROM leads WHERE id = ?1",
+    )?;
+    Ok(stmt.query_row([id], |r| {
+        let fields: String = r.get(2)?;
+        Ok(Lead {
+            number: r.get(0)?,
+            name: r.get(1)?,
+            // Written by import from a BTreeMap: it parses; a hand-edited row loses only
+            // its custom fields, not the dial.
+            fields: serde_json::from_str(&fields).unwrap_or_default(),
+            state: r.get(3)?,
+            attempts: r.get(4)?,
+            callback_agent: r.get(5)?,
+        })
+    })?)
+}
