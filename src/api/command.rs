@@ -9,6 +9,7 @@ use tonic::Status;
 use super::{pb, views};
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::{AgentCommand, AgentCommandError};
+use crate::sip::endpoint::calls::{CallControlError, Side};
 use crate::sip::endpoint::Endpoint;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +17,34 @@ pub enum Command {
     ListCalls,
     ListAgents,
     ListQueues,
-    Hangup { call_id: String },
-    Agent { agent: String, cmd: AgentCommand },
-    Monitor { supervisor: String, agent: String },
-    SetMonitorMode { call_id: String, mode: MonitorMode },
+    Hangup {
+        call_id: String,
+    },
+    Agent {
+        agent: String,
+        cmd: AgentCommand,
+    },
+    Monitor {
+        supervisor: String,
+        agent: String,
+    },
+    SetMonitorMode {
+        call_id: String,
+        mode: MonitorMode,
+    },
+    /// `side` None: the customer.
+    Hold {
+        call_id: String,
+        side: Option<Side>,
+    },
+    Resume {
+        call_id: String,
+    },
+    Transfer {
+        call_id: String,
+        target: String,
+        keep: Option<Side>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +55,10 @@ pub enum ApiReply {
     Agent(pb::AgentInfo),
     /// The supervisor's call id.
     Monitor(String),
+    /// The side put on hold.
+    Held(Side),
+    /// What a transfer target turned out to be (extension | queue | number).
+    Transferred(&'static str),
     Done,
 }
 
@@ -50,6 +79,19 @@ fn agent_error(e: AgentCommandError) -> Status {
             Status::not_found(format!("no user `{p}` in [[users]] to take calls at"))
         }
         AgentCommandError::Refused(why) => Status::failed_precondition(why),
+    }
+}
+
+fn call_control_error(e: CallControlError) -> Status {
+    let why = e.to_string();
+    match e {
+        CallControlError::NoCall(_) => Status::not_found(why),
+        CallControlError::NoTarget(_) => Status::invalid_argument(why),
+        CallControlError::NotConnected(_)
+        | CallControlError::AlreadyHeld(_)
+        | CallControlError::NotHeld(_)
+        | CallControlError::Unsupported { .. }
+        | CallControlError::Unreachable { .. } => Status::failed_precondition(why),
     }
 }
 
@@ -88,5 +130,21 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
                     Status::failed_precondition(why)
                 }
             }),
+        Command::Hold { call_id, side } => endpoint
+            .hold(now, &call_id, side)
+            .map(ApiReply::Held)
+            .map_err(call_control_error),
+        Command::Resume { call_id } => endpoint
+            .resume(now, &call_id)
+            .map(|_| ApiReply::Done)
+            .map_err(call_control_error),
+        Command::Transfer {
+            call_id,
+            target,
+            keep,
+        } => endpoint
+            .transfer(now, &call_id, &target, keep)
+            .map(ApiReply::Transferred)
+            .map_err(call_control_error),
     }
 }

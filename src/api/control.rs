@@ -11,6 +11,7 @@ use super::{pb, Tokens};
 use crate::config::ApiScope;
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::AgentCommand;
+use crate::sip::endpoint::calls::Side;
 
 pub struct ControlService {
     pub commands: mpsc::Sender<ApiRequest>,
@@ -43,6 +44,18 @@ impl ControlService {
             ApiReply::Agent(a) => Ok(pb::AgentResponse { agent: Some(a) }),
             other => Err(unexpected(other)),
         }
+    }
+}
+
+/// A proto `Side` as the endpoint's (None: unspecified, i.e. the customer).
+fn side_arg(field: &str, v: i32) -> Result<Option<Side>, Status> {
+    match pb::Side::try_from(v) {
+        Ok(pb::Side::Unspecified) => Ok(None),
+        Ok(pb::Side::Caller) => Ok(Some(Side::A)),
+        Ok(pb::Side::Callee) => Ok(Some(Side::B)),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "`{field}` must be SIDE_CALLER, SIDE_CALLEE or unset (the customer)"
+        ))),
     }
 }
 
@@ -181,5 +194,56 @@ impl pb::control_server::Control for ControlService {
         };
         self.run(Command::SetMonitorMode { call_id, mode }).await?;
         Ok(Response::new(pb::SetMonitorModeResponse {}))
+    }
+
+    async fn hold(
+        &self,
+        req: Request<pb::HoldRequest>,
+    ) -> Result<Response<pb::HoldResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("call_id", &r.call_id)?;
+        let side = side_arg("side", r.side)?;
+        match self.run(Command::Hold { call_id, side }).await? {
+            ApiReply::Held(s) => Ok(Response::new(pb::HoldResponse {
+                held: match s {
+                    Side::A => pb::Side::Caller,
+                    Side::B => pb::Side::Callee,
+                } as i32,
+            })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn resume(
+        &self,
+        req: Request<pb::ResumeRequest>,
+    ) -> Result<Response<pb::ResumeResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::Resume { call_id }).await?;
+        Ok(Response::new(pb::ResumeResponse {}))
+    }
+
+    async fn transfer(
+        &self,
+        req: Request<pb::TransferRequest>,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("call_id", &r.call_id)?;
+        let target = required("target", &r.target)?;
+        let keep = side_arg("keep_side", r.keep_side)?;
+        let cmd = Command::Transfer {
+            call_id,
+            target,
+            keep,
+        };
+        match self.run(cmd).await? {
+            ApiReply::Transferred(d) => Ok(Response::new(pb::TransferResponse {
+                destination: d.to_string(),
+            })),
+            other => Err(unexpected(other)),
+        }
     }
 }

@@ -27,6 +27,7 @@ pub fn kind_of(ev: &pb::Event) -> pb::EventKind {
         Some(Payload::Acd(_)) => K::Acd,
         Some(Payload::Snapshot(_)) => K::Snapshot,
         Some(Payload::Gap(_)) => K::Gap,
+        Some(Payload::CallTransferred(_)) => K::CallTransferred,
         None => K::Unspecified,
     }
 }

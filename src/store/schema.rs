@@ -86,6 +86,8 @@ const MIGRATIONS: &[&str] = &[
     // | none, and its length.
     "ALTER TABLE cdrs ADD COLUMN recording_status TEXT;
     ALTER TABLE cdrs ADD COLUMN recording_ms INTEGER;",
+    // Blind transfers: the targets, comma-separated in order (the call keeps one CDR).
+    "ALTER TABLE cdrs ADD COLUMN transferred_to TEXT;",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

@@ -8,6 +8,8 @@
 
 mod api;
 mod callback;
+mod control;
+mod hold;
 mod indialog;
 mod invite;
 mod local;
@@ -17,6 +19,7 @@ mod outgoing;
 mod queue;
 mod recording;
 mod timers;
+mod transfer;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -35,6 +38,7 @@ use crate::sip::transaction::TxKey;
 
 pub use api::API_HANGUP_CAUSE;
 pub use callback::CallbackEntry;
+pub use control::CallControlError;
 pub use local::RINGBACK;
 pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
 pub use timers::CallTimer;
@@ -151,13 +155,26 @@ pub enum CallEvent {
     Answered {
         call: String,
     },
+    /// `api`: held through the API (`by` is then the side that hears the music), not by a
+    /// phone's re-INVITE.
     Held {
         call: String,
         by: Side,
+        api: bool,
     },
     Resumed {
         call: String,
         by: Side,
+        api: bool,
+    },
+    /// The call's non-customer leg was hung up and the customer routed to `target`.
+    Transferred {
+        call: String,
+        target: String,
+        /// extension | queue | number
+        destination: &'static str,
+        /// blind (the only kind for now)
+        kind: &'static str,
     },
     Dtmf {
         call: String,
@@ -278,6 +295,8 @@ struct Call {
     /// The supervisor call listening in, if any.
     monitored_by: Option<CallRef>,
     rec: recording::CallRecording,
+    /// The side held through the API (it hears music; the two sides are not bridged).
+    api_hold: Option<Side>,
 }
 
 impl Call {

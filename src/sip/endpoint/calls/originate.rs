@@ -125,6 +125,7 @@ impl Endpoint {
             busy_exts: Vec::new(),
             monitored_by: None,
             acd_id: o.acd_id,
+            api_hold: None,
             priority: o.priority,
             rec: Default::default(),
         };
