@@ -1,0 +1,446 @@
+//! Hold, resume and blind transfer through the gRPC API with real phones: baresip phones
+//! each send their own tone (caller 440 Hz, first callee 1000 Hz, ...) and record what they
+//! hear; Goertzel says who heard whom in each phase. The outside-number transfer goes to a
+//! SIPp "carrier" that echoes RTP (the caller then hears its own tone back). Error statuses
+//! come from our tonic client.
+
+mod common;
+
+#[path = "common/sipp.rs"]
+mod sipp;
+
+use common::baresip::*;
+use common::*;
+
+use std::path::Path;
+use std::time::Duration;
+
+use switchboard::api::pb;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const READ: &str = "read-token-0123456789";
+const CONTROL: &str = "control-token-0123456789";
+
+const CALLER: f64 = 440.0;
+const FIRST: f64 = 1000.0;
+const SECOND: f64 = 1500.0;
+const AGENT: f64 = 2400.0;
+const MUSIC: f64 = 600.0;
+
+/// The API, hold music of a known tone, a queue with agent 1004, and a trunk to `uas_port`
+/// for numbers starting with 555.
+fn config(dir: &Path, port: u16, api_port: u16, uas_port: u16) -> String {
+    // Agents confirm feature codes with the shipped prompts.
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
+        dir.join("prompts"),
+    )
+    .unwrap();
+    write_tone(&dir.join("hold.wav"), MUSIC, 5);
+    let base = media_base();
+    let extra = format!(
+        r#"[auth]
+algorithms = ["MD5"]
+
+[media]
+address = "127.0.0.1"
+port_min = {base}
+port_max = {max}
+
+[calls]
+hold_music = "hold.wav"
+
+[[trunks]]
+name = "carrier"
+address = "127.0.0.1:{uas_port}"
+
+[[dialplan.routes]]
+pattern = "_555X."
+trunk = "carrier"
+
+[[queues]]
+name = "sales"
+
+[[agents]]
+id = "1004"
+name = "Dana"
+queues = [{{ queue = "sales" }}]
+
+[api]
+listen = "127.0.0.1:{api_port}"
+tokens = [
+  {{ token = "{READ}", scopes = ["read"] }},
+  {{ token = "{CONTROL}", scopes = ["control"] }},
+]
+"#,
+        max = base + 199
+    );
+    test_config(dir, port, TRUSTING, &extra)
+}
+
+struct Api {
+    rt: tokio::runtime::Runtime,
+    client: pb::control_client::ControlClient<Channel>,
+}
+
+fn authed<T>(msg: T, token: &str) -> Request<T> {
+    let mut r = Request::new(msg);
+    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    r.metadata_mut().insert("authorization", v);
+    r
+}
+
+impl Api {
+    fn connect(api_port: u16) -> Api {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{api_port}");
+        let mut channel = None;
+        assert!(
+            poll_until(Duration::from_secs(10), || {
+                channel = rt
+                    .block_on(Channel::from_shared(url.clone()).unwrap().connect())
+                    .ok();
+                channel.is_some()
+            }),
+            "cannot connect to the API"
+        );
+        let client = pb::control_client::ControlClient::new(channel.unwrap());
+        Api { rt, client }
+    }
+
+    /// The one call whose callee is `callee`, once it is confirmed.
+    fn call_to(&mut self, callee: &str) -> String {
+        let mut id = None;
+        let ok = poll_until(Duration::from_secs(20), || {
+            let calls = self
+                .rt
+                .block_on(
+                    self.client
+                        .list_calls(authed(pb::ListCallsRequest {}, READ)),
+                )
+                .map(|r| r.into_inner().calls)
+                .unwrap_or_default();
+            id = calls
+                .into_iter()
+                .find(|c| c.callee == callee && c.state == pb::CallState::Confirmed as i32)
+                .map(|c| c.call_id);
+            id.is_some()
+        });
+        assert!(ok, "no confirmed call to {callee}");
+        id.unwrap()
+    }
+
+    fn hold(&mut self, call_id: &str, token: &str) -> Result<pb::HoldResponse, tonic::Status> {
+        let req = pb::HoldRequest {
+            call_id: call_id.into(),
+            side: pb::Side::Unspecified as i32,
+        };
+        self.rt
+            .block_on(self.client.hold(authed(req, token)))
+            .map(|r| r.into_inner())
+    }
+
+    fn resume(&mut self, call_id: &str) -> Result<(), tonic::Status> {
+        let req = pb::ResumeRequest {
+            call_id: call_id.into(),
+        };
+        self.rt
+            .block_on(self.client.resume(authed(req, CONTROL)))
+            .map(|_| ())
+    }
+
+    fn transfer(&mut self, call_id: &str, target: &str) -> Result<String, tonic::Status> {
+        let req = pb::TransferRequest {
+            call_id: call_id.into(),
+            target: target.into(),
+            keep_side: pb::Side::Unspecified as i32,
+        };
+        self.rt
+            .block_on(self.client.transfer(authed(req, CONTROL)))
+            .map(|r| r.into_inner().destination)
+    }
+}
+
+/// The samples a phone has decoded so far (header skipped: complete only at the end).
+fn heard(p: &Phone) -> Vec<f64> {
+    let Ok(dir) = std::fs::read_dir(p.home.join("snd")) else {
+        return Vec::new();
+    };
+    let Some(path) = dir
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+    else {
+        return Vec::new();
+    };
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let start = bytes
+        .windows(4)
+        .take(512)
+        .position(|w| w == b"data")
+        .map_or(44, |i| i + 8);
+    bytes[start.min(bytes.len())..]
+        .chunks_exact(2)
+        .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])))
+        .collect()
+}
+
+/// Power at `freqs` in 2 s of what `p` hears, starting half a second from now (the change
+/// just made has taken effect by then).
+fn listen(p: &Phone, freqs: &[f64]) -> Vec<f64> {
+    let from = heard(p).len() + 4000;
+    let want = from + 16000;
+    assert!(
+        poll_until(Duration::from_secs(20), || heard(p).len() > want),
+        "{} stopped hearing audio:\n{}",
+        p.ext,
+        p.log()
+    );
+    let s = heard(p);
+    let seg = &s[from..want];
+    freqs.iter().map(|f| goertzel(seg, *f)).collect()
+}
+
+/// Baresip's line when the other end sent BYE.
+fn hung_up(p: &Phone) -> bool {
+    p.log().contains("session closed")
+}
+
+/// What `p` decoded (power at `freqs`) while `clock` heard 2 s, from half a second on: `p`
+/// may get no audio at all in that time (nothing is sent to a side that hears silence).
+fn listen_beside(p: &Phone, clock: &Phone, freqs: &[f64]) -> Vec<f64> {
+    let from = heard(p).len() + 4000;
+    let _ = listen(clock, &[]);
+    let s = heard(p);
+    let seg = &s[from.min(s.len())..];
+    if seg.is_empty() {
+        // Nothing decoded at all: nothing of either tone either.
+        return vec![0.0; freqs.len()];
+    }
+    freqs.iter().map(|f| goertzel(seg, *f)).collect()
+}
+
+/// `a` clearly present, `b` not (a tone heard has ~1e7 here, one not heard ~0).
+fn louder(a: f64, b: f64) -> bool {
+    a > 100.0 * b.max(1e-9)
+}
+
+fn start(dir: &Path) -> (Daemon, Api, u16, u16) {
+    let (port, api_port, uas_port) = (free_port(), free_port(), free_port());
+    let d = Daemon::start(dir, port, &config(dir, port, api_port, uas_port));
+    let api = Api::connect(api_port);
+    (d, api, port, uas_port)
+}
+
+fn wait_registered(d: &Daemon, exts: &[&str]) {
+    assert!(
+        poll_until(Duration::from_secs(20), || exts
+            .iter()
+            .all(|e| registered(d, e, 1))),
+        "phones never registered:\n{}",
+        d.log_text()
+    );
+}
+
+fn transferred_to(d: &Daemon) -> Vec<Option<String>> {
+    let conn = rusqlite::Connection::open(d.dir.join("switchboard.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT transferred_to FROM cdrs WHERE end_unix_ms IS NOT NULL")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect()
+}
+
+#[test]
+fn hold_plays_music_to_the_caller_and_silence_to_the_callee_until_resume() {
+    let dir = temp_dir();
+    let (d, mut api, port, _) = start(dir.path());
+    let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
+    let callee = Phone::start(dir.path(), "callee", "1002", port, FIRST, "auto");
+    wait_registered(&d, &["1001", "1002"]);
+
+    // Errors first: a call that does not exist, a token without the control scope.
+    let e = api.hold("no-such-call", CONTROL).unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(e.message().contains("ListCalls"), "{e:?}");
+    let e = api.hold("", CONTROL).unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+
+    let resp = caller.command("dial", &format!("sip:1002@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let id = api.call_to("1002");
+    let e = api.hold(&id, READ).unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+
+    // Talking: each hears the other.
+    let c = listen(&caller, &[FIRST, MUSIC]);
+    assert!(
+        louder(c[0], c[1]),
+        "before hold the caller hears the callee: {c:?}"
+    );
+
+    let held = api.hold(&id, CONTROL).expect("hold");
+    assert_eq!(held.held, pb::Side::Caller as i32);
+    let c = listen(&caller, &[MUSIC, FIRST]);
+    assert!(
+        louder(c[0], c[1]),
+        "held, the caller hears music, not the callee: {c:?}"
+    );
+    let b = listen_beside(&callee, &caller, &[CALLER, MUSIC]);
+    assert!(
+        b[0] < 1e-3 * c[0] && b[1] < 1e-3 * c[0],
+        "held, the callee hears neither the caller nor the music: {b:?} (music {:.0})",
+        c[0]
+    );
+    let e = api.hold(&id, CONTROL).unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+
+    api.resume(&id).expect("resume");
+    let c = listen(&caller, &[FIRST, MUSIC]);
+    assert!(
+        louder(c[0], c[1]),
+        "resumed, the caller hears the callee again: {c:?}"
+    );
+    let b = listen(&callee, &[CALLER, MUSIC]);
+    assert!(
+        louder(b[0], b[1]),
+        "resumed, the callee hears the caller again: {b:?}"
+    );
+    let e = api.resume(&id).unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(d.wait_log("held through the API", Duration::from_secs(1)));
+}
+
+#[test]
+fn blind_transfer_to_an_extension_then_to_a_queue() {
+    let dir = temp_dir();
+    let (d, mut api, port, _) = start(dir.path());
+    let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
+    let first = Phone::start(dir.path(), "first", "1002", port, FIRST, "auto");
+    let second = Phone::start(dir.path(), "second", "1003", port, SECOND, "auto");
+    let _agent = Phone::start(dir.path(), "agent", "1004", port, AGENT, "auto");
+    wait_registered(&d, &["1001", "1002", "1003", "1004"]);
+    let login = pb::AgentLoginRequest {
+        agent: "1004".into(),
+        phone: "1004".into(),
+    };
+    api.rt
+        .block_on(api.client.agent_login(authed(login, CONTROL)))
+        .expect("agent login");
+
+    let resp = caller.command("dial", &format!("sip:1002@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let id = api.call_to("1002");
+    let c = listen(&caller, &[FIRST, SECOND]);
+    assert!(louder(c[0], c[1]), "the caller talks to 1002 first: {c:?}");
+
+    let e = api.transfer(&id, "nowhere").unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("queue:NAME"), "{e:?}");
+
+    assert_eq!(api.transfer(&id, "1003").expect("transfer"), "extension");
+    // 1002's leg got BYE (its phone's call is over), the caller now talks to 1003.
+    assert!(
+        poll_until(Duration::from_secs(20), || hung_up(&first)),
+        "1002's call was not hung up:\n{}",
+        first.log()
+    );
+    let same = api.call_to("1003");
+    assert_eq!(same, id, "the call keeps its id");
+    let c = listen(&caller, &[SECOND, FIRST]);
+    assert!(
+        louder(c[0], c[1]),
+        "transferred, the caller hears 1003: {c:?}"
+    );
+    let s = listen(&second, &[CALLER]);
+    assert!(louder(s[0], 0.0), "1003 hears the caller: {s:?}");
+
+    // On to the queue: agent 1004 is offered the caller and answers.
+    assert_eq!(api.transfer(&id, "queue:sales").expect("transfer"), "queue");
+    assert!(
+        d.wait_log("offering the caller to an agent", Duration::from_secs(20)),
+        "{}",
+        d.log_text()
+    );
+    // The agent's phone answered: the call's callee is now that phone.
+    api.call_to("1004");
+    let c = listen(&caller, &[AGENT, SECOND]);
+    assert!(
+        louder(c[0], c[1]),
+        "queued, the caller reaches the agent: {c:?}"
+    );
+
+    let resp = caller.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let mut rows = Vec::new();
+    assert!(
+        poll_until(Duration::from_secs(20), || {
+            rows = cdrs(&d.dir.join("switchboard.db"));
+            rows.iter().any(|r| r.end_cause.is_some())
+        }),
+        "no finished CDR:\n{}",
+        d.log_text()
+    );
+    let cdr = rows.into_iter().find(|r| r.end_cause.is_some()).unwrap();
+    assert_eq!(cdr.queue.as_deref(), Some("sales"), "{cdr:?}");
+    assert_eq!(cdr.agent.as_deref(), Some("1004"), "{cdr:?}");
+    assert_eq!(
+        transferred_to(&d),
+        [Some("1003,queue:sales".to_string())],
+        "one CDR naming both transfers"
+    );
+}
+
+#[test]
+fn blind_transfer_to_an_outside_number_through_the_trunk() {
+    let dir = temp_dir();
+    let (d, mut api, port, uas_port) = start(dir.path());
+    let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
+    let first = Phone::start(dir.path(), "first", "1002", port, FIRST, "auto");
+    wait_registered(&d, &["1001", "1002"]);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/call_uas.xml");
+    let mut carrier = sipp::Uas::spawn(
+        dir.path(),
+        "carrier",
+        &scenario.display().to_string(),
+        (uas_port, free_port()),
+        1,
+        &[],
+    );
+
+    let resp = caller.command("dial", &format!("sip:1002@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let id = api.call_to("1002");
+    assert_eq!(api.transfer(&id, "5551234").expect("transfer"), "number");
+    api.call_to("5551234");
+    assert!(
+        poll_until(Duration::from_secs(20), || hung_up(&first)),
+        "1002's call was not hung up:\n{}",
+        first.log()
+    );
+    // The carrier echoes RTP: the caller hears its own tone come back through it.
+    let c = listen(&caller, &[CALLER, FIRST]);
+    assert!(
+        louder(c[0], c[1]),
+        "the caller's audio goes to the carrier and back: {c:?}"
+    );
+
+    let resp = caller.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    assert_eq!(
+        carrier.wait(Duration::from_secs(20)),
+        Some(true),
+        "the carrier's call completed (BYE included)"
+    );
+    let cdr = finished_cdr(&d);
+    assert_eq!(cdr.callee, "5551234", "{cdr:?}");
+    assert_eq!(transferred_to(&d), [Some("5551234".to_string())]);
+}
