@@ -444,3 +444,50 @@ fn blind_transfer_to_an_outside_number_through_the_trunk() {
     assert_eq!(cdr.callee, "5551234", "{cdr:?}");
     assert_eq!(transferred_to(&d), [Some("5551234".to_string())]);
 }
+
+#[test]
+fn a_transfer_is_journaled_before_the_call_ends_and_survives_kill_9() {
+    let dir = temp_dir();
+    let (mut d, mut api, port, _) = start(dir.path());
+    let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
+    let _first = Phone::start(dir.path(), "first", "1002", port, FIRST, "auto");
+    let _second = Phone::start(dir.path(), "second", "1003", port, SECOND, "auto");
+    wait_registered(&d, &["1001", "1002", "1003"]);
+    let resp = caller.command("dial", &format!("sip:1002@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let id = api.call_to("1002");
+    api.transfer(&id, "1003").expect("transfer");
+    api.call_to("1003");
+
+    // The open (journal) row already names the transfer.
+    let db = d.dir.join("switchboard.db");
+    let journaled = || {
+        let conn = rusqlite::Connection::open(&db).ok()?;
+        conn.query_row(
+            "SELECT transferred_to FROM cdrs WHERE end_unix_ms IS NULL",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .ok()
+        .flatten()
+    };
+    assert!(
+        poll_until(Duration::from_secs(10), || journaled().as_deref()
+            == Some("1003")),
+        "journal row without the transfer: {:?}",
+        journaled()
+    );
+    d.kill9();
+    let (config, dir_path) = (d.config.clone(), d.dir.clone());
+    let restarted = Daemon::start_with(&dir_path, port, &config);
+    assert!(
+        restarted.wait_log("system-restart", Duration::from_secs(10)),
+        "{}",
+        restarted.log_text()
+    );
+    let rows = cdrs(&db);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].end_cause.as_deref(), Some("system-restart"));
+    assert_eq!(rows[0].callee, "1003");
+    assert_eq!(transferred_to(&restarted), [Some("1003".to_string())]);
+}

@@ -68,9 +68,6 @@ impl Endpoint {
                 list.push(',');
             }
             list.push_str(target);
-            // The journal learns of the transfer now (kill -9 keeps it).
-            let journal = Box::new(c.cdr.clone());
-            self.out.push_back(Output::Cdr(CdrWrite::Start(journal)));
         }
         self.out.push_back(Output::Event(CallEvent::Transferred {
             call: uuid.to_string(),
@@ -95,6 +92,12 @@ impl Endpoint {
                 };
                 self.connect_to(now, call, vec![contact], &number, t);
             }
+        }
+        // The journal learns of the transfer and the new callee now (kill -9 keeps them);
+        // a destination refused at once has already ended the call and written its CDR.
+        if let Some(c) = self.calls.calls.get(&call) {
+            let journal = Box::new(c.cdr.clone());
+            self.out.push_back(Output::Cdr(CdrWrite::Start(journal)));
         }
         self.drain_transactions(now);
         Ok(kind)

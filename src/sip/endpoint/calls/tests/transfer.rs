@@ -223,3 +223,120 @@ fn a_transfer_whose_target_fails_hangs_up_the_caller_with_that_cause() {
     assert_eq!(cdrs[0].end_cause.as_deref(), Some("busy"));
     assert_eq!(cdrs[0].transferred_to.as_deref(), Some("0999"));
 }
+
+/// A queue caller connected with agent 1002 (the caller's call).
+fn agent_call(h: &mut H) -> (CallRef, String) {
+    use super::queue::{agent_replies, queue_caller, AGENT};
+    let call = queue_caller(h);
+    let invite = h.take_sent_to(AGENT).remove(0);
+    agent_replies(
+        h,
+        &invite,
+        200,
+        Some(&sdp("192.0.2.50", 41000, 1, "sendrecv")),
+    );
+    assert_eq!(kinds(&h.take_sent_to(AGENT)), ["ACK"]);
+    h.clear();
+    (call, uuid(h))
+}
+
+fn acd_kinds(outs: &[(Instant, Output)]) -> Vec<String> {
+    outs.iter()
+        .filter_map(|(_, o)| match o {
+            Output::Acd(ev) => Some(
+                format!("{:?}", ev.kind)
+                    .split([' ', '{'])
+                    .next()?
+                    .to_string(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn holding_an_agent_call_plays_the_queue_music_and_counts_as_acd_hold() {
+    let mut h = super::queue::setup();
+    let (call, id) = agent_call(&mut h);
+    h.ep.hold(h.now, &id, None).expect("held");
+    h.collect();
+    let outs = h.take_outs();
+    assert!(
+        media(&outs).iter().any(|c| matches!(c, MediaCommand::Play { call: c2, side: Side::A, prompts, .. } if *c2 == call && prompts == &["moh.wav".to_string()])),
+        "the queue's own music: {:?}",
+        media(&outs)
+    );
+    assert!(
+        acd_kinds(&outs).contains(&"Hold".to_string()),
+        "{:?}",
+        acd_kinds(&outs)
+    );
+}
+
+#[test]
+fn transferring_an_agent_call_back_to_the_queue_ends_the_agent_part_and_requeues() {
+    use super::queue::{agent_replies, AGENT};
+    let mut h = super::queue::setup();
+    let (call, id) = agent_call(&mut h);
+    assert_eq!(h.ep.transfer(h.now, &id, "queue:sales", None), Ok("queue"));
+    h.collect();
+    let bye = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&bye), ["BYE"], "the agent's leg is hung up");
+    let outs = h.take_outs();
+    agent_replies(&mut h, &bye[0], 200, None);
+    let acd = acd_kinds(&outs);
+    let ended = acd.iter().position(|k| k == "Ended");
+    let queued = acd.iter().rposition(|k| k == "Queued");
+    assert!(
+        matches!((ended, queued), (Some(e), Some(q)) if e < q),
+        "the agent's call ends, then the caller queues anew: {acd:?}"
+    );
+    assert!(
+        media(&outs).iter().any(|c| matches!(c, MediaCommand::Play { side: Side::A, prompts, looping: true, .. } if prompts == &["moh.wav".to_string()])),
+        "the caller hears the queue's music again"
+    );
+    // After the agent's wrap-up (5 s), the same caller is offered to them again.
+    h.advance(Duration::from_secs(6));
+    let to_agent = h.take_sent_to(AGENT);
+    let invites: Vec<_> = to_agent
+        .iter()
+        .filter(|m| m.method() == Some("INVITE"))
+        .collect();
+    assert!(!invites.is_empty(), "{to_agent:#?}");
+    assert!(
+        invites
+            .iter()
+            .all(|m| m.header("Call-ID") == invites[0].header("Call-ID")),
+        "one offer (its INVITE retransmitted at most): {to_agent:#?}"
+    );
+    agent_replies(
+        &mut h,
+        invites[0],
+        200,
+        Some(&sdp("192.0.2.50", 41002, 1, "sendrecv")),
+    );
+    let outs = h.take_outs();
+    assert!(outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::Bridge { on: true, call: c }) if *c == call)));
+    h.caller_request("BYE", "", None);
+    let cdr = h.take_cdr_ends().remove(0);
+    assert_eq!(cdr.transferred_to.as_deref(), Some("queue:sales"));
+    assert_eq!(cdr.queue.as_deref(), Some("sales"));
+    assert_eq!(cdr.end_cause.as_deref(), Some("normal"));
+}
+
+#[test]
+fn a_callback_customer_cannot_be_kept_and_a_queue_must_exist() {
+    let mut h = super::queue::setup();
+    let (_, id) = agent_call(&mut h);
+    assert!(matches!(
+        h.ep.transfer(h.now, &id, "1001", Some(Side::B)),
+        Err(CallControlError::Unsupported { .. })
+    ));
+    assert_eq!(
+        h.ep.transfer(h.now, &id, "queue:nope", None),
+        Err(CallControlError::NoTarget("queue:nope".into()))
+    );
+    // Refusals leave the call as it was.
+    assert!(h.take_sent_to(super::queue::AGENT).is_empty());
+    assert_eq!(h.ep.active_calls(), 1);
+}
