@@ -131,7 +131,14 @@ impl Api {
                 .map(|c| c.call_id);
             id.is_some()
         });
-        assert!(ok, "no confirmed call to {callee}");
+        assert!(
+            ok,
+            "no confirmed call to {callee}: {:?}",
+            self.rt.block_on(
+                self.client
+                    .list_calls(authed(pb::ListCallsRequest {}, READ))
+            )
+        );
         id.unwrap()
     }
 
@@ -231,6 +238,15 @@ fn louder(a: f64, b: f64) -> bool {
     a > 100.0 * b.max(1e-9)
 }
 
+/// One test at a time: each runs a daemon and up to four phones decoding audio, and in
+/// parallel on 2 cores their audio stalls.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the next one may still run.
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn start(dir: &Path) -> (Daemon, Api, u16, u16) {
     let (port, api_port, uas_port) = (free_port(), free_port(), free_port());
     let d = Daemon::start(dir, port, &config(dir, port, api_port, uas_port));
@@ -261,6 +277,7 @@ fn transferred_to(d: &Daemon) -> Vec<Option<String>> {
 
 #[test]
 fn hold_plays_music_to_the_caller_and_silence_to_the_callee_until_resume() {
+    let _one = serial();
     let dir = temp_dir();
     let (d, mut api, port, _) = start(dir.path());
     let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
@@ -321,6 +338,7 @@ fn hold_plays_music_to_the_caller_and_silence_to_the_callee_until_resume() {
 
 #[test]
 fn blind_transfer_to_an_extension_then_to_a_queue() {
+    let _one = serial();
     let dir = temp_dir();
     let (d, mut api, port, _) = start(dir.path());
     let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
@@ -401,6 +419,7 @@ fn blind_transfer_to_an_extension_then_to_a_queue() {
 
 #[test]
 fn blind_transfer_to_an_outside_number_through_the_trunk() {
+    let _one = serial();
     let dir = temp_dir();
     let (d, mut api, port, uas_port) = start(dir.path());
     let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
@@ -447,6 +466,7 @@ fn blind_transfer_to_an_outside_number_through_the_trunk() {
 
 #[test]
 fn a_transfer_is_journaled_before_the_call_ends_and_survives_kill_9() {
+    let _one = serial();
     let dir = temp_dir();
     let (mut d, mut api, port, _) = start(dir.path());
     let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
