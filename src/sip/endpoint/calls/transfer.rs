@@ -58,6 +58,14 @@ impl Endpoint {
                 why: "only the caller's leg can be kept (a callback's customer is our B leg)",
             });
         }
+        if c.reinvite.is_some() {
+            // Its answer would come from a leg about to go: let the offer/answer finish.
+            return Err(CallControlError::Unsupported {
+                call: uuid.to_string(),
+                what: "transferred right now",
+                why: "a re-INVITE between its sides is in progress: retry in a moment",
+            });
+        }
         let dest = self.destination(target)?;
         let kind = dest.kind();
         tracing::info!(call = %uuid, target, kind, "blind transfer through the API");
@@ -165,7 +173,9 @@ impl Endpoint {
             self.end_supervisor(now, s);
         }
         self.bye(now, call, Side::B);
+        // The old leg's session timer goes with it (the new leg arms its own on answer).
         self.clear_call_timer(call, CallTimer::RefreshB);
+        self.clear_call_timer(call, CallTimer::ExpireB);
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
@@ -177,7 +187,6 @@ impl Endpoint {
         c.b.dialog = None;
         c.b.last_answer = None;
         c.session[Side::B as usize] = None;
-        c.reinvite = None;
         c.local = true;
         c.app = App::Bridge;
         if let Some(codec) = c.codec {

@@ -340,3 +340,52 @@ fn a_callback_customer_cannot_be_kept_and_a_queue_must_exist() {
     assert!(h.take_sent_to(super::queue::AGENT).is_empty());
     assert_eq!(h.ep.active_calls(), 1);
 }
+
+#[test]
+fn the_old_legs_session_timer_does_not_outlive_it() {
+    let mut h = H::new(cfg());
+    // The trunk refreshes its leg every 120 s: we would give up on it at 88 s without one.
+    h.call_up_with(
+        "",
+        "Session-Expires: 120;refresher=uas\r\nRequire: timer\r\n",
+    );
+    let id = uuid(&h);
+    h.ep.transfer(h.now, &id, "0999", None)
+        .expect("transferred");
+    h.collect();
+    let to_trunk = h.take_sent_to(TRUNK);
+    h.trunk_replies(&to_trunk[0], 200, "", None);
+    let answer = sdp("198.51.100.1", 30002, 1, "sendrecv");
+    h.trunk_replies(&to_trunk[1], 200, "", Some(&answer));
+    h.clear();
+    h.advance(Duration::from_secs(200));
+    assert_eq!(
+        h.ep.active_calls(),
+        1,
+        "the new leg has no session timer: the call stays"
+    );
+    assert!(h
+        .take_sent_to(CALLER)
+        .iter()
+        .all(|m| m.method() != Some("BYE")));
+}
+
+#[test]
+fn no_transfer_while_a_reinvite_is_relayed() {
+    let mut h = H::new(cfg());
+    h.call_up();
+    let id = uuid(&h);
+    let hold = sdp("192.0.2.7", 40000, 2, "sendonly");
+    h.caller_request("INVITE", "", Some(("application/sdp", &hold)));
+    let relayed = h.take_sent_to(TRUNK);
+    assert_eq!(kinds(&relayed), ["INVITE"]);
+    assert!(matches!(
+        h.ep.transfer(h.now, &id, "0999", None),
+        Err(CallControlError::Unsupported { .. })
+    ));
+    // The offer/answer completes as usual, and then the transfer goes through.
+    let answer = sdp("198.51.100.1", 30000, 2, "recvonly");
+    h.trunk_replies(&relayed[0], 200, "", Some(&answer));
+    assert_eq!(kinds(&h.take_sent_to(CALLER)), ["200"]);
+    assert_eq!(h.ep.transfer(h.now, &id, "0999", None), Ok("number"));
+}
