@@ -82,8 +82,11 @@ tokens = [
 
 struct Api {
     rt: tokio::runtime::Runtime,
+    channel: Channel,
     client: pb::control_client::ControlClient<Channel>,
 }
+
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<pb::Event>>>;
 
 fn authed<T>(msg: T, token: &str) -> Request<T> {
     let mut r = Request::new(msg);
@@ -94,7 +97,8 @@ fn authed<T>(msg: T, token: &str) -> Request<T> {
 
 impl Api {
     fn connect(api_port: u16) -> Api {
-        let rt = tokio::runtime::Builder::new_current_thread()
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
@@ -109,8 +113,34 @@ impl Api {
             }),
             "cannot connect to the API"
         );
-        let client = pb::control_client::ControlClient::new(channel.unwrap());
-        Api { rt, client }
+        let channel = channel.unwrap();
+        let client = pb::control_client::ControlClient::new(channel.clone());
+        Api {
+            rt,
+            channel,
+            client,
+        }
+    }
+
+    /// Collect every event (snapshots aside) in the background from now on.
+    fn follow(&self) -> Seen {
+        let mut events = pb::events_client::EventsClient::new(self.channel.clone());
+        let req = authed(pb::SubscribeRequest::default(), READ);
+        let mut stream = self
+            .rt
+            .block_on(events.subscribe(req))
+            .expect("subscribe")
+            .into_inner();
+        let seen = Seen::default();
+        let sink = seen.clone();
+        self.rt.spawn(async move {
+            while let Ok(Some(ev)) = stream.message().await {
+                if !matches!(ev.payload, Some(pb::event::Payload::Snapshot(_))) {
+                    sink.lock().unwrap().push(ev);
+                }
+            }
+        });
+        seen
     }
 
     /// The one call whose callee is `callee`, once it is confirmed.
@@ -171,6 +201,40 @@ impl Api {
             .block_on(self.client.transfer(authed(req, CONTROL)))
             .map(|r| r.into_inner().destination)
     }
+}
+
+/// Wait until an event of `call` matches `f`.
+fn wait_event(seen: &Seen, call: &str, what: &str, f: impl Fn(&pb::event::Payload) -> bool) {
+    assert!(
+        poll_until(Duration::from_secs(20), || seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.call_id == call && e.payload.as_ref().is_some_and(&f))),
+        "no {what} event for {call}: {:#?}",
+        seen.lock().unwrap()
+    );
+}
+
+/// Run tests/py/api_call_control.py (grpcio) with `ops`; its JSON lines.
+fn python(api_port: u16, ops: &[String]) -> Vec<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/api_call_control.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(format!("127.0.0.1:{api_port}"))
+        .arg(CONTROL)
+        .args(ops)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "python client failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 /// The samples a phone has decoded so far (header skipped: complete only at the end).
@@ -248,10 +312,15 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn start(dir: &Path) -> (Daemon, Api, u16, u16) {
+    let (d, api, port, uas_port, _) = start_with_api_port(dir);
+    (d, api, port, uas_port)
+}
+
+fn start_with_api_port(dir: &Path) -> (Daemon, Api, u16, u16, u16) {
     let (port, api_port, uas_port) = (free_port(), free_port(), free_port());
     let d = Daemon::start(dir, port, &config(dir, port, api_port, uas_port));
     let api = Api::connect(api_port);
-    (d, api, port, uas_port)
+    (d, api, port, uas_port, api_port)
 }
 
 fn wait_registered(d: &Daemon, exts: &[&str]) {
@@ -279,7 +348,8 @@ fn transferred_to(d: &Daemon) -> Vec<Option<String>> {
 fn hold_plays_music_to_the_caller_and_silence_to_the_callee_until_resume() {
     let _one = serial();
     let dir = temp_dir();
-    let (d, mut api, port, _) = start(dir.path());
+    let (d, mut api, port, _, api_port) = start_with_api_port(dir.path());
+    let seen = api.follow();
     let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
     let callee = Phone::start(dir.path(), "callee", "1002", port, FIRST, "auto");
     wait_registered(&d, &["1001", "1002"]);
@@ -306,6 +376,12 @@ fn hold_plays_music_to_the_caller_and_silence_to_the_callee_until_resume() {
 
     let held = api.hold(&id, CONTROL).expect("hold");
     assert_eq!(held.held, pb::Side::Caller as i32);
+    wait_event(
+        &seen,
+        &id,
+        "CallHeld (api)",
+        |p| matches!(p, pb::event::Payload::CallHeld(h) if h.api && h.by == pb::Side::Caller as i32),
+    );
     let c = listen(&caller, &[MUSIC, FIRST]);
     assert!(
         louder(c[0], c[1]),
@@ -331,9 +407,44 @@ fn hold_plays_music_to_the_caller_and_silence_to_the_callee_until_resume() {
         louder(b[0], b[1]),
         "resumed, the callee hears the caller again: {b:?}"
     );
+    wait_event(
+        &seen,
+        &id,
+        "CallResumed (api)",
+        |p| matches!(p, pb::event::Payload::CallResumed(r) if r.api),
+    );
     let e = api.resume(&id).unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    assert!(d.wait_log("held through the API", Duration::from_secs(1)));
+
+    // The same through an independent client (grpcio).
+    let ops = [
+        "hold:no-such-call".to_string(),
+        format!("hold:{id}"),
+        format!("hold:{id}"),
+        format!("resume:{id}"),
+        format!("resume:{id}"),
+        format!("transfer:{id}:nowhere"),
+    ];
+    let got = python(api_port, &ops);
+    let codes: Vec<&str> = got.iter().filter_map(|v| v["code"].as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "NOT_FOUND",
+            "OK",
+            "FAILED_PRECONDITION",
+            "OK",
+            "FAILED_PRECONDITION",
+            "INVALID_ARGUMENT"
+        ],
+        "{got:#?}"
+    );
+    assert_eq!(got[1]["held"], "SIDE_CALLER");
+    let c = listen(&caller, &[FIRST, MUSIC]);
+    assert!(
+        louder(c[0], c[1]),
+        "after grpcio's resume the caller hears the callee: {c:?}"
+    );
 }
 
 #[test]
@@ -422,6 +533,7 @@ fn blind_transfer_to_an_outside_number_through_the_trunk() {
     let _one = serial();
     let dir = temp_dir();
     let (d, mut api, port, uas_port) = start(dir.path());
+    let seen = api.follow();
     let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
     let first = Phone::start(dir.path(), "first", "1002", port, FIRST, "auto");
     wait_registered(&d, &["1001", "1002"]);
@@ -439,6 +551,10 @@ fn blind_transfer_to_an_outside_number_through_the_trunk() {
     assert!(resp.contains("\"ok\":true"), "{resp}");
     let id = api.call_to("1002");
     assert_eq!(api.transfer(&id, "5551234").expect("transfer"), "number");
+    wait_event(&seen, &id, "CallTransferred", |p| {
+        matches!(p, pb::event::Payload::CallTransferred(t)
+            if t.target == "5551234" && t.kind == "blind" && t.destination == "number")
+    });
     api.call_to("5551234");
     assert!(
         poll_until(Duration::from_secs(20), || hung_up(&first)),
