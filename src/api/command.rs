@@ -45,6 +45,16 @@ pub enum Command {
         target: String,
         keep: Option<Side>,
     },
+    StartConsult {
+        call_id: String,
+        target: String,
+    },
+    CompleteTransfer {
+        call_id: String,
+    },
+    CancelConsult {
+        call_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +69,8 @@ pub enum ApiReply {
     Held(Side),
     /// What a transfer target turned out to be (extension | queue | number).
     Transferred(&'static str),
+    /// The consult call's id.
+    Consult(String),
     Done,
 }
 
@@ -87,7 +99,9 @@ fn call_control_error(e: CallControlError) -> Status {
     match e {
         CallControlError::NoCall(_) => Status::not_found(why),
         CallControlError::NoTarget(_) => Status::invalid_argument(why),
-        CallControlError::NotConnected(_)
+        CallControlError::NoConsult(_)
+        | CallControlError::ConsultNotReady { .. }
+        | CallControlError::NotConnected(_)
         | CallControlError::AlreadyHeld(_)
         | CallControlError::NotHeld(_)
         | CallControlError::Unsupported { .. }
@@ -145,6 +159,18 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
         } => endpoint
             .transfer(now, &call_id, &target, keep)
             .map(ApiReply::Transferred)
+            .map_err(call_control_error),
+        Command::StartConsult { call_id, target } => endpoint
+            .start_consult(now, &call_id, &target)
+            .map(ApiReply::Consult)
+            .map_err(call_control_error),
+        Command::CompleteTransfer { call_id } => endpoint
+            .complete_transfer(now, &call_id)
+            .map(|()| ApiReply::Done)
+            .map_err(call_control_error),
+        Command::CancelConsult { call_id } => endpoint
+            .cancel_consult(now, &call_id)
+            .map(|()| ApiReply::Done)
             .map_err(call_control_error),
     }
 }

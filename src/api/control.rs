@@ -246,4 +246,40 @@ impl pb::control_server::Control for ControlService {
             other => Err(unexpected(other)),
         }
     }
+
+    async fn start_consult(
+        &self,
+        req: Request<pb::StartConsultRequest>,
+    ) -> Result<Response<pb::StartConsultResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("call_id", &r.call_id)?;
+        let target = required("target", &r.target)?;
+        match self.run(Command::StartConsult { call_id, target }).await? {
+            ApiReply::Consult(consult_call_id) => {
+                Ok(Response::new(pb::StartConsultResponse { consult_call_id }))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn complete_transfer(
+        &self,
+        req: Request<pb::CompleteTransferRequest>,
+    ) -> Result<Response<pb::CompleteTransferResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::CompleteTransfer { call_id }).await?;
+        Ok(Response::new(pb::CompleteTransferResponse {}))
+    }
+
+    async fn cancel_consult(
+        &self,
+        req: Request<pb::CancelConsultRequest>,
+    ) -> Result<Response<pb::CancelConsultResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::CancelConsult { call_id }).await?;
+        Ok(Response::new(pb::CancelConsultResponse {}))
+    }
 }

@@ -24,6 +24,10 @@ pub enum CallControlError {
     },
     #[error("no transfer target `{0}`: give an extension in [[users]], `queue:NAME` of a [[queues]] entry, or a number a [[dialplan.routes]] pattern matches")]
     NoTarget(String),
+    #[error("call `{0}` has no consultation (StartConsult begins one)")]
+    NoConsult(String),
+    #[error("the consultation of call `{call}` cannot do that now: {why}")]
+    ConsultNotReady { call: String, why: &'static str },
     #[error("transfer target `{target}` cannot be reached: {why}")]
     Unreachable { target: String, why: String },
 }

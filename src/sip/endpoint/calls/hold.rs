@@ -38,6 +38,18 @@ impl Endpoint {
     /// Take a call held with `hold` off hold: the two sides hear each other again.
     pub fn resume(&mut self, now: Instant, uuid: &str) -> Result<Side, CallControlError> {
         let call = self.call_by_uuid(uuid)?;
+        if self
+            .calls
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.consult.is_some())
+        {
+            return Err(CallControlError::Unsupported {
+                call: uuid.to_string(),
+                what: "resumed now",
+                why: "a consultation is under way: CompleteTransfer or CancelConsult it",
+            });
+        }
         let Some(side) = self.calls.calls.get(&call).and_then(|c| c.api_hold) else {
             return Err(CallControlError::NotHeld(uuid.to_string()));
         };

@@ -285,6 +285,7 @@ impl Endpoint {
             monitored_by: None,
             acd_id: None,
             api_hold: None,
+            consult: None,
             rec: super::recording::CallRecording::routed(match (&origin, &target) {
                 (Origin::User(_), Target::Trunk { .. }) => self
                     .cfg

@@ -39,6 +39,8 @@ pub(super) enum App {
     Monitor { target: CallRef },
     /// The supervisor's phone rings (monitoring started from the API).
     MonitorPending { target: CallRef },
+    /// An attended transfer's target (our A side, we are its UAC) for `parent`'s agent.
+    ConsultTarget { parent: CallRef },
 }
 
 /// What a call we answer ourselves does first.

@@ -8,6 +8,7 @@
 
 mod api;
 mod callback;
+mod consult;
 mod control;
 mod hold;
 mod indialog;
@@ -297,6 +298,8 @@ struct Call {
     rec: recording::CallRecording,
     /// The side held through the API (it hears music; the two sides are not bridged).
     api_hold: Option<Side>,
+    /// An attended transfer under way (this call's customer is held meanwhile).
+    consult: Option<Box<consult::Consult>>,
 }
 
 impl Call {
@@ -350,6 +353,8 @@ enum Purpose {
     Info,
     /// A callback's INVITE to the agent (the call's A side is ours to place).
     AgentFirst,
+    /// Our re-INVITE moving a side's media to another of our ports (attended transfer).
+    Repoint(Side),
 }
 
 /// Calls and their indexes.
@@ -575,6 +580,7 @@ impl Endpoint {
         self.cancel_forks(now, call);
         self.acd_call_over(now, call, side);
         let supervisor = self.monitor_over(call);
+        self.consult_call_over(now, call);
         self.recording_call_over(now, call);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {

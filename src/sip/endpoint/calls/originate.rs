@@ -28,6 +28,9 @@ pub(super) struct Origination {
     pub agent: Option<String>,
     pub acd_id: Option<u64>,
     pub priority: u8,
+    /// Offer only these (a leg that will be bridged to a call with its codec agreed);
+    /// None: every configured codec.
+    pub codecs: Option<Vec<Codec>>,
 }
 
 impl Endpoint {
@@ -37,21 +40,31 @@ impl Endpoint {
         now: Instant,
         o: Origination,
     ) -> Result<CallRef, &'static str> {
+        self.originate_with_invite(now, o).map(|(call, _)| call)
+    }
+
+    /// `originate`, also giving back the INVITE sent (a CANCEL is built from it).
+    pub(super) fn originate_with_invite(
+        &mut self,
+        now: Instant,
+        o: Origination,
+    ) -> Result<(CallRef, crate::sip::rsip::Request), &'static str> {
         let first = o.contact.clone();
         let phone = o.phone.clone();
         let Some((a_port, b_port)) = self.calls.ports.take_pair() else {
             return Err("no free RTP ports");
         };
         let media_ip = self.cfg.media_address;
-        let codecs: Vec<Codec> = self
-            .cfg
-            .codecs
-            .iter()
-            .map(|n| Codec {
-                name: *n,
-                pt: n.static_pt(),
-            })
-            .collect();
+        let codecs: Vec<Codec> = o.codecs.clone().unwrap_or_else(|| {
+            self.cfg
+                .codecs
+                .iter()
+                .map(|n| Codec {
+                    name: *n,
+                    pt: n.static_pt(),
+                })
+                .collect()
+        });
         let te = self.cfg.telephone_event.then_some(101);
         let mut a_origin =
             OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
@@ -126,6 +139,7 @@ impl Endpoint {
             monitored_by: None,
             acd_id: o.acd_id,
             api_hold: None,
+            consult: None,
             priority: o.priority,
             rec: Default::default(),
         };
@@ -143,7 +157,7 @@ impl Endpoint {
         }));
         self.out
             .push_back(Output::Media(MediaCommand::Bridge { call, on: false }));
-        self.send_client(now, call, Purpose::AgentFirst, invite, peer);
-        Ok(call)
+        self.send_client(now, call, Purpose::AgentFirst, invite.clone(), peer);
+        Ok((call, invite))
     }
 }

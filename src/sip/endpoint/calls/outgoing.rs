@@ -60,6 +60,7 @@ impl Endpoint {
                 }
             }
             Purpose::AgentFirst => self.agent_first_response(now, call, resp),
+            Purpose::Repoint(side) => self.repoint_response(now, call, side, &resp),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true
@@ -80,6 +81,7 @@ impl Endpoint {
             Purpose::Reinvite => self.reinvite_failed(now, call, 408),
             Purpose::Refresh(_) => self.hangup_both(now, call, "session-refresh-failed", "system"),
             Purpose::AgentFirst => self.agent_first_failed(now, call, 408),
+            Purpose::Repoint(side) => self.repointed(now, call, side, None),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true

@@ -17,7 +17,7 @@ use crate::sip::endpoint::{Endpoint, Output};
 use crate::sip::Peer;
 
 /// Where a transfer goes, checked before anything is torn down.
-enum Destination {
+pub(super) enum Destination {
     Extension(String, Vec<(String, Peer)>),
     Queue(String),
     Number {
@@ -51,6 +51,13 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get(&call) else {
             return Err(CallControlError::NoCall(uuid.to_string()));
         };
+        if c.consult.is_some() {
+            return Err(CallControlError::Unsupported {
+                call: uuid.to_string(),
+                what: "transferred now",
+                why: "a consultation is under way: CompleteTransfer or CancelConsult it",
+            });
+        }
         if keep.unwrap_or_else(|| customer_side(c)) != Side::A {
             return Err(CallControlError::Unsupported {
                 call: uuid.to_string(),
@@ -112,7 +119,7 @@ impl Endpoint {
     }
 
     /// What `target` names, if it can be reached now.
-    fn destination(&self, target: &str) -> Result<Destination, CallControlError> {
+    pub(super) fn destination(&self, target: &str) -> Result<Destination, CallControlError> {
         let target = target.trim();
         if let Some(q) = target.strip_prefix("queue:") {
             let known = self.acd.engine.as_ref().and_then(|e| e.queue_id(q));
@@ -165,7 +172,7 @@ impl Endpoint {
 
     /// Hang up the B leg and forget it, leaving the caller answered by us, unbridged (what
     /// a call we answered looks like before its destination is rung).
-    fn release_b(&mut self, now: Instant, call: CallRef) {
+    pub(super) fn release_b(&mut self, now: Instant, call: CallRef) {
         self.stop_hold(now, call);
         // The agent's part is over: the ACD counts it ended by the agent (wrap-up follows).
         self.acd_call_over(now, call, "callee");

@@ -6,6 +6,7 @@
 mod agents;
 mod answer;
 mod callback;
+mod consult;
 mod indialog;
 mod ivr;
 mod limits;
