@@ -237,45 +237,63 @@ fn python(api_port: u16, ops: &[String]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The samples a phone has decoded so far (header skipped: complete only at the end).
-fn heard(p: &Phone) -> Vec<f64> {
+/// The newest decoded-audio file of a phone (baresip may start a new one when a re-INVITE
+/// moves its stream) and its samples so far (header skipped: complete only at the end).
+fn heard_in(p: &Phone) -> (Option<std::path::PathBuf>, Vec<f64>) {
     let Ok(dir) = std::fs::read_dir(p.home.join("snd")) else {
-        return Vec::new();
+        return (None, Vec::new());
     };
     let Some(path) = dir
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.to_string_lossy().ends_with("-dec.wav"))
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max_by_key(|p| {
+            (
+                std::fs::metadata(p).and_then(|m| m.modified()).ok(),
+                p.clone(),
+            )
+        })
     else {
-        return Vec::new();
+        return (None, Vec::new());
     };
-    let bytes = std::fs::read(path).unwrap_or_default();
+    let bytes = std::fs::read(&path).unwrap_or_default();
     let start = bytes
         .windows(4)
         .take(512)
         .position(|w| w == b"data")
         .map_or(44, |i| i + 8);
-    bytes[start.min(bytes.len())..]
+    let samples = bytes[start.min(bytes.len())..]
         .chunks_exact(2)
         .map(|c| f64::from(i16::from_le_bytes([c[0], c[1]])))
-        .collect()
+        .collect();
+    (Some(path), samples)
+}
+
+fn heard(p: &Phone) -> Vec<f64> {
+    heard_in(p).1
 }
 
 /// Power at `freqs` in 2 s of what `p` hears, starting half a second from now (the change
-/// just made has taken effect by then).
+/// just made has taken effect by then); starts over if the phone opens a new file.
 fn listen(p: &Phone, freqs: &[f64]) -> Vec<f64> {
-    let from = heard(p).len() + 4000;
-    let want = from + 16000;
-    assert!(
-        poll_until(Duration::from_secs(20), || heard(p).len() > want),
-        "{} stopped hearing audio:\n{}",
-        p.ext,
-        p.log()
-    );
-    let s = heard(p);
-    let seg = &s[from..want];
-    freqs.iter().map(|f| goertzel(seg, *f)).collect()
+    let (mut file, s) = heard_in(p);
+    let mut from = s.len() + 4000;
+    let mut seg = Vec::new();
+    let ok = poll_until(Duration::from_secs(20), || {
+        let (now_file, s) = heard_in(p);
+        if now_file != file {
+            file = now_file;
+            from = s.len() + 4000;
+            return false;
+        }
+        if s.len() > from + 16000 {
+            seg = s[from..from + 16000].to_vec();
+            return true;
+        }
+        false
+    });
+    assert!(ok, "{} stopped hearing audio:\n{}", p.ext, p.log());
+    freqs.iter().map(|f| goertzel(&seg, *f)).collect()
 }
 
 /// Baresip's line when the other end sent BYE.

@@ -409,7 +409,23 @@ impl Endpoint {
                 .map(|k| (k.call, k.state));
             match (consult, neg) {
                 (Some((k, ConsultState::Joining)), Some(n)) => {
-                    remote(self, k, Side::B, &n);
+                    // The agent's phone signals through the customer's call: its IP latches
+                    // too (a phone's SDP may name an address its RTP does not come from).
+                    let signal_ip = self
+                        .calls
+                        .calls
+                        .get(&call)
+                        .and_then(|c| c.b.dialog.as_ref())
+                        .map(|d| d.peer.addr.ip());
+                    self.out.push_back(Output::Media(MediaCommand::Remote {
+                        call: k,
+                        side: Side::B,
+                        rtp: n.remote,
+                        rtcp: n.remote_rtcp,
+                        signal_ip,
+                        telephone_event: n.telephone_event,
+                        active: true,
+                    }));
                     self.out
                         .push_back(Output::Media(MediaCommand::Bridge { call: k, on: true }));
                     self.set_consult_state(call, ConsultState::Talking);
