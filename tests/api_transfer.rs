@@ -191,6 +191,25 @@ impl Api {
             .map(|_| ())
     }
 
+    fn start_consult(&mut self, call_id: &str, target: &str) -> Result<String, tonic::Status> {
+        let req = pb::StartConsultRequest {
+            call_id: call_id.into(),
+            target: target.into(),
+        };
+        self.rt
+            .block_on(self.client.start_consult(authed(req, CONTROL)))
+            .map(|r| r.into_inner().consult_call_id)
+    }
+
+    fn complete_transfer(&mut self, call_id: &str) -> Result<(), tonic::Status> {
+        let req = pb::CompleteTransferRequest {
+            call_id: call_id.into(),
+        };
+        self.rt
+            .block_on(self.client.complete_transfer(authed(req, CONTROL)))
+            .map(|_| ())
+    }
+
     fn transfer(&mut self, call_id: &str, target: &str) -> Result<String, tonic::Status> {
         let req = pb::TransferRequest {
             call_id: call_id.into(),
@@ -644,4 +663,98 @@ fn a_transfer_is_journaled_before_the_call_ends_and_survives_kill_9() {
     assert_eq!(rows[0].end_cause.as_deref(), Some("system-restart"));
     assert_eq!(rows[0].callee, "1003");
     assert_eq!(transferred_to(&restarted), [Some("1003".to_string())]);
+}
+
+/// Poll (deadline 30 s) until what `p` hears has `want` clearly above `not`.
+fn comes_to_hear(p: &Phone, want: f64, not: f64) -> Vec<f64> {
+    let mut last = Vec::new();
+    let ok = poll_until(Duration::from_secs(30), || {
+        last = listen(p, &[want, not]);
+        louder(last[0], last[1])
+    });
+    assert!(
+        ok,
+        "{} never came to hear {want} Hz over {not} Hz: {last:?}",
+        p.ext
+    );
+    last
+}
+
+#[test]
+fn attended_transfer_consults_the_target_then_joins_it_with_the_caller() {
+    let _one = serial();
+    let dir = temp_dir();
+    let (d, mut api, port, _) = start(dir.path());
+    let seen = api.follow();
+    let caller = Phone::start(dir.path(), "caller", "1001", port, CALLER, "manual");
+    let agent = Phone::start(dir.path(), "agent", "1002", port, FIRST, "auto");
+    let target = Phone::start(dir.path(), "target", "1003", port, SECOND, "auto");
+    wait_registered(&d, &["1001", "1002", "1003"]);
+    let resp = caller.command("dial", &format!("sip:1002@127.0.0.1:{port}"));
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let id = api.call_to("1002");
+
+    let e = api.start_consult(&id, "queue:sales").unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let e = api.complete_transfer(&id).unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains("StartConsult"), "{e:?}");
+
+    let consult = api.start_consult(&id, "1003").expect("consult");
+    assert_ne!(consult, id);
+    assert_eq!(
+        api.call_to("1003"),
+        consult,
+        "the consult call is its own call"
+    );
+    // Agent and target talk; the customer hears music and neither of them.
+    comes_to_hear(&agent, SECOND, CALLER);
+    comes_to_hear(&target, FIRST, CALLER);
+    let c = listen(&caller, &[MUSIC, FIRST, SECOND]);
+    assert!(
+        louder(c[0], c[1]) && louder(c[0], c[2]),
+        "consulting, the customer hears only music: {c:?}"
+    );
+
+    api.complete_transfer(&id).expect("complete");
+    assert!(
+        poll_until(Duration::from_secs(20), || hung_up(&agent)),
+        "the agent's leg was not hung up:\n{}",
+        agent.log()
+    );
+    wait_event(
+        &seen,
+        &id,
+        "CallTransferred (attended)",
+        |p| matches!(p, pb::event::Payload::CallTransferred(t) if t.kind == "attended" && t.target == "1003"),
+    );
+    comes_to_hear(&caller, SECOND, MUSIC);
+    comes_to_hear(&target, CALLER, FIRST);
+
+    let resp = caller.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    assert!(
+        poll_until(Duration::from_secs(20), || hung_up(&target)),
+        "the target was not hung up:\n{}",
+        target.log()
+    );
+    let db = d.dir.join("switchboard.db");
+    let mut rows = Vec::new();
+    assert!(
+        poll_until(Duration::from_secs(20), || {
+            rows = cdrs(&db);
+            rows.len() == 2 && rows.iter().all(|r| r.end_cause.is_some())
+        }),
+        "two finished CDRs: {rows:?}"
+    );
+    let causes: Vec<_> = rows
+        .iter()
+        .map(|r| r.end_cause.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        causes.contains(&"transferred".to_string()),
+        "the consult call's: {causes:?}"
+    );
+    let mine: Vec<_> = transferred_to(&d).into_iter().flatten().collect();
+    assert_eq!(mine, ["1003"], "the customer's CDR names the target");
 }

@@ -141,6 +141,16 @@ impl MediaDriver {
             }
             MediaCommand::StopPlay { call, side } => self.send(call, RelayCmd::StopPlay { side }),
             MediaCommand::Bridge { call, on } => self.send(call, RelayCmd::Bridge(on)),
+            MediaCommand::HandOver {
+                from,
+                side,
+                to,
+                to_side,
+            } => {
+                if let Some(to) = self.relays.get(&to).map(|h| h.cmd.clone()) {
+                    self.send(from, RelayCmd::HandOver { side, to, to_side });
+                }
+            }
             MediaCommand::Monitor {
                 target,
                 supervisor,

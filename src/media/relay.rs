@@ -69,6 +69,19 @@ pub enum RelayCmd {
     Record(RecordCmd),
     /// Stop relaying and report the call's media figures and how its recording ended.
     Finish(oneshot::Sender<Finished>),
+    /// A leg moves to another call's relay (attended transfer): send the stream state
+    /// towards `side` there, so the leg's phone keeps seeing one continuous stream.
+    HandOver {
+        side: Side,
+        to: mpsc::UnboundedSender<RelayCmd>,
+        to_side: Side,
+    },
+    /// The stream state towards `side` from the relay the leg comes from.
+    TakeStream {
+        side: Side,
+        // Boxed: keeps every command small.
+        out: Box<StreamRewriter>,
+    },
 }
 
 #[derive(Debug)]
@@ -461,6 +474,16 @@ impl Relay {
             }
             RelayCmd::Bridge(on) => {
                 self.bridged = on;
+                None
+            }
+            RelayCmd::HandOver { side, to, to_side } => {
+                let out = Box::new(self.sides[idx(side)].out.clone());
+                // The other relay may be gone already (its call ended): nothing to carry.
+                let _ = to.send(RelayCmd::TakeStream { side: to_side, out });
+                None
+            }
+            RelayCmd::TakeStream { side, out } => {
+                self.sides[idx(side)].out = *out;
                 None
             }
             RelayCmd::MonitorMode(mode) => {

@@ -299,6 +299,13 @@ impl Endpoint {
                 if let Some(c) = self.calls.calls.get_mut(&parent) {
                     c.consult = None;
                 }
+                // Before the consult relay closes: the agent's stream goes back with it.
+                self.out.push_back(Output::Media(MediaCommand::HandOver {
+                    from: call,
+                    side: Side::B,
+                    to: parent,
+                    to_side: Side::B,
+                }));
                 let port = self.calls.calls.get(&parent).map(|c| c.b.port).unwrap_or(0);
                 if !self.repoint(now, parent, Side::B, port) {
                     tracing::warn!(call = parent, "the agent cannot be moved back: hanging up");
@@ -426,6 +433,12 @@ impl Endpoint {
                         telephone_event: n.telephone_event,
                         active: true,
                     }));
+                    self.out.push_back(Output::Media(MediaCommand::HandOver {
+                        from: call,
+                        side: Side::B,
+                        to: k,
+                        to_side: Side::B,
+                    }));
                     self.out
                         .push_back(Output::Media(MediaCommand::Bridge { call: k, on: true }));
                     self.set_consult_state(call, ConsultState::Talking);
@@ -494,7 +507,14 @@ impl Endpoint {
             .and_then(|c| c.consult.take())
             .map(|k| k.target)
             .unwrap_or_default();
-        // The consult call is over; its dialog with the target lives on in `parent`.
+        // The consult call is over; its dialog with the target (and the stream the target
+        // sees) lives on in `parent`.
+        self.out.push_back(Output::Media(MediaCommand::HandOver {
+            from: consult,
+            side: Side::A,
+            to: parent,
+            to_side: Side::B,
+        }));
         self.end_call(now, consult, "transferred", "system");
         self.release_b(now, parent);
         let Some(c) = self.calls.calls.get_mut(&parent) else {

@@ -104,6 +104,14 @@ pub enum MediaCommand {
         call: CallRef,
         on: bool,
     },
+    /// The leg on `from`'s `side` now talks through `to`'s `to_side` (attended transfer):
+    /// its outgoing stream state (SSRC, sequence, timestamp) moves along.
+    HandOver {
+        from: CallRef,
+        side: Side,
+        to: CallRef,
+        to_side: Side,
+    },
     /// `supervisor` (a call of ours) monitors `target` in `mode`; each call's law given.
     Monitor {
         target: CallRef,

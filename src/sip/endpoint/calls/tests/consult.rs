@@ -95,6 +95,10 @@ fn consulting() -> Up {
     assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["ACK"]);
     let outs = h.take_outs();
     assert!(outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::Bridge { call: c, on: true }) if *c == consult)), "agent and target talk");
+    assert!(
+        outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::HandOver { from, side: Side::B, to, to_side: Side::B }) if *from == call && *to == consult)),
+        "the agent's stream state moves along: {outs:?}"
+    );
     assert!(outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::Remote { call: c, side: Side::B, rtp: Some(a), .. }) if *c == consult && a.port() == 30000)));
     assert!(
         !outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::Bridge { call: c, on: true }) if *c == call)),
@@ -149,6 +153,14 @@ fn complete_moves_the_target_onto_the_customers_call_and_byes_the_agent() {
     assert!(outs.iter().any(
         |(_, o)| matches!(o, Output::Media(MediaCommand::Close { call: c }) if *c == consult)
     ));
+    let handover = outs.iter().position(|(_, o)| matches!(o, Output::Media(MediaCommand::HandOver { from, side: Side::A, to, to_side: Side::B }) if *from == consult && *to == call));
+    let close = outs.iter().position(
+        |(_, o)| matches!(o, Output::Media(MediaCommand::Close { call: c }) if *c == consult),
+    );
+    assert!(
+        matches!((handover, close), (Some(h), Some(c)) if h < c),
+        "the target's stream state moves before its relay closes"
+    );
     assert!(outs.iter().any(|(_, o)| matches!(
         o,
         Output::Event(CallEvent::Transferred {
@@ -208,6 +220,7 @@ fn cancel_hangs_up_the_target_and_moves_the_agent_back() {
     assert_eq!(invites[0].header("Call-ID"), Some(agent_call_id.as_str()));
     let outs = h.take_outs();
     assert!(outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::Bridge { call: c, on: true }) if *c == call)), "customer and agent again");
+    assert!(outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::HandOver { to, side: Side::B, to_side: Side::B, .. }) if *to == call)), "the agent's stream comes back");
     assert!(outs.iter().any(|(_, o)| matches!(o, Output::Media(MediaCommand::StopPlay { call: c, side: Side::A }) if *c == call)));
     let back = invites[0].clone();
     h.trunk_replies(
