@@ -147,9 +147,14 @@ impl MediaDriver {
                 to,
                 to_side,
             } => {
-                if let Some(to) = self.relays.get(&to).map(|h| h.cmd.clone()) {
-                    self.send(from, RelayCmd::HandOver { side, to, to_side });
-                }
+                let (Some(t), true) = (self.relays.get(&to), self.relays.contains_key(&from))
+                else {
+                    return;
+                };
+                // Ordered before anything else sent to `to`, unlike the state itself.
+                let _ = t.cmd.send(RelayCmd::ExpectStream { side: to_side });
+                let to = t.cmd.clone();
+                self.send(from, RelayCmd::HandOver { side, to, to_side });
             }
             MediaCommand::Monitor {
                 target,
