@@ -767,6 +767,7 @@ impl Config {
             trunks: self.trunks.clone(),
             max_calls: self.calls.max_calls,
             ring_timeout: self.calls.ring_timeout,
+            hold_music: self.calls.hold_music.clone(),
             session_expires: self.calls.session_expires,
             min_se: self.calls.min_se,
             codecs: self

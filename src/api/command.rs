@@ -9,6 +9,7 @@ use tonic::Status;
 use super::{pb, views};
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::{AgentCommand, AgentCommandError};
+use crate::sip::endpoint::calls::{CallControlError, Side};
 use crate::sip::endpoint::Endpoint;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,29 @@ pub enum Command {
         campaign: String,
         state: crate::dialer::runtime::RunState,
     },
+    /// `side` None: the customer.
+    Hold {
+        call_id: String,
+        side: Option<Side>,
+    },
+    Resume {
+        call_id: String,
+    },
+    Transfer {
+        call_id: String,
+        target: String,
+        keep: Option<Side>,
+    },
+    StartConsult {
+        call_id: String,
+        target: String,
+    },
+    CompleteTransfer {
+        call_id: String,
+    },
+    CancelConsult {
+        call_id: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +73,12 @@ pub enum ApiReply {
     Monitor(String),
     Campaigns(Vec<pb::CampaignInfo>),
     Campaign(pb::CampaignInfo),
+    /// The side put on hold.
+    Held(Side),
+    /// What a transfer target turned out to be (extension | queue | number).
+    Transferred(&'static str),
+    /// The consult call's id.
+    Consult(String),
     Done,
 }
 
@@ -69,6 +99,21 @@ fn agent_error(e: AgentCommandError) -> Status {
             Status::not_found(format!("no user `{p}` in [[users]] to take calls at"))
         }
         AgentCommandError::Refused(why) => Status::failed_precondition(why),
+    }
+}
+
+fn call_control_error(e: CallControlError) -> Status {
+    let why = e.to_string();
+    match e {
+        CallControlError::NoCall(_) => Status::not_found(why),
+        CallControlError::NoTarget(_) => Status::invalid_argument(why),
+        CallControlError::NoConsult(_)
+        | CallControlError::ConsultNotReady { .. }
+        | CallControlError::NotConnected(_)
+        | CallControlError::AlreadyHeld(_)
+        | CallControlError::NotHeld(_)
+        | CallControlError::Unsupported { .. }
+        | CallControlError::Unreachable { .. } => Status::failed_precondition(why),
     }
 }
 
@@ -110,5 +155,33 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
         Command::ListCampaigns | Command::Campaign { .. } => Err(Status::internal(
             "campaign commands are run by the dialer runtime",
         )),
+        Command::Hold { call_id, side } => endpoint
+            .hold(now, &call_id, side)
+            .map(ApiReply::Held)
+            .map_err(call_control_error),
+        Command::Resume { call_id } => endpoint
+            .resume(now, &call_id)
+            .map(|_| ApiReply::Done)
+            .map_err(call_control_error),
+        Command::Transfer {
+            call_id,
+            target,
+            keep,
+        } => endpoint
+            .transfer(now, &call_id, &target, keep)
+            .map(ApiReply::Transferred)
+            .map_err(call_control_error),
+        Command::StartConsult { call_id, target } => endpoint
+            .start_consult(now, &call_id, &target)
+            .map(ApiReply::Consult)
+            .map_err(call_control_error),
+        Command::CompleteTransfer { call_id } => endpoint
+            .complete_transfer(now, &call_id)
+            .map(|()| ApiReply::Done)
+            .map_err(call_control_error),
+        Command::CancelConsult { call_id } => endpoint
+            .cancel_consult(now, &call_id)
+            .map(|()| ApiReply::Done)
+            .map_err(call_control_error),
     }
 }

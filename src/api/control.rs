@@ -12,6 +12,7 @@ use crate::config::ApiScope;
 use crate::dialer::runtime::RunState;
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::AgentCommand;
+use crate::sip::endpoint::calls::Side;
 
 pub struct ControlService {
     pub commands: mpsc::Sender<ApiRequest>,
@@ -49,6 +50,18 @@ impl ControlService {
 
 fn unexpected(r: ApiReply) -> Status {
     Status::internal(format!("unexpected reply from the engine: {r:?}"))
+}
+
+/// A proto `Side` as the endpoint's (None: unspecified, i.e. the customer).
+fn side_arg(field: &str, v: i32) -> Result<Option<Side>, Status> {
+    match pb::Side::try_from(v) {
+        Ok(pb::Side::Unspecified) => Ok(None),
+        Ok(pb::Side::Caller) => Ok(Some(Side::A)),
+        Ok(pb::Side::Callee) => Ok(Some(Side::B)),
+        Err(_) => Err(Status::invalid_argument(format!(
+            "`{field}` must be SIDE_CALLER, SIDE_CALLEE or unset (the customer)"
+        ))),
+    }
 }
 
 #[tonic::async_trait]
@@ -216,6 +229,93 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::CampaignRequest>,
     ) -> Result<Response<pb::CampaignResponse>, Status> {
         self.campaign(req, RunState::Stopped).await
+    }
+
+    async fn hold(
+        &self,
+        req: Request<pb::HoldRequest>,
+    ) -> Result<Response<pb::HoldResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("call_id", &r.call_id)?;
+        let side = side_arg("side", r.side)?;
+        match self.run(Command::Hold { call_id, side }).await? {
+            ApiReply::Held(s) => Ok(Response::new(pb::HoldResponse {
+                held: match s {
+                    Side::A => pb::Side::Caller,
+                    Side::B => pb::Side::Callee,
+                } as i32,
+            })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn resume(
+        &self,
+        req: Request<pb::ResumeRequest>,
+    ) -> Result<Response<pb::ResumeResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::Resume { call_id }).await?;
+        Ok(Response::new(pb::ResumeResponse {}))
+    }
+
+    async fn transfer(
+        &self,
+        req: Request<pb::TransferRequest>,
+    ) -> Result<Response<pb::TransferResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("call_id", &r.call_id)?;
+        let target = required("target", &r.target)?;
+        let keep = side_arg("keep_side", r.keep_side)?;
+        let cmd = Command::Transfer {
+            call_id,
+            target,
+            keep,
+        };
+        match self.run(cmd).await? {
+            ApiReply::Transferred(d) => Ok(Response::new(pb::TransferResponse {
+                destination: d.to_string(),
+            })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn start_consult(
+        &self,
+        req: Request<pb::StartConsultRequest>,
+    ) -> Result<Response<pb::StartConsultResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.get_ref();
+        let call_id = required("call_id", &r.call_id)?;
+        let target = required("target", &r.target)?;
+        match self.run(Command::StartConsult { call_id, target }).await? {
+            ApiReply::Consult(consult_call_id) => {
+                Ok(Response::new(pb::StartConsultResponse { consult_call_id }))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn complete_transfer(
+        &self,
+        req: Request<pb::CompleteTransferRequest>,
+    ) -> Result<Response<pb::CompleteTransferResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::CompleteTransfer { call_id }).await?;
+        Ok(Response::new(pb::CompleteTransferResponse {}))
+    }
+
+    async fn cancel_consult(
+        &self,
+        req: Request<pb::CancelConsultRequest>,
+    ) -> Result<Response<pb::CancelConsultResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.run(Command::CancelConsult { call_id }).await?;
+        Ok(Response::new(pb::CancelConsultResponse {}))
     }
 }
 

@@ -70,12 +70,26 @@ impl Converter {
             ),
             CallEvent::Ringing { call } => (call, Payload::CallRinging(pb::CallRinging {})),
             CallEvent::Answered { call } => (call, Payload::CallAnswered(pb::CallAnswered {})),
-            CallEvent::Held { call, by } => {
-                (call, Payload::CallHeld(pb::CallHeld { by: side(by) }))
+            CallEvent::Held { call, by, api } => {
+                (call, Payload::CallHeld(pb::CallHeld { by: side(by), api }))
             }
-            CallEvent::Resumed { call, by } => {
-                (call, Payload::CallResumed(pb::CallResumed { by: side(by) }))
-            }
+            CallEvent::Resumed { call, by, api } => (
+                call,
+                Payload::CallResumed(pb::CallResumed { by: side(by), api }),
+            ),
+            CallEvent::Transferred {
+                call,
+                target,
+                destination,
+                kind,
+            } => (
+                call,
+                Payload::CallTransferred(pb::CallTransferred {
+                    target,
+                    kind: kind.to_string(),
+                    destination: destination.to_string(),
+                }),
+            ),
             CallEvent::Dtmf {
                 call,
                 side: s,

@@ -30,6 +30,7 @@ pub fn kind_of(ev: &pb::Event) -> pb::EventKind {
         Some(Payload::Snapshot(_)) => K::Snapshot,
         Some(Payload::Gap(_)) => K::Gap,
         Some(Payload::Campaign(_)) => K::Campaign,
+        Some(Payload::CallTransferred(_)) => K::CallTransferred,
         None => K::Unspecified,
     }
 }

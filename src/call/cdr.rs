@@ -55,4 +55,7 @@ pub struct Cdr {
     pub recording_ms: Option<i64>,
     pub recording_status: Option<String>,
     pub disposition: Option<String>,
+    /// Where the call was blind-transferred, comma-separated in order (`1002`,
+    /// `queue:sales`, `0123456`); None: never transferred. `callee` is the last party.
+    pub transferred_to: Option<String>,
 }

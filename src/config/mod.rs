@@ -78,6 +78,9 @@ pub struct CallsConfig {
     pub session_expires: Option<u32>,
     pub min_se: u32,
     pub max_calls: usize,
+    /// The prompt played to a side put on hold through the API (when the call is in no
+    /// queue with music of its own).
+    pub hold_music: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

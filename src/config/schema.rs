@@ -190,6 +190,9 @@ pub struct RawCalls {
     pub session_expires_secs: Spanned<u32>,
     pub min_se_secs: Spanned<u32>,
     pub max_calls: Spanned<u32>,
+    /// What a caller put on hold through the API hears (a prompt file); unset: a built-in
+    /// tone pattern.
+    pub hold_music: Option<Spanned<String>>,
 }
 
 impl Default for RawCalls {
@@ -199,6 +202,7 @@ impl Default for RawCalls {
             session_expires_secs: sp(1800),
             min_se_secs: sp(90),
             max_calls: sp(10000),
+            hold_music: None,
         }
     }
 }

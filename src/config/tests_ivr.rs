@@ -123,3 +123,18 @@ fn a_menu_needs_something_to_do_and_unique_names() {
         assert!(all.contains(want), "missing {want:?} in:\n{all}");
     }
 }
+
+#[test]
+fn hold_music_is_a_loaded_prompt_or_the_built_in_tone() {
+    let cfg = parse(&format!("[calls]\nhold_music = \"good.wav\"\n\n{USERS}")).unwrap();
+    assert_eq!(cfg.calls.hold_music, "good.wav");
+    assert!(cfg.prompts.contains_key("good.wav"), "loaded at start");
+    let cfg = parse(USERS).unwrap();
+    assert_eq!(cfg.calls.hold_music, crate::media::tones::HOLD);
+    let e = parse(&format!("[calls]\nhold_music = \"gone.wav\"\n\n{USERS}")).unwrap_err();
+    let all = e.join("\n");
+    assert!(
+        all.contains("t.toml:2:14: ") && all.contains("gone.wav: cannot read WAV"),
+        "{all}"
+    );
+}

@@ -294,6 +294,10 @@ pub fn validate(
     let calls = validate_calls::calls(&mut c, &raw, &extensions);
     let mut prompts = std::collections::HashMap::new();
     let acd = super::validate_acd::acd(&mut c, &raw, &extensions, base, &mut prompts);
+    let mut calls = calls;
+    if let Some(m) = &raw.calls.hold_music {
+        calls.calls.hold_music = super::validate_ivr::load_prompt(&mut c, m, base, &mut prompts);
+    }
     let queues: HashSet<String> = acd.engine.queues.iter().map(|q| q.name.clone()).collect();
     let ivr = super::validate_ivr::ivr(
         &mut c,

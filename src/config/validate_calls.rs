@@ -212,6 +212,7 @@ pub fn calls(c: &mut Collector, raw: &RawConfig, extensions: &HashSet<String>) -
             session_expires: (se > 0).then_some(se),
             min_se,
             max_calls: *k.max_calls.get_ref() as usize,
+            hold_music: crate::media::tones::HOLD.to_string(),
         },
         dialplan: DialplanConfig {
             blocked,

@@ -149,6 +149,21 @@ impl MediaDriver {
             }
             MediaCommand::StopPlay { call, side } => self.send(call, RelayCmd::StopPlay { side }),
             MediaCommand::Bridge { call, on } => self.send(call, RelayCmd::Bridge(on)),
+            MediaCommand::HandOver {
+                from,
+                side,
+                to,
+                to_side,
+            } => {
+                let (Some(t), true) = (self.relays.get(&to), self.relays.contains_key(&from))
+                else {
+                    return;
+                };
+                // Ordered before anything else sent to `to`, unlike the state itself.
+                let _ = t.cmd.send(RelayCmd::ExpectStream { side: to_side });
+                let to = t.cmd.clone();
+                self.send(from, RelayCmd::HandOver { side, to, to_side });
+            }
             MediaCommand::Monitor {
                 target,
                 supervisor,

@@ -13,7 +13,7 @@ pub mod relay;
 mod rewrite;
 mod rtcp;
 mod rtp;
-mod tones;
+pub mod tones;
 
 pub use dtmf::{
     event_char, parse_telephone_event, DtmfDetector, DtmfDigit, DtmfError, TelephoneEvent,

@@ -69,6 +69,24 @@ pub enum RelayCmd {
     Record(RecordCmd),
     /// Stop relaying and report the call's media figures and how its recording ended.
     Finish(oneshot::Sender<Finished>),
+    /// A leg moves to another call's relay (attended transfer): send the stream state
+    /// towards `side` there, so the leg's phone keeps seeing one continuous stream.
+    HandOver {
+        side: Side,
+        to: mpsc::UnboundedSender<RelayCmd>,
+        to_side: Side,
+    },
+    /// A `TakeStream` for `side` is on its way: send that side nothing until it arrives
+    /// (a packet under our own SSRC first would show the phone two stream changes).
+    ExpectStream {
+        side: Side,
+    },
+    /// The stream state towards `side` from the relay the leg comes from.
+    TakeStream {
+        side: Side,
+        // Boxed: keeps every command small.
+        out: Box<StreamRewriter>,
+    },
 }
 
 #[derive(Debug)]
@@ -150,6 +168,7 @@ pub fn open(
         foreign_dropped: 0,
         bridged: true,
         players: [None, None],
+        awaiting_stream: [false, false],
         monitor: None,
         feed: None,
         seed: seed as u32,
@@ -295,6 +314,8 @@ struct Relay {
     bridged: bool,
     /// What we play to each side, if anything (it then hears that, not the other side).
     players: [Option<Player>; 2],
+    /// A side whose stream state another relay is handing over (nothing goes to it yet).
+    awaiting_stream: [bool; 2],
     /// A supervisor listening in on this call, or (`feed`) this call being the supervisor's.
     monitor: Option<Box<MixTap>>,
     feed: Option<Feed>,
@@ -381,7 +402,7 @@ impl Relay {
                 return;
             }
         }
-        if !self.bridged || self.players[idx(to)].is_some() {
+        if !self.bridged || self.players[idx(to)].is_some() || self.awaiting_stream[idx(to)] {
             return;
         }
         let t = &mut self.sides[idx(to)];
@@ -481,6 +502,21 @@ impl Relay {
             }
             RelayCmd::Bridge(on) => {
                 self.bridged = on;
+                None
+            }
+            RelayCmd::HandOver { side, to, to_side } => {
+                let out = Box::new(self.sides[idx(side)].out.clone());
+                // The other relay may be gone already (its call ended): nothing to carry.
+                let _ = to.send(RelayCmd::TakeStream { side: to_side, out });
+                None
+            }
+            RelayCmd::ExpectStream { side } => {
+                self.awaiting_stream[idx(side)] = true;
+                None
+            }
+            RelayCmd::TakeStream { side, out } => {
+                self.sides[idx(side)].out = *out;
+                self.awaiting_stream[idx(side)] = false;
                 None
             }
             RelayCmd::MonitorMode(mode) => {
@@ -1050,6 +1086,86 @@ mod tests {
             u16::from_be_bytes([relayed[2], relayed[3]]),
             u16::from_be_bytes([got[4][2], got[4][3]]).wrapping_add(1),
             "sequence continues"
+        );
+    }
+
+    /// A leg moved to another relay (attended transfer) keeps hearing one stream: after
+    /// `HandOver`, what the new relay sends it carries on with the old relay's SSRC and
+    /// sequence numbers.
+    #[tokio::test]
+    async fn a_handed_over_leg_hears_one_continuous_stream() {
+        let (ev_tx, _ev_rx) = mpsc::unbounded_channel();
+        let ip = "127.0.0.1".parse().unwrap();
+        let p1 = ports();
+        let r1 = open(3, ip, p1, p1 + 2, None, ev_tx.clone()).unwrap();
+        let p2 = loop {
+            let p = ports();
+            if !(p1..p1 + 4).contains(&p) && !(p1..p1 + 4).contains(&(p + 3)) {
+                break p;
+            }
+        };
+        let r2 = open(4, ip, p2, p2 + 2, None, ev_tx).unwrap();
+        let phone = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let first = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let second = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let remote = |s: &UdpSocket, side| RelayCmd::Remote {
+            side,
+            rtp: Some(s.local_addr().unwrap()),
+            rtcp: None,
+            signal_ip: None,
+            telephone_event: None,
+            active: true,
+        };
+        r1.cmd.send(remote(&first, Side::A)).unwrap();
+        r1.cmd.send(remote(&phone, Side::B)).unwrap();
+        r2.cmd.send(remote(&second, Side::A)).unwrap();
+        r2.cmd.send(remote(&phone, Side::B)).unwrap();
+        let mut buf = [0u8; 2048];
+        let mut heard = Vec::new();
+        // The phone hears `first` through relay 1 ...
+        for seq in 1..=3u16 {
+            first
+                .send_to(&rtp(0x111, seq), ("127.0.0.1", p1))
+                .await
+                .unwrap();
+            let n = tokio::time::timeout(Duration::from_secs(5), phone.recv(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            heard.push(buf[..n].to_vec());
+        }
+        // ... then, handed over, `second` (another source, far-off numbers) through relay 2
+        // (what the media driver sends: relay 2 first waits for the state).
+        r2.cmd
+            .send(RelayCmd::ExpectStream { side: Side::B })
+            .unwrap();
+        r1.cmd
+            .send(RelayCmd::HandOver {
+                side: Side::B,
+                to: r2.cmd.clone(),
+                to_side: Side::B,
+            })
+            .unwrap();
+        let mut moved = None;
+        for seq in 40000..40050u16 {
+            second
+                .send_to(&rtp(0x222, seq), ("127.0.0.1", p2))
+                .await
+                .unwrap();
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(100), phone.recv(&mut buf)).await
+            {
+                moved = Some(buf[..n].to_vec());
+                break;
+            }
+        }
+        let moved = moved.expect("relay 2 relays to the phone");
+        let last = heard.last().unwrap();
+        assert_eq!(word(&moved, 8), word(last, 8), "the same SSRC as before");
+        assert_eq!(
+            u16::from_be_bytes([moved[2], moved[3]]),
+            u16::from_be_bytes([last[2], last[3]]).wrapping_add(1),
+            "the sequence carries on"
         );
     }
 }

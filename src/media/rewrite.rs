@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+/// Clone: a leg moved to another call's relay takes its stream state along.
+#[derive(Debug, Clone)]
 pub struct StreamRewriter {
     out_ssrc: u32,
     clock_rate: u32,

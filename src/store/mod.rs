@@ -328,7 +328,7 @@ impl Store {
                     a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets, b_to_a_lost,
                     b_to_a_jitter_ms, mos, queue, agent, recording, disposition, a_to_b_far_lost,
                     a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms,
-                    recording_status, recording_ms
+                    recording_status, recording_ms, transferred_to
              FROM cdrs ORDER BY start_unix_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
@@ -370,6 +370,7 @@ impl Store {
                 rtt_ms: r.get(30)?,
                 recording_status: r.get(31)?,
                 recording_ms: r.get(32)?,
+                transferred_to: r.get(33)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)

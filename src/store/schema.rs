@@ -150,6 +150,8 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT
     );
     CREATE UNIQUE INDEX IF NOT EXISTS dnc_key ON dnc(number, ifnull(campaign, ''));",
+    // Blind transfers: the targets, comma-separated in order (the call keeps one CDR).
+    "ALTER TABLE cdrs ADD COLUMN transferred_to TEXT;",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

@@ -77,9 +77,10 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                        b_sip_code, codec, a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets,
                        b_to_a_lost, b_to_a_jitter_ms, mos, queue, agent, recording, disposition,
                        a_to_b_far_lost, a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms,
-                       recording_status, recording_ms)
+                       recording_status, recording_ms, transferred_to)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
+                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
+                       ?34)",
                 )?
                 .execute(params![
                     c.id,
@@ -114,7 +115,8 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     c.b_to_a.far_jitter_ms,
                     c.rtt_ms,
                     c.recording_status,
-                    c.recording_ms
+                    c.recording_ms,
+                    c.transferred_to
                 ])?;
             }
             Op::PutAgent(a) => {

@@ -58,6 +58,8 @@ pub struct EndpointConfig {
     pub trunks: Vec<TrunkConfig>,
     pub max_calls: usize,
     pub ring_timeout: Duration,
+    /// What a side put on hold through the API hears (a prompt name).
+    pub hold_music: String,
     pub session_expires: Option<u32>,
     pub min_se: u32,
     pub codecs: Vec<CodecName>,

@@ -33,6 +33,7 @@ fn cfg(domain: &str) -> EndpointConfig {
         trunks: Vec::new(),
         max_calls: 100,
         ring_timeout: Duration::from_secs(60),
+        hold_music: crate::media::tones::HOLD.to_string(),
         session_expires: Some(1800),
         min_se: 90,
         codecs: vec![crate::sdp::CodecName::Pcmu, crate::sdp::CodecName::Pcma],

@@ -117,6 +117,7 @@ impl Endpoint {
             agent: self.acd.names.get(agent.0 as usize).cloned(),
             acd_id: Some(acd_call.0),
             priority: entry.record.priority,
+            codecs: None,
         };
         match self.originate(now, seed) {
             Ok(call) => {
@@ -149,8 +150,10 @@ impl Endpoint {
         let (offer, monitor) = match c.app {
             App::CallbackAgent { offer } => (Some(offer), None),
             App::MonitorPending { target } => (None, Some(target)),
+            App::ConsultTarget { .. } => (None, None),
             _ => return,
         };
+        let consulting = matches!(c.app, App::ConsultTarget { .. });
         // The phone's dialog is now our A side.
         c.a.dialog.remote_tag = header_value(&resp.headers, "To")
             .and_then(sipstr::tag)
@@ -195,6 +198,9 @@ impl Endpoint {
             neg.remote_rtcp,
             neg.telephone_event,
         );
+        if consulting {
+            return self.consult_answered(now, call);
+        }
         if let Some(target) = monitor {
             self.out
                 .push_back(Output::Cdr(super::CdrWrite::Start(Box::new(
@@ -260,6 +266,15 @@ impl Endpoint {
             App::MonitorPending { .. } => {
                 c.app = App::Bridge;
                 return self.end_call(now, call, "monitor-unanswered", "callee");
+            }
+            App::ConsultTarget { .. } => {
+                // The parent gets its agent back as the consult call ends.
+                let cause = if code == 487 {
+                    "consult-cancelled"
+                } else {
+                    "consult-failed"
+                };
+                return self.end_call(now, call, cause, "callee");
             }
             _ => return,
         };

@@ -172,6 +172,7 @@ impl Endpoint {
             acd_id: None,
             // Answered leads go ahead of inbound callers: they may wait only seconds.
             priority: u8::MAX,
+            codecs: None,
         };
         let (call, invite) = self
             .originate_with(now, seed, Some(format!("<{ruri}>")), Purpose::Campaign)

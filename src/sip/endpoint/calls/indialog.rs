@@ -318,11 +318,13 @@ impl Endpoint {
                 CallEvent::Held {
                     call: uuid,
                     by: side,
+                    api: false,
                 }
             } else {
                 CallEvent::Resumed {
                     call: uuid,
                     by: side,
+                    api: false,
                 }
             };
             self.out.push_back(Output::Event(ev));

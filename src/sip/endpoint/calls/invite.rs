@@ -284,6 +284,8 @@ impl Endpoint {
             busy_exts: Vec::new(),
             monitored_by: None,
             acd_id: None,
+            api_hold: None,
+            consult: None,
             rec: super::recording::CallRecording::routed(match (&origin, &target) {
                 (Origin::User(_), Target::Trunk { .. }) => self
                     .cfg

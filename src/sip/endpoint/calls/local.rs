@@ -39,6 +39,8 @@ pub(super) enum App {
     Monitor { target: CallRef },
     /// The supervisor's phone rings (monitoring started from the API).
     MonitorPending { target: CallRef },
+    /// An attended transfer's target (our A side, we are its UAC) for `parent`'s agent.
+    ConsultTarget { parent: CallRef },
 }
 
 /// What a call we answer ourselves does first.
@@ -237,6 +239,30 @@ impl Endpoint {
         contacts: Vec<(String, crate::sip::Peer)>,
         callee: &str,
     ) {
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let trunk_leg = c.cdr.direction == "callback" && c.cdr.trunk.is_some();
+        let target = match (&c.cdr.trunk, trunk_leg) {
+            (Some(t), true) => Target::Trunk {
+                trunk: t.clone(),
+                number: callee.to_string(),
+            },
+            _ => Target::Extension(callee.to_string()),
+        };
+        self.connect_to(now, call, contacts, callee, target);
+    }
+
+    /// `connect_targets` with the destination's kind given: a trunk's caller ID and To URI
+    /// differ from an extension's.
+    pub(super) fn connect_to(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        contacts: Vec<(String, crate::sip::Peer)>,
+        callee: &str,
+        target: Target,
+    ) {
         let ext = callee;
         let media_ip = self.cfg.media_address;
         let ptime = self.cfg.ptime_ms;
@@ -263,14 +289,6 @@ impl Endpoint {
         );
         let body = offer.to_bytes();
         c.local_sdp[Side::B as usize] = Some(body.clone());
-        let trunk_leg = c.cdr.direction == "callback" && c.cdr.trunk.is_some();
-        let target = match (&c.cdr.trunk, trunk_leg) {
-            (Some(t), true) => Target::Trunk {
-                trunk: t.clone(),
-                number: ext.to_string(),
-            },
-            _ => Target::Extension(ext.to_string()),
-        };
         let from_uri = match &target {
             // A callback out through a trunk presents the trunk's caller ID.
             Target::Trunk { trunk, .. } => {

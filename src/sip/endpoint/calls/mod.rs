@@ -9,6 +9,9 @@
 mod api;
 mod callback;
 mod campaign;
+mod consult;
+mod control;
+mod hold;
 mod indialog;
 mod invite;
 mod local;
@@ -18,6 +21,7 @@ mod outgoing;
 mod queue;
 mod recording;
 mod timers;
+mod transfer;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -37,6 +41,7 @@ use crate::sip::transaction::TxKey;
 pub use api::API_HANGUP_CAUSE;
 pub use callback::CallbackEntry;
 pub use campaign::{CampaignDial, DialError, DialerEvent, DialerEventKind};
+pub use control::CallControlError;
 pub use local::RINGBACK;
 pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
 pub use timers::CallTimer;
@@ -101,6 +106,14 @@ pub enum MediaCommand {
         call: CallRef,
         on: bool,
     },
+    /// The leg on `from`'s `side` now talks through `to`'s `to_side` (attended transfer):
+    /// its outgoing stream state (SSRC, sequence, timestamp) moves along.
+    HandOver {
+        from: CallRef,
+        side: Side,
+        to: CallRef,
+        to_side: Side,
+    },
     /// `supervisor` (a call of ours) monitors `target` in `mode`; each call's law given.
     Monitor {
         target: CallRef,
@@ -153,13 +166,26 @@ pub enum CallEvent {
     Answered {
         call: String,
     },
+    /// `api`: held through the API (`by` is then the side that hears the music), not by a
+    /// phone's re-INVITE.
     Held {
         call: String,
         by: Side,
+        api: bool,
     },
     Resumed {
         call: String,
         by: Side,
+        api: bool,
+    },
+    /// The call's non-customer leg was hung up and the customer routed to `target`.
+    Transferred {
+        call: String,
+        target: String,
+        /// extension | queue | number
+        destination: &'static str,
+        /// blind (the only kind for now)
+        kind: &'static str,
     },
     Dtmf {
         call: String,
@@ -280,6 +306,10 @@ struct Call {
     /// The supervisor call listening in, if any.
     monitored_by: Option<CallRef>,
     rec: recording::CallRecording,
+    /// The side held through the API (it hears music; the two sides are not bridged).
+    api_hold: Option<Side>,
+    /// An attended transfer under way (this call's customer is held meanwhile).
+    consult: Option<Box<consult::Consult>>,
 }
 
 impl Call {
@@ -335,6 +365,8 @@ enum Purpose {
     AgentFirst,
     /// A campaign's INVITE to a lead (likewise: the lead is the A side).
     Campaign,
+    /// Our re-INVITE moving a side's media to another of our ports (attended transfer).
+    Repoint(Side),
 }
 
 /// Calls and their indexes.
@@ -564,6 +596,7 @@ impl Endpoint {
         self.campaign_call_over(now, call, cause);
         self.acd_call_over(now, call, side);
         let supervisor = self.monitor_over(call);
+        self.consult_call_over(now, call);
         self.recording_call_over(now, call);
         let end_ms = self.calls.unix_ms(now);
         let Some(mut c) = self.calls.calls.remove(&call) else {

@@ -28,6 +28,9 @@ pub(super) struct Origination {
     pub agent: Option<String>,
     pub acd_id: Option<u64>,
     pub priority: u8,
+    /// Offer only these (a leg that will be bridged to a call with its codec agreed);
+    /// None: every configured codec.
+    pub codecs: Option<Vec<Codec>>,
 }
 
 impl Endpoint {
@@ -56,15 +59,16 @@ impl Endpoint {
             return Err("no free RTP ports");
         };
         let media_ip = self.cfg.media_address;
-        let codecs: Vec<Codec> = self
-            .cfg
-            .codecs
-            .iter()
-            .map(|n| Codec {
-                name: *n,
-                pt: n.static_pt(),
-            })
-            .collect();
+        let codecs: Vec<Codec> = o.codecs.clone().unwrap_or_else(|| {
+            self.cfg
+                .codecs
+                .iter()
+                .map(|n| Codec {
+                    name: *n,
+                    pt: n.static_pt(),
+                })
+                .collect()
+        });
         let te = self.cfg.telephone_event.then_some(101);
         let mut a_origin =
             OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
@@ -138,6 +142,8 @@ impl Endpoint {
             busy_exts: Vec::new(),
             monitored_by: None,
             acd_id: o.acd_id,
+            api_hold: None,
+            consult: None,
             priority: o.priority,
             rec: Default::default(),
         };

@@ -61,6 +61,7 @@ impl Endpoint {
             }
             Purpose::AgentFirst => self.agent_first_response(now, call, resp),
             Purpose::Campaign => self.campaign_response(now, call, resp),
+            Purpose::Repoint(side) => self.repoint_response(now, call, side, &resp),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true
@@ -82,6 +83,7 @@ impl Endpoint {
             Purpose::Refresh(_) => self.hangup_both(now, call, "session-refresh-failed", "system"),
             Purpose::AgentFirst => self.agent_first_failed(now, call, 408),
             Purpose::Campaign => self.campaign_failed(now, call, 408),
+            Purpose::Repoint(side) => self.repointed(now, call, side, None),
             Purpose::Cancel | Purpose::Bye | Purpose::Info => {}
         }
         true

@@ -7,6 +7,7 @@ mod agents;
 mod answer;
 mod callback;
 mod campaign;
+mod consult;
 mod indialog;
 mod ivr;
 mod kpis;
@@ -18,6 +19,7 @@ mod queue_waiting;
 mod recording;
 mod ringing;
 mod session;
+mod transfer;
 
 use msg::param;
 pub(super) use msg::{kinds, respond, Msg};
@@ -95,6 +97,7 @@ pub(super) fn cfg() -> EndpointConfig {
         }],
         max_calls: 100,
         ring_timeout: Duration::from_secs(60),
+        hold_music: crate::media::tones::HOLD.to_string(),
         session_expires: Some(1800),
         min_se: 90,
         codecs: vec![crate::sdp::CodecName::Pcmu, crate::sdp::CodecName::Pcma],
