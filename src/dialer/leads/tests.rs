@@ -631,3 +631,29 @@ fn a_list_bigger_than_one_commit_dedupes_across_chunks_and_reimports_idempotentl
     assert_eq!((again.imported, again.duplicates), (0, 2501));
     assert_eq!(b.progress(t0(), C).unwrap().total, 2500);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// The fuzz target's property, on stable: arbitrary bytes (biased to CSV-ish text) are a
+    /// report or an error naming a line, never a panic; whatever imports is E.164.
+    #[test]
+    fn arbitrary_bytes_never_panic_the_import(
+        data in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select("phone,name,timezone,region\n\"+1 (201) 555-0;é".as_bytes().to_vec()),
+                proptest::num::u8::ANY,
+            ],
+            0..200,
+        )
+    ) {
+        let (_d, mut b) = book();
+        let mut bytes = b"phone,region\n".to_vec();
+        bytes.extend_from_slice(&data);
+        if b.import_csv(t0(), C, &bytes[..]).is_ok() {
+            while let Some(l) = b.next_lead(t0(), C) {
+                proptest::prop_assert!(l.number.starts_with('+'));
+            }
+        }
+        let _ = b.import_csv(t0(), C, &data[..]);
+    }
+}
