@@ -121,14 +121,20 @@ impl Core {
     }
 
     fn frame(&mut self, frame: &[i16]) {
-        if self.result.is_some() {
-            return;
+        if self.result.is_none() {
+            if let Some((verdict, cause)) = self.step(frame) {
+                self.decide(verdict, cause);
+            }
         }
+    }
+
+    /// One frame of the cadence analysis; the checks run in Asterisk's order.
+    fn step(&mut self, frame: &[i16]) -> Option<(Verdict, Cause)> {
         let len = frame.len() as u64;
         let lim = self.lim;
         self.total += len;
         if self.total >= lim.total_analysis {
-            return self.decide(Verdict::NotSure, Cause::TooLong);
+            return Some((Verdict::NotSure, Cause::TooLong));
         }
         if mean_abs(frame) < lim.threshold {
             self.silence_run += len;
@@ -137,10 +143,10 @@ impl Core {
                 self.word_run = 0;
             }
             if self.in_initial_silence && self.silence_run >= lim.initial_silence {
-                return self.decide(Verdict::Machine, Cause::InitialSilence);
+                return Some((Verdict::Machine, Cause::InitialSilence));
             }
             if self.in_greeting && self.silence_run >= lim.after_greeting_silence {
-                return self.decide(Verdict::Human, Cause::Human);
+                return Some((Verdict::Human, Cause::Human));
             }
         } else {
             // Any speech frame ends the silence run, even a blip too short to be a word.
@@ -152,13 +158,13 @@ impl Core {
                 self.in_word = true;
             }
             if self.word_run >= lim.max_word {
-                return self.decide(Verdict::Machine, Cause::MaxWordLength);
+                return Some((Verdict::Machine, Cause::MaxWordLength));
             }
             if self.words >= lim.max_words {
-                return self.decide(Verdict::Machine, Cause::MaxWords);
+                return Some((Verdict::Machine, Cause::MaxWords));
             }
             if self.in_greeting && self.voice >= lim.greeting {
-                return self.decide(Verdict::Machine, Cause::LongGreeting);
+                return Some((Verdict::Machine, Cause::LongGreeting));
             }
             if self.word_run >= lim.min_word && !self.in_greeting {
                 // The first real word: the greeting has begun.
@@ -166,6 +172,7 @@ impl Core {
                 self.in_greeting = true;
             }
         }
+        None
     }
 }
 
