@@ -30,6 +30,7 @@ fn bench(c: &mut Criterion) {
     // Limits no clip reaches, so every frame is analysed (a decided detector skips frames).
     let never = AmdConfig {
         initial_silence_ms: u32::MAX,
+        after_greeting_silence_ms: u32::MAX,
         greeting_ms: u32::MAX,
         total_analysis_ms: u32::MAX,
         maximum_number_of_words: u32::MAX,

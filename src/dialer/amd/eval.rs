@@ -318,7 +318,7 @@ mod tests {
     use super::*;
 
     // 25 clips per family keep the debug-build test to seconds; `switchboard amd-eval`
-    // (BENCHMARKS.md) runs 100 per family: 99.4 % human / 100 % machine on the core families
+    // (BENCHMARKS.md) runs 100 per family: 99.2 % human / 100 % machine on the core families
     // with 3 words, so the 95 % floors below leave room for seed noise, not for regressions.
     const COUNT: usize = 25;
 

@@ -43,3 +43,5 @@ pub use sit::{Sit, SitCategory, SitDetector};
 mod sit_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tts_tests;
