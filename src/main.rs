@@ -73,6 +73,19 @@ enum Command {
         #[arg(long)]
         no_header: bool,
     },
+    /// Score answering machine and SIT detection on a synthetic labelled corpus (seeded):
+    /// a confusion matrix per family and per class.
+    AmdEval {
+        /// Corpus seed (the same seed is the same corpus).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Clips per family.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Override an AMD setting (amd.conf names), e.g. --set maximum_number_of_words=3.
+        #[arg(long, value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
     /// The dialer's leads in the config's store: import a CSV, list them.
     Leads {
         #[command(subcommand)]
@@ -212,6 +225,7 @@ fn main() -> ExitCode {
         } => tool("campaign report", &config, |store| {
             cli::report(store, &campaign, &timezone, json)
         }),
+        Command::AmdEval { seed, count, set } => amd_eval(seed, count, &set),
         Command::Run { config, json } => match switchboard::daemon::run(&config, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -352,6 +366,38 @@ fn simulate_dialer(path: &Path, seeds: Option<u32>, json: bool, no_header: bool)
             print!("{}", sim::stats::table_row(r));
         }
     }
+    ExitCode::SUCCESS
+}
+
+/// `switchboard amd-eval`: AMD settings from the defaults plus `--set`, then the report.
+fn amd_eval(seed: u64, count: usize, set: &[String]) -> ExitCode {
+    use switchboard::dialer::amd::eval;
+    use switchboard::dialer::amd_config::AmdConfig;
+    // Each KEY=VALUE is one TOML line, so values parse (and unknown keys fail) exactly as
+    // they would in a config file.
+    let mut toml_src = String::new();
+    for kv in set {
+        let Some((k, v)) = kv.split_once('=') else {
+            eprintln!("switchboard amd-eval: --set {kv}: expected KEY=VALUE");
+            return ExitCode::FAILURE;
+        };
+        toml_src.push_str(&format!("{} = {}\n", k.trim(), v.trim()));
+    }
+    let cfg: AmdConfig = match toml::from_str(&toml_src) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("switchboard amd-eval: --set: {}", e.message());
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = cfg.validate() {
+        eprintln!("switchboard amd-eval: {e}");
+        return ExitCode::FAILURE;
+    }
+    println!("AMD settings: {cfg:?}");
+    println!("corpus: seed {seed}, {count} clips per family");
+    println!();
+    print!("{}", eval::evaluate(&cfg, seed, count.max(1)).table());
     ExitCode::SUCCESS
 }
 

@@ -44,3 +44,71 @@ impl Default for AmdConfig {
         }
     }
 }
+
+/// A setting the detector cannot work with (the message names it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmdConfigError {
+    #[error("amd: total_analysis_ms must be > 0 (Asterisk's default is 5000)")]
+    NoAnalysisTime,
+    #[error("amd: maximum_number_of_words must be ≥ 1 (0 would call every call a machine)")]
+    NoWords,
+    #[error("amd: min_word_length_ms ({min}) must not exceed maximum_word_length_ms ({max})")]
+    WordLengths { min: u32, max: u32 },
+    #[error("amd: silence_threshold {0} is above the largest mean amplitude (32768)")]
+    Threshold(u32),
+}
+
+impl AmdConfig {
+    /// Rejects settings that make the detector meaningless.
+    pub fn validate(&self) -> Result<(), AmdConfigError> {
+        if self.total_analysis_ms == 0 {
+            return Err(AmdConfigError::NoAnalysisTime);
+        }
+        if self.maximum_number_of_words == 0 {
+            return Err(AmdConfigError::NoWords);
+        }
+        if self.min_word_length_ms > self.maximum_word_length_ms {
+            return Err(AmdConfigError::WordLengths {
+                min: self.min_word_length_ms,
+                max: self.maximum_word_length_ms,
+            });
+        }
+        if self.silence_threshold > 32768 {
+            return Err(AmdConfigError::Threshold(self.silence_threshold));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_settings_are_named() {
+        assert_eq!(AmdConfig::default().validate(), Ok(()));
+        let bad = AmdConfig {
+            min_word_length_ms: 200,
+            maximum_word_length_ms: 100,
+            ..AmdConfig::default()
+        };
+        let e = bad.validate().unwrap_err();
+        assert!(
+            e.to_string().contains("maximum_word_length_ms (100)"),
+            "{e}"
+        );
+        let bad = AmdConfig {
+            maximum_number_of_words: 0,
+            ..AmdConfig::default()
+        };
+        assert_eq!(bad.validate(), Err(AmdConfigError::NoWords));
+    }
+
+    #[test]
+    fn settings_parse_by_their_amd_conf_names_and_unknown_keys_fail() {
+        let c: AmdConfig = toml::from_str("maximum_number_of_words = 3\n").expect("parses");
+        assert_eq!(c.maximum_number_of_words, 3);
+        assert_eq!(c.greeting_ms, 1500);
+        assert!(toml::from_str::<AmdConfig>("max_words = 3\n").is_err());
+    }
+}
