@@ -2,22 +2,33 @@
 //! rolling window, and turns the distance to the cap into the risk budget the predictive
 //! planner may spend.
 //!
-//! - Measured rate `m = max(campaign, rolling)`, each shrunk towards the target by a prior of
-//!   `PRIOR_ANSWERS` answers (so three early abandons do not stop the campaign), plus the known
-//!   AMD false-positive share (people AMD hung up on are abandons the pacer never sees).
-//! - Integral action: after every live answer's fate (connected or abandoned),
-//!   `gain *= exp(ETA * (target - m) / target)`, clamped to `[GAIN_MIN, GAIN_MAX]`.
-//! - Slow-down near the cap: above the target the budget is further scaled by
-//!   `(cap - m) / (cap - target)`, reaching 0 at the cap (the planner then dials only what
-//!   progressive would).
+//! - Measured rates: the campaign's `m` and the rolling window's `r`, each shrunk towards the
+//!   target by a prior of `PRIOR_ANSWERS` answers (so three early abandons do not stop the
+//!   campaign), plus the known AMD false-positive share (people AMD hung up on are abandons
+//!   the pacer never sees).
+//! - Integral action on the campaign rate (the regulated one): after every live answer's fate
+//!   (connected or abandoned), `gain *= exp(ETA * (target - m) / target)`, clamped to
+//!   `[GAIN_MIN, GAIN_MAX]`. Steering by the rolling hour instead made the gain chase its
+//!   noise (an hour of 20 agents holds ~500 answers, ±0.7 points): the campaign then ran
+//!   below target and idled its agents.
+//! - Slow-down near the cap: above the target the budget is scaled by `(cap - m) / (cap -
+//!   target)`, reaching 0 at the cap; and by `(rcap - r) / (rcap - cap)` once the rolling
+//!   rate passes the cap, reaching 0 at `rcap = ROLLING_CAP_FACTOR * cap` (5 % for a 3 % cap),
+//!   so a burst (a drifting answer rate the windows have not caught up with) is stopped
+//!   before any hour goes far over. At 0 the planner dials only what progressive would.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
 const PRIOR_ANSWERS: f64 = 50.0;
 const ETA: f64 = 0.01;
+/// The budget starts at half the cap: early estimates are rough, and a low start beat 1–5 ×
+/// the cap in the simulator (the integral raises it within the first hour or so).
+const INITIAL_GAIN: f64 = 0.5;
 const GAIN_MIN: f64 = 0.05;
 const GAIN_MAX: f64 = 20.0;
+/// The rolling window may run this much over the campaign cap before dialing stops.
+pub const ROLLING_CAP_FACTOR: f64 = 5.0 / 3.0;
 
 #[derive(Debug, Clone)]
 pub struct AbandonController {
@@ -43,7 +54,7 @@ impl AbandonController {
             abandoned: 0,
             rolling: VecDeque::new(),
             rolling_abandoned: 0,
-            gain: 1.0,
+            gain: INITIAL_GAIN,
         }
     }
 
@@ -54,7 +65,7 @@ impl AbandonController {
         self.rolling.push_back((now, abandoned));
         self.rolling_abandoned += u64::from(abandoned);
         self.expire(now);
-        let m = self.measured();
+        let m = self.measured_campaign();
         self.gain =
             (self.gain * (ETA * (self.target - m) / self.target).exp()).clamp(GAIN_MIN, GAIN_MAX);
     }
@@ -75,10 +86,19 @@ impl AbandonController {
         seen * (1.0 - self.amd_fp) + self.amd_fp
     }
 
-    /// The rate the controller steers by (shrunk, AMD-adjusted, worst of campaign and rolling).
-    pub fn measured(&self) -> f64 {
+    /// The campaign rate the controller steers by (shrunk, AMD-adjusted).
+    pub fn measured_campaign(&self) -> f64 {
         self.shrunk(self.abandoned, self.live)
-            .max(self.shrunk(self.rolling_abandoned, self.rolling.len() as u64))
+    }
+
+    /// The rolling-window rate the controller guards (shrunk, AMD-adjusted).
+    pub fn measured_rolling(&self) -> f64 {
+        self.shrunk(self.rolling_abandoned, self.rolling.len() as u64)
+    }
+
+    /// The worse of the two measured rates.
+    pub fn measured(&self) -> f64 {
+        self.measured_campaign().max(self.measured_rolling())
     }
 
     /// Raw campaign rate (abandoned / live answers the pacer saw).
@@ -100,14 +120,17 @@ impl AbandonController {
 
     /// The expected-abandon fraction the planner may accept for the calls now in flight.
     pub fn budget(&self) -> f64 {
-        let m = self.measured();
+        let m = self.measured_campaign();
         let slow = if m <= self.target {
             1.0
         } else {
             ((self.cap - m) / (self.cap - self.target)).clamp(0.0, 1.0)
         };
+        let r = self.measured_rolling();
+        let rcap = self.cap * ROLLING_CAP_FACTOR;
+        let slow_rolling = ((rcap - r) / (rcap - self.cap)).clamp(0.0, 1.0);
         // The AMD share is not the planner's to spend.
-        (self.cap - self.amd_fp).max(0.0) * self.gain * slow
+        (self.cap - self.amd_fp).max(0.0) * self.gain * slow * slow_rolling
     }
 
     pub fn gain(&self) -> f64 {
@@ -135,5 +158,24 @@ mod tests {
             over.record(t, i % 10 == 0); // 10 %
         }
         assert_eq!(over.budget(), 0.0);
+    }
+
+    /// A bad hour stops dialing beyond progressive even when the campaign as a whole is fine.
+    #[test]
+    fn rolling_hour_guard() {
+        let t0 = Instant::now();
+        let at = |s: f64| t0 + std::time::Duration::from_secs_f64(s);
+        let mut c = AbandonController::new(0.03, 0.85, 0.0, 3600.0);
+        for i in 0..5000 {
+            c.record(at(f64::from(i)), i % 100 == 0); // 1 % for 5000 s
+        }
+        let calm = c.budget();
+        assert!(calm > 0.0);
+        for i in 0..400 {
+            c.record(at(9000.0 + f64::from(i)), i % 10 == 0); // 10 % in the last hour
+        }
+        assert!(c.campaign_rate() < 0.03, "{}", c.campaign_rate());
+        assert!(c.measured_rolling() > 0.05);
+        assert_eq!(c.budget(), 0.0);
     }
 }

@@ -23,13 +23,18 @@
 //! - **Predictive**: see [`predictive`] for the planner. Estimates come from exact recent
 //!   windows (every sample of the last `window_secs`, at most `window_samples`): the share of
 //!   dials a person answers and when (1 s histogram of resolution time by outcome, so an
-//!   outstanding dial that has rung `e` s gets `P(answer within h | unresolved at e)`), and
-//!   talk and wrap durations (so an agent `e` s into a call gets `P(free within x | e)`). The
-//!   planner asks for the largest number of new dials whose expected abandons stay under a
-//!   budget; the budget comes from the [`abandon`] controller, which keeps the measured rate
-//!   (campaign and rolling hour, abandoned / live answers) under the cap and slows down as it
-//!   nears it. Until the windows hold `min_dial_samples` dials and `min_talk_samples` talks,
-//!   predictive paces like progressive. It never asks for fewer dials than progressive would.
+//!   outstanding dial that has rung `e` s gets `P(answer in a given second | unresolved at e)`),
+//!   and talk and wrap durations (so an agent `e` s into a call gets `P(free in a given second
+//!   | e)`, the empirical hazard). Over the ring-timeout horizon, second by second, the planner
+//!   carries the distribution of idle agents (answers arriving vs agents freeing, each a sum of
+//!   independent Bernoullis) and so the expected answers that would find nobody within the
+//!   reach time; it asks for the largest number of new dials whose *last* one would see its
+//!   live answer lost with at most `budget` chance. The budget comes from the [`abandon`]
+//!   controller: integral action on the campaign rate (abandoned / live answers) towards
+//!   `target_fraction × cap` (default 0.85 × 3 %), slowing down linearly as that rate passes
+//!   the target (0 at the cap) and as the rolling hour passes the cap (0 at 5/3 of it). Until
+//!   the windows hold `min_dial_samples` dials and `min_talk_samples` talks, predictive paces
+//!   like progressive. It never asks for fewer dials than progressive would.
 //!
 //! # Blending
 //! `set_inbound_pressure(p)`: the campaign counts on only `1 − p` of its ready and freeing
@@ -43,6 +48,7 @@
 pub mod abandon;
 mod campaign;
 pub mod config;
+mod counts;
 mod engine;
 mod ids;
 pub mod predictive;

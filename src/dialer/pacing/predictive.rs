@@ -1,23 +1,32 @@
 //! The predictive planner: how many new dials to place now so that the live answers they bring
-//! meet free agents, under a bound on the expected share of answers that find none.
+//! meet free agents, while the chance that the last of them finds none stays within a budget.
 //!
-//! For a set of horizons `h` (0 s up to the ring timeout) it forms two random counts:
+//! Time from now is cut into slots (slot 0 = now, then 1 s slots up to `FINE_SECS`, 2 s after,
+//! to the ring timeout). Per slot `j` the planner forms two random counts, each a sum of
+//! independent Bernoullis represented with its exact mean and variance by
+//! [`super::counts::bernoulli_sum_pmf`]:
 //!
-//! - `X_h`: live answers arriving within `h`: the answers already waiting for an agent
-//!   (certain), plus each outstanding dial's chance of a person answering within `h` given it
-//!   has rung `e` seconds unresolved (from the exact window of resolved dials), plus `n` new
-//!   dials each with `P(live answer within h)`.
-//! - `Y_h`: agents free by `h + agent_reach`: the ready agents, plus each agent in wrap-up
-//!   (`P(wrap ends | elapsed)`) and in talk (`P(talk + mean wrap ends | elapsed)`), from the
-//!   exact windows of recent talk and wrap durations; scaled by `1 - inbound pressure`.
+//! - `A_j`: live answers in the slot: the answers waiting now (slot 0, certain), each
+//!   outstanding dial's chance of a person answering in the slot given it has rung `e` s
+//!   unresolved (from the exact window of resolved dials, dials grouped by whole seconds
+//!   rung), plus `n` new dials each with `P(live answer in the slot)`.
+//! - `B_j`: agents those answers can reach within the reach time: ready agents (slot 0), and
+//!   each agent in wrap-up (`P(wrap ends in (t_{j-1} + reach, t_j + reach] | elapsed)`) or in
+//!   talk (the same for talk + mean wrap), from the exact windows of recent talk and wrap
+//!   durations (the empirical hazard, not a mean); scaled by `1 - inbound pressure`.
 //!
-//! Both are sums of independent Bernoullis, approximated as normal; answers that find no agent
-//! within the reach time are about `A_h = E[(X_h - Y_h)+]`, and the planner takes
-//! `risk(n) = max_h A_h(n)` (answers are served first come first served, so a shortfall at any
-//! horizon is lost). It returns the largest `n` with `risk(n) ≤ budget * L(n)`, where `L(n)` is
-//! the expected number of live answers among all calls in flight and `budget` comes from the
-//! abandon controller. More dials means more answers meeting agents the moment they free up,
-//! so the largest feasible `n` maximizes expected connects subject to the abandon bound.
+//! The idle-agent count is then a reflected walk, `I_j = max(I_{j-1} + B_j - A_j, 0)`, whose
+//! distribution is carried slot by slot; the shortfall `E[(A_j - I_{j-1} - B_j)+]` summed over
+//! the horizon is `lost(n)`, the expected answers that find nobody (answers that abandoned do
+//! not keep claiming agents later, unlike a comparison of cumulative counts).
+//!
+//! The planner returns the largest `n` whose last dial still passes the marginal test
+//! `lost(n) - lost(n - 1) ≤ budget · p_live`: the `n`-th dial's live answer is lost with at
+//! most `budget` chance. Equalizing that marginal chance across states, rather than bounding
+//! the average share of the calls in flight, puts the abandons where they buy the most
+//! connects (the Lagrangian optimum); the abandon controller turns the measured rate into the
+//! budget. `lost` is convex in `n`, so galloping then bisecting finds `n` in
+//! `O(log n)` walks of `O(slots × counts)` each.
 
 use super::window::{DialWindow, DurationWindow};
 
@@ -44,34 +53,216 @@ pub struct PlanState<'a> {
 /// Scratch buffers, reused between decisions (no allocation per decision once warm).
 #[derive(Debug, Default, Clone)]
 pub struct Planner {
-    horizons: Vec<f64>,
-    mu_x: Vec<f64>,
-    var_x: Vec<f64>,
-    mu_y: Vec<f64>,
-    var_y: Vec<f64>,
+    slots: usize,
+    /// Slot ends, seconds from now.
+    bounds: Vec<f64>,
+    /// Outstanding dials per whole second rung.
+    by_age: Vec<u32>,
+    /// Per second `j` (0 = now): answers from calls already in flight (mean, variance).
+    a_mu: Vec<f64>,
+    a_var: Vec<f64>,
+    /// Per second: a new dial's chance of a live answer in that second.
     f_new: Vec<f64>,
+    /// Per second: agents the answers of that second can reach (mean, variance).
+    b_mu: Vec<f64>,
+    b_var: Vec<f64>,
+    /// DP scratch: distribution of idle agents, pmfs of answers, agents and their difference.
+    idle: Vec<f64>,
+    next: Vec<f64>,
+    pa: Vec<f64>,
+    /// Agents' pmf per second, flattened (`pb_at[j]..pb_at[j + 1]`): the same for every `n`.
+    pb: Vec<f64>,
+    pb_at: Vec<usize>,
+    pd: Vec<f64>,
+    /// `(n, expected lost)` evaluated in this decision.
+    memo: Vec<(u32, f64)>,
 }
+
+/// Idle-agent counts beyond this are folded into the last (the loss is then ~0 anyway).
+const MAX_IDLE: usize = 1024;
+/// Probabilities below this are dropped (keeps the DP to the few counts that matter).
+const EPS: f64 = 1e-7;
+/// Slots are 1 s wide up to here, 2 s after.
+const FINE_SECS: f64 = 12.0;
 
 impl Planner {
     pub fn new(ring_timeout_secs: f64) -> Self {
-        let mut horizons = Vec::new();
-        let mut h = 0.0;
-        while h <= ring_timeout_secs {
-            horizons.push(h);
-            h += if h < 6.0 {
-                1.0
-            } else if h < 14.0 {
-                2.0
-            } else {
-                3.0
-            };
+        // Slot j covers (bounds[j - 1], bounds[j]] seconds from now (slot 0: now): 1 s wide
+        // while most answers come, 2 s after (half the work, little lost precision).
+        let mut bounds = vec![0.0];
+        let end = ring_timeout_secs.ceil() + 1.0;
+        let mut t = 0.0;
+        while t < end {
+            t += if t < FINE_SECS { 1.0 } else { 2.0 };
+            bounds.push(t);
         }
         Planner {
-            horizons,
+            slots: bounds.len(),
+            bounds,
             ..Planner::default()
         }
     }
 
+    /// Per-slot expectations of answers and agents freeing (independent of `n`).
+    fn prepare(
+        &mut self,
+        st: &PlanState<'_>,
+        dialw: &DialWindow,
+        talk: &DurationWindow,
+        wrap: &DurationWindow,
+    ) {
+        let k = self.slots;
+        for v in [
+            &mut self.a_mu,
+            &mut self.a_var,
+            &mut self.f_new,
+            &mut self.b_mu,
+            &mut self.b_var,
+        ] {
+            v.clear();
+            v.resize(k, 0.0);
+        }
+        let mean_wrap = wrap.mean().unwrap_or(0.0);
+        let reach = st.agent_reach_secs;
+        // Slot 0: the answers waiting now. A dial's chances depend only on the whole seconds
+        // it has rung, so dials are grouped by that.
+        self.a_mu[0] = f64::from(st.waiting);
+        self.by_age.clear();
+        self.by_age.resize(dialw.buckets() + 1, 0);
+        for &e in st.dials {
+            let b = (e.max(0.0).floor() as usize).min(self.by_age.len() - 1);
+            self.by_age[b] += 1;
+        }
+        for (age, &count) in self.by_age.iter().enumerate() {
+            if count == 0 {
+                continue;
+            }
+            let c = f64::from(count);
+            let e = age as f64;
+            let mut prev = 0.0;
+            for j in 1..k {
+                let q = dialw.q_live(e, self.bounds[j] - 1.0);
+                let d = (q - prev).max(0.0);
+                prev = q;
+                self.a_mu[j] += c * d;
+                self.a_var[j] += c * d * (1.0 - d);
+            }
+        }
+        let mut prev = 0.0;
+        for j in 1..k {
+            let q = dialw.q_live(0.0, self.bounds[j] - 1.0);
+            self.f_new[j] = (q - prev).max(0.0);
+            prev = q;
+        }
+        // Slot 0's answers can reach the ready agents and those freeing within the reach
+        // time; slot j's, those freeing within (bounds[j - 1] + reach, bounds[j] + reach].
+        self.b_mu[0] = st.ready;
+        let bounds = &self.bounds;
+        let add = |p_by: &dyn Fn(f64) -> f64, mu: &mut [f64], var: &mut [f64]| {
+            let mut prev = 0.0;
+            for j in 0..k {
+                let p = p_by(bounds[j] + reach) * st.supply_scale;
+                let d = (p - prev).max(0.0);
+                prev = p;
+                mu[j] += d;
+                var[j] += d * (1.0 - d);
+            }
+        };
+        for &e in st.wrapping {
+            add(
+                &|x| wrap.p_end_within(e, x),
+                &mut self.b_mu,
+                &mut self.b_var,
+            );
+        }
+        for &e in st.talking {
+            add(
+                &|x| talk.p_end_within(e, x - mean_wrap),
+                &mut self.b_mu,
+                &mut self.b_var,
+            );
+        }
+        self.pb.clear();
+        self.pb_at.clear();
+        self.pb_at.push(0);
+        for j in 0..k {
+            super::counts::bernoulli_sum_pmf(self.b_mu[j], self.b_var[j], &mut self.next);
+            self.pb.extend_from_slice(&self.next);
+            self.pb_at.push(self.pb.len());
+        }
+    }
+
+    /// Expected answers that find no agent within the reach time if `n` new dials are placed
+    /// now: the idle-agent count is a reflected walk, second by second (`idle' = max(idle + B
+    /// - A, 0)`, the shortfall is lost), over the whole answer-time horizon.
+    fn expected_lost(&mut self, n: f64) -> f64 {
+        self.idle.clear();
+        self.idle.push(1.0);
+        let mut lost = 0.0;
+        for j in 0..self.slots {
+            let f = self.f_new[j];
+            super::counts::bernoulli_sum_pmf(
+                self.a_mu[j] + n * f,
+                self.a_var[j] + n * f * (1.0 - f),
+                &mut self.pa,
+            );
+            let pb = &self.pb[self.pb_at[j]..self.pb_at[j + 1]];
+            // D = B - A, stored with offset la = len(A) - 1.
+            let la = self.pa.len() - 1;
+            self.pd.clear();
+            self.pd.resize(la + pb.len(), 0.0);
+            for (a, &pa) in self.pa.iter().enumerate() {
+                if pa < EPS {
+                    continue;
+                }
+                for (b, &pb) in pb.iter().enumerate() {
+                    self.pd[b + la - a] += pa * pb;
+                }
+            }
+            let top = (self.idle.len() + pb.len()).min(MAX_IDLE);
+            self.next.clear();
+            self.next.resize(top, 0.0);
+            for (i, &pi) in self.idle.iter().enumerate() {
+                if pi < EPS {
+                    continue;
+                }
+                for (di, &pd) in self.pd.iter().enumerate() {
+                    let v = i as i64 + di as i64 - la as i64;
+                    let w = pi * pd;
+                    if v < 0 {
+                        lost += w * (-v) as f64;
+                        self.next[0] += w;
+                    } else {
+                        self.next[(v as usize).min(top - 1)] += w;
+                    }
+                }
+            }
+            while self.next.len() > 1 && self.next.last().is_some_and(|&x| x < EPS) {
+                self.next.pop();
+            }
+            std::mem::swap(&mut self.idle, &mut self.next);
+        }
+        lost
+    }
+
+    /// Expected lost answers with `n` new dials, memoized for this decision.
+    fn lost(&mut self, n: u32) -> f64 {
+        if let Some(&(_, l)) = self.memo.iter().find(|(m, _)| *m == n) {
+            return l;
+        }
+        let l = self.expected_lost(f64::from(n));
+        self.memo.push((n, l));
+        l
+    }
+
+    /// The `n`-th new dial's live answer would be lost with at most `budget` chance: its
+    /// marginal expected loss `lost(n) - lost(n - 1)` is at most `budget * p_live`.
+    fn marginal_ok(&mut self, n: u32, budget_per_dial: f64) -> bool {
+        self.lost(n) - self.lost(n - 1) <= budget_per_dial
+    }
+
+    /// How many new dials to place now: the largest `n` whose last dial passes
+    /// [`Self::marginal_ok`] (the loss is convex in `n`, so the test is monotone).
     pub fn plan(
         &mut self,
         st: &PlanState<'_>,
@@ -79,75 +270,31 @@ impl Planner {
         talk: &DurationWindow,
         wrap: &DurationWindow,
     ) -> u32 {
-        let k = self.horizons.len();
-        for v in [
-            &mut self.mu_x,
-            &mut self.var_x,
-            &mut self.mu_y,
-            &mut self.var_y,
-            &mut self.f_new,
-        ] {
-            v.clear();
-            v.resize(k, 0.0);
-        }
-        let mean_wrap = wrap.mean().unwrap_or(0.0);
-        let reach = st.agent_reach_secs;
-        let mut lives_in_flight = f64::from(st.waiting);
-        let full = dialw.buckets() as f64 + 1.0;
-        for &e in st.dials {
-            lives_in_flight += dialw.q_live(e, full);
-            for (j, &h) in self.horizons.iter().enumerate() {
-                let q = dialw.q_live(e, h);
-                self.mu_x[j] += q;
-                self.var_x[j] += q * (1.0 - q);
-            }
-        }
-        for (j, &h) in self.horizons.iter().enumerate() {
-            self.mu_x[j] += f64::from(st.waiting);
-            self.f_new[j] = dialw.q_live(0.0, h);
-            let x = h + reach;
-            let mut mu = st.ready;
-            let mut var = 0.0;
-            for &e in st.wrapping {
-                let p = wrap.p_end_within(e, x) * st.supply_scale;
-                mu += p;
-                var += p * (1.0 - p);
-            }
-            for &e in st.talking {
-                let p = talk.p_end_within(e, x - mean_wrap) * st.supply_scale;
-                mu += p;
-                var += p * (1.0 - p);
-            }
-            self.mu_y[j] = mu;
-            self.var_y[j] = var;
-        }
         let p = dialw.p_live();
-        let feasible = |n: u32| {
-            let nf = f64::from(n);
-            let mut risk: f64 = 0.0;
-            for j in 0..k {
-                let f = self.f_new[j];
-                let mu = self.mu_x[j] + nf * f - self.mu_y[j];
-                let var = self.var_x[j] + nf * f * (1.0 - f) + self.var_y[j];
-                risk = risk.max(expected_positive_part(mu, var.sqrt()));
-            }
-            risk <= st.budget * (lives_in_flight + nf * p)
-        };
-        if st.max_new == 0 || !feasible(0) {
+        if st.max_new == 0 || p <= 0.0 || st.budget <= 0.0 {
             return 0;
         }
-        // Largest feasible n: risk grows faster than the budget line (monotone in practice).
-        let (mut lo, mut hi) = (0u32, 1u32);
-        while hi < st.max_new && feasible(hi) {
-            lo = hi;
-            hi = (hi * 2).min(st.max_new);
+        self.prepare(st, dialw, talk, wrap);
+        self.memo.clear();
+        let per_dial = st.budget * p;
+        if !self.marginal_ok(1, per_dial) {
+            return 0;
         }
-        if hi == st.max_new && feasible(hi) {
-            return hi;
+        // Gallop, then bisect, between a passing `lo` and a failing `hi`.
+        let (mut lo, mut hi) = (1u32, 2u32);
+        while hi <= st.max_new && self.marginal_ok(hi, per_dial) {
+            lo = hi;
+            hi = hi.saturating_mul(2);
+        }
+        if hi > st.max_new {
+            if self.marginal_ok(st.max_new, per_dial) {
+                return st.max_new;
+            }
+            hi = st.max_new;
         }
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if feasible(mid) {
+            if self.marginal_ok(mid, per_dial) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -157,55 +304,144 @@ impl Planner {
     }
 }
 
-/// E[max(D, 0)] for D ~ Normal(mu, sigma²).
-pub fn expected_positive_part(mu: f64, sigma: f64) -> f64 {
-    if sigma < 1e-9 {
-        return mu.max(0.0);
-    }
-    let z = mu / sigma;
-    sigma * std_normal_pdf(z) + mu * std_normal_cdf(z)
-}
-
-fn std_normal_pdf(z: f64) -> f64 {
-    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
-}
-
-/// Φ(z) via the complementary error function (Numerical Recipes' erfc, |error| < 1.2e-7).
-pub fn std_normal_cdf(z: f64) -> f64 {
-    0.5 * erfc(-z / std::f64::consts::SQRT_2)
-}
-
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
+
+    /// 25 % of dials answered by a person at 8 s, the rest no answer at 26 s; talks of
+    /// 40–80 s; wrap-up 10 s.
+    fn windows() -> (DialWindow, DurationWindow, DurationWindow) {
+        let t = Instant::now();
+        let mut d = DialWindow::new(28, 1e9, 10_000);
+        let mut talk = DurationWindow::new(1e9, 10_000);
+        let mut wrap = DurationWindow::new(1e9, 10_000);
+        for i in 0..400 {
+            if i % 4 == 0 {
+                d.push(t, 8.0, true);
+            } else {
+                d.push(t, 26.0, false);
+            }
+            talk.push(t, 40.0 + f64::from(i % 41));
+            wrap.push(t, 10.0);
+        }
+        d.refresh();
+        talk.refresh();
+        wrap.refresh();
+        (d, talk, wrap)
+    }
+
+    fn state<'a>(ready: f64, dials: &'a [f64], talking: &'a [f64], budget: f64) -> PlanState<'a> {
+        PlanState {
+            ready,
+            waiting: 0,
+            dials,
+            talking,
+            wrapping: &[],
+            supply_scale: 1.0,
+            agent_reach_secs: 2.0,
+            budget,
+            max_new: 1000,
+        }
+    }
 
     #[test]
-    fn normal_helpers() {
-        assert!((std_normal_cdf(0.0) - 0.5).abs() < 1e-7);
-        assert!((std_normal_cdf(1.96) - 0.975).abs() < 1e-4);
-        assert!((expected_positive_part(0.0, 1.0) - 0.398_942).abs() < 1e-5);
-        assert_eq!(expected_positive_part(-3.0, 0.0), 0.0);
-        assert!((expected_positive_part(10.0, 0.1) - 10.0).abs() < 1e-6);
+    fn lost_answers_follow_the_walk() {
+        let (d, t, w) = windows();
+        let mut pl = Planner::new(26.0);
+        // Three answers waiting, nobody to take them: all three lost.
+        let st = PlanState {
+            waiting: 3,
+            ..state(0.0, &[], &[], 0.1)
+        };
+        pl.prepare(&st, &d, &t, &w);
+        assert!((pl.expected_lost(0.0) - 3.0).abs() < 1e-6);
+        // Ten ready agents and 8 new dials (2 expected answers): almost surely none lost.
+        let st = state(10.0, &[], &[], 0.1);
+        pl.prepare(&st, &d, &t, &w);
+        assert!(pl.expected_lost(8.0) < 1e-3);
+        // One ready agent, 40 new dials (10 answers at 8 s): about 9 lost.
+        let st = state(1.0, &[], &[], 0.1);
+        pl.prepare(&st, &d, &t, &w);
+        let l = pl.expected_lost(40.0);
+        assert!((8.0..10.0).contains(&l), "{l}");
+    }
+
+    /// The planner's last dial stays within the budget and the next one would not.
+    #[test]
+    fn never_exceeds_the_abandon_budget() {
+        let (d, t, w) = windows();
+        let mut pl = Planner::new(26.0);
+        let dials = [3.0, 5.0, 9.0, 12.0, 20.0];
+        let talking: Vec<f64> = (0..15).map(|i| f64::from(i) * 5.0).collect();
+        for budget in [0.01, 0.03, 0.1, 0.3] {
+            let st = state(2.0, &dials, &talking, budget);
+            let n = pl.plan(&st, &d, &t, &w);
+            pl.prepare(&st, &d, &t, &w);
+            let per_dial = budget * d.p_live();
+            let step = |pl: &mut Planner, n: u32| {
+                pl.expected_lost(f64::from(n)) - pl.expected_lost(f64::from(n - 1))
+            };
+            if n > 0 {
+                assert!(
+                    step(&mut pl, n) <= per_dial + 1e-12,
+                    "budget {budget}: n {n}"
+                );
+            }
+            assert!(
+                step(&mut pl, n + 1) > per_dial,
+                "budget {budget}: n {n} not the largest"
+            );
+        }
+    }
+
+    #[test]
+    fn more_budget_more_dials_and_none_without() {
+        let (d, t, w) = windows();
+        let mut pl = Planner::new(26.0);
+        let talking: Vec<f64> = (0..20).map(|i| f64::from(i) * 3.0).collect();
+        let mut last = 0;
+        for budget in [0.0, 0.02, 0.05, 0.2, 0.5] {
+            let n = pl.plan(&state(3.0, &[], &talking, budget), &d, &t, &w);
+            if budget == 0.0 {
+                assert_eq!(n, 0);
+            }
+            assert!(n >= last, "budget {budget}: {n} < {last}");
+            last = n;
+        }
+        // At least one expected answer per ready agent (p_live 0.25).
+        assert!(
+            last >= 12,
+            "a generous budget over-dials 3 ready agents: {last}"
+        );
+    }
+
+    /// Inbound pressure: counting on half the freeing agents asks for fewer dials.
+    #[test]
+    fn backs_off_under_inbound_pressure() {
+        let (d, t, w) = windows();
+        let mut pl = Planner::new(26.0);
+        let talking: Vec<f64> = (0..30).map(|i| f64::from(i) * 2.0).collect();
+        let free = pl.plan(&state(4.0, &[], &talking, 0.05), &d, &t, &w);
+        let half = pl.plan(
+            &PlanState {
+                supply_scale: 0.5,
+                ..state(2.0, &[], &talking, 0.05)
+            },
+            &d,
+            &t,
+            &w,
+        );
+        assert!(half < free, "pressure 0.5: {half} vs {free}");
+        let none = pl.plan(
+            &PlanState {
+                supply_scale: 0.0,
+                ..state(0.0, &[], &talking, 0.05)
+            },
+            &d,
+            &t,
+            &w,
+        );
+        assert_eq!(none, 0);
     }
 }

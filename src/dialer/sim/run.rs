@@ -27,7 +27,12 @@ enum Ev {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum AgentSt {
     Off,
-    Idle { since: f64 },
+    /// `after_call`: idle since a wrap-up ended (not since logging in), so the gap to the next
+    /// connect is an idle gap *between calls*.
+    Idle {
+        since: f64,
+        after_call: bool,
+    },
     Busy,
 }
 
@@ -210,7 +215,7 @@ impl Sim<'_> {
                 } else {
                     let r = self.pace(|p, now| p.handle_wrap_ended(now, AgentId(a)));
                     debug_assert!(r.is_ok(), "{r:?}");
-                    self.make_idle(a);
+                    self.make_idle(a, true);
                 }
             }
         }
@@ -247,7 +252,7 @@ impl Sim<'_> {
                 let _ = self.pace(|p, now| p.handle_agent_login(now, AgentId(a), camp));
                 let r = self.pace(|p, now| p.handle_agent_ready(now, AgentId(a)));
                 debug_assert!(r.is_ok(), "{r:?}");
-                self.make_idle(a);
+                self.make_idle(a, false);
                 have += 1;
             }
         }
@@ -276,8 +281,11 @@ impl Sim<'_> {
         debug_assert!(r.is_ok(), "{r:?}");
     }
 
-    fn make_idle(&mut self, a: u32) {
-        self.agents[a as usize].st = AgentSt::Idle { since: self.now };
+    fn make_idle(&mut self, a: u32, after_call: bool) {
+        self.agents[a as usize].st = AgentSt::Idle {
+            since: self.now,
+            after_call,
+        };
         self.idle.push_back(a);
         self.serve_waiting();
     }
@@ -293,8 +301,16 @@ impl Sim<'_> {
     }
 
     fn connect(&mut self, w: Waiting, a: u32) {
-        if let AgentSt::Idle { since } = self.agents[a as usize].st {
-            self.st.idle_gaps.push(self.now - since);
+        match self.agents[a as usize].st {
+            AgentSt::Idle {
+                since,
+                after_call: true,
+            } => self.st.idle_gaps.push(self.now - since),
+            AgentSt::Idle {
+                since,
+                after_call: false,
+            } => self.st.login_gaps.push(self.now - since),
+            _ => {}
         }
         self.agents[a as usize].st = AgentSt::Busy;
         let r = self.pace(|p, now| p.handle_connected(now, DialId(w.dial), AgentId(a)));

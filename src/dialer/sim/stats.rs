@@ -10,7 +10,14 @@ pub struct SeedStats {
     pub talk_secs: f64,
     pub wrap_secs: f64,
     pub machine_secs: f64,
+    /// Wrap-up end → next connect, one per connect that followed a wrap-up. Gaps still open
+    /// when the agent logs out or the shift ends are left out (censored; at most one per
+    /// agent and logout).
     pub idle_gaps: Vec<f64>,
+    /// Login → first connect: not "between calls", reported apart (the ramp-up at the start
+    /// of the shift, when predictive has no estimates yet, lives here; it still counts
+    /// against utilization).
+    pub login_gaps: Vec<f64>,
     pub dials: u64,
     pub connects: u64,
     pub machine_connects: u64,
@@ -34,6 +41,7 @@ impl SeedStats {
             wrap_secs: 0.0,
             machine_secs: 0.0,
             idle_gaps: Vec::new(),
+            login_gaps: Vec::new(),
             dials: 0,
             connects: 0,
             machine_connects: 0,

@@ -51,3 +51,24 @@ fn simulated_outcome_shares_follow_the_model() {
     let mean_talk = s.talk_secs / s.connects as f64;
     assert!((mean_talk - 120.0).abs() < 15.0, "mean talk {mean_talk}");
 }
+
+/// Idle gaps are measured from a wrap-up's end: each connect records exactly one gap, from
+/// the wrap-up end (between calls) or from login (first call, reported apart).
+#[test]
+fn idle_gaps_start_at_wrap_end_not_login() {
+    let sc = scenario(10, 0.25, 1.0);
+    let cfg = sc.pacing_config(&sc.policies[1]).expect("valid");
+    let s = run(&sc, cfg, 3);
+    assert_eq!(
+        (s.idle_gaps.len() + s.login_gaps.len()) as u64,
+        s.connects + s.machine_connects
+    );
+    assert!(
+        s.login_gaps.len() <= 10,
+        "{} first calls",
+        s.login_gaps.len()
+    );
+    assert!(s.idle_gaps.len() > 100, "{} gaps", s.idle_gaps.len());
+    // Every gap is a wait, never negative.
+    assert!(s.idle_gaps.iter().chain(&s.login_gaps).all(|&g| g >= 0.0));
+}
