@@ -27,6 +27,8 @@ pub fn kind_of(ev: &pb::Event) -> pb::EventKind {
         Some(Payload::Acd(_)) => K::Acd,
         Some(Payload::Snapshot(_)) => K::Snapshot,
         Some(Payload::Gap(_)) => K::Gap,
+        Some(Payload::Recording(_)) => K::Recording,
+        Some(Payload::Disposition(_)) => K::Disposition,
         None => K::Unspecified,
     }
 }

@@ -55,4 +55,6 @@ pub struct Cdr {
     pub recording_ms: Option<i64>,
     pub recording_status: Option<String>,
     pub disposition: Option<String>,
+    /// The agent's notes with the disposition.
+    pub disposition_notes: Option<String>,
 }

@@ -9,6 +9,7 @@ mod validate;
 mod validate_acd;
 mod validate_api;
 mod validate_calls;
+mod validate_dispositions;
 mod validate_ivr;
 mod validate_metrics;
 mod validate_recording;
@@ -17,6 +18,7 @@ pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
 pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
+pub use validate_dispositions::DispositionCode;
 pub use validate_ivr::IvrConfig;
 pub use validate_metrics::MetricsConfig;
 
@@ -47,6 +49,8 @@ pub struct Config {
     pub api: Option<ApiConfig>,
     /// `[metrics]`: the Prometheus endpoint; None when it is off.
     pub metrics: Option<MetricsConfig>,
+    /// `[dispositions] codes`: the call results agents may set, in config order.
+    pub dispositions: Vec<DispositionCode>,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }

@@ -47,6 +47,8 @@ pub struct RawConfig {
     pub api: super::validate_api::RawApi,
     #[serde(default)]
     pub metrics: super::validate_metrics::RawMetrics,
+    #[serde(default)]
+    pub dispositions: super::validate_dispositions::RawDispositions,
 }
 
 /// `[recording]`: where recordings go, their format and name, and the default policy.

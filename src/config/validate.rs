@@ -308,6 +308,7 @@ pub fn validate(
     let recording = super::validate_recording::recording(&mut c, &raw.recording, base);
     let api = super::validate_api::api(&mut c, &raw.api, base);
     let metrics = super::validate_metrics::metrics(&mut c, &raw.metrics);
+    let dispositions = super::validate_dispositions::dispositions(&mut c, &raw.dispositions);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -364,6 +365,7 @@ pub fn validate(
         acd,
         api,
         metrics,
+        dispositions,
         prompts,
         recording,
     })

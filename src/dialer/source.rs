@@ -32,18 +32,26 @@ pub struct LeadDial {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptResult {
     /// A person answered and reached `agent`.
-    Connected { agent: String },
+    Connected {
+        agent: String,
+    },
     /// A person answered and no agent came within the reach time: the campaign message
     /// played. Counted against the abandon cap.
     Abandoned,
     /// An answering machine (AMD); `left_message` when the campaign left one.
-    Machine { left_message: bool },
+    Machine {
+        left_message: bool,
+    },
     Busy,
     NoAnswer,
     /// SIT tone, invalid number, carrier failure: `cause` says which.
-    Failed { cause: String },
+    Failed {
+        cause: String,
+    },
     /// Refused at dial time (DNC, outside the window after all): never reached the network.
-    NotDialed { reason: String },
+    NotDialed {
+        reason: String,
+    },
 }
 
 /// Where leads come from. Implemented by the lead book; tests may use an in-memory one.

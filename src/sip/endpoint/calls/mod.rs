@@ -7,7 +7,10 @@
 //! runs in its own relay task.
 
 mod api;
+mod block;
 mod callback;
+mod click_to_call;
+mod disposition;
 mod indialog;
 mod invite;
 mod local;
@@ -34,9 +37,15 @@ use crate::sip::rsip;
 use crate::sip::transaction::TxKey;
 
 pub use api::API_HANGUP_CAUSE;
+pub use block::{valid_number, BlockChange, BlockEntry, BlockError, BLOCKED_CAUSE};
 pub use callback::CallbackEntry;
+pub use click_to_call::{ClickToCall, OriginateError, CLICK_TO_CALL_DIRECTION};
+pub use disposition::{DispositionError, DispositionSet, DISPOSITION_WINDOW};
 pub use local::RINGBACK;
-pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
+pub use recording::{
+    RecordOp, RecordingControl, RecordingControlError, RecordingNote, RecordingPhase,
+    RecordingPolicies,
+};
 pub use timers::CallTimer;
 
 pub type CallRef = u64;
@@ -278,6 +287,9 @@ struct Call {
     /// The supervisor call listening in, if any.
     monitored_by: Option<CallRef>,
     rec: recording::CallRecording,
+    /// The number shown to the callee instead of the usual presentation (click-to-call's
+    /// caller ID).
+    present: Option<String>,
 }
 
 impl Call {
@@ -329,7 +341,8 @@ enum Purpose {
     /// Our own session refresh (RFC 4028).
     Refresh(Side),
     Info,
-    /// A callback's INVITE to the agent (the call's A side is ours to place).
+    /// Our INVITE to the phone we ring first (a callback's or click-to-call's agent, a
+    /// supervisor): the call's A side is ours to place.
     AgentFirst,
 }
 
@@ -346,6 +359,10 @@ pub(super) struct CallTable {
     ports: PortPool,
     /// Unix time at a reference instant, so CDRs carry wall-clock times.
     wall: (Instant, i64),
+    /// Numbers blocked through the API.
+    blocked: block::Blocklist,
+    /// Calls ended lately (a disposition may still come in their wrap-up).
+    ended: disposition::Ended,
 }
 
 impl CallTable {
@@ -359,6 +376,8 @@ impl CallTable {
             timers: BinaryHeap::new(),
             ports: PortPool::new(port_min, port_max),
             wall: (now, 0),
+            blocked: Default::default(),
+            ended: Default::default(),
         }
     }
 
@@ -566,6 +585,7 @@ impl Endpoint {
         c.cdr.hangup_side = Some(side.to_string());
         c.cdr.codec = c.codec.map(|k| k.name.encoding().to_string());
         tracing::info!(call = %c.uuid, cause, side, "call ended");
+        self.disposition_call_over(now, &c.uuid, &c.cdr);
         self.calls
             .dialogs
             .remove(&(c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()));

@@ -131,6 +131,7 @@ impl Endpoint {
             agent: Some(agent.to_string()),
             acd_id: None,
             priority: 0,
+            cdr_parties: None,
         };
         let call = self.originate(now, seed).map_err(str::to_string)?;
         self.drain_transactions(now);

@@ -105,6 +105,7 @@ pub(super) fn cfg() -> EndpointConfig {
         acd: Default::default(),
         features: Default::default(),
         recording: Default::default(),
+        dispositions: Vec::new(),
     }
 }
 
