@@ -6,6 +6,7 @@
 mod agents;
 mod answer;
 mod callback;
+mod control;
 mod indialog;
 mod ivr;
 mod limits;
