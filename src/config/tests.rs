@@ -35,7 +35,9 @@ fn shipped_config_is_valid() {
     assert!(cfg.recording.dir.ends_with("var/recordings"));
     let api = cfg.api.expect("the demo config enables the API");
     assert_eq!(api.listen.port(), 50051);
-    assert_eq!(api.tokens.len(), 2);
+    // Wallboard (read), CRM (read + control), admin (blocking numbers).
+    assert_eq!(api.tokens.len(), 3);
+    assert_eq!(api.tokens[2].scopes, vec![ApiScope::Admin]);
 }
 
 #[test]
