@@ -152,6 +152,21 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     endpoint.restore(now, restored);
     endpoint.set_wall_clock(now, unix_ms(SystemTime::now()));
     set_kpi_day(&mut endpoint, &store);
+    let blocked: Vec<_> = store
+        .load_blocked()?
+        .into_iter()
+        .map(|b| crate::sip::endpoint::calls::BlockEntry {
+            number: b.number,
+            reason: b.reason,
+            created_unix_ms: b.created_unix_ms,
+            expires_unix_ms: b.expires_unix_ms,
+        })
+        .collect();
+    tracing::info!(
+        numbers = blocked.len(),
+        "blocked numbers restored from the store"
+    );
+    endpoint.restore_blocked(now, blocked);
     let directory = crate::acd_driver::start(&mut endpoint, &cfg, &store)?;
     for (name, state) in store.load_campaign_states()? {
         match crate::dialer::runtime::RunState::parse(&state) {
@@ -269,13 +284,28 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     campaign_command(&mut dialer, &store, req);
                     continue;
                 }
+                let durable = req.command.is_durable();
                 let now = Instant::now();
                 let mut reply = api::execute(&mut endpoint, now, req.command);
                 if let Ok(api::ApiReply::Calls(calls)) = &mut reply {
                     api::add_quality(calls, &endpoint, now, |c| media.quality(c));
                 }
-                // The client may have gone meanwhile: nothing to tell it then.
-                let _ = req.reply.send(reply);
+                if durable && reply.is_ok() {
+                    // Write-through: the client hears of a block or a disposition only
+                    // once it is committed (the store commits in submission order).
+                    flush(&mut endpoint, &mut io!());
+                    let committed = store.barrier();
+                    tokio::spawn(async move {
+                        let reply = match committed.await {
+                            Ok(Ok(())) => reply,
+                            _ => Err(tonic::Status::unavailable("the store could not commit the change; try again")),
+                        };
+                        let _ = req.reply.send(reply);
+                    });
+                } else {
+                    // The client may have gone meanwhile: nothing to tell it then.
+                    let _ = req.reply.send(reply);
+                }
             }
             _ = snapshot_tick.tick() => {
                 let now = Instant::now();
@@ -520,6 +550,38 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                         .publish(api::dialer_event(&ev, unix_ms(SystemTime::now())));
                 }
             }
+            Output::Blocklist(change) => persist_block(io.store, change),
+            Output::Recording(note) => {
+                if let Some(b) = io.api.as_deref_mut() {
+                    // The file as the writer names it (a `-N` suffix if the name was taken).
+                    let path = match (&note.fields, io.media.recorder()) {
+                        (Some(f), Some(r)) => Some(
+                            r.config()
+                                .dir
+                                .join(crate::recording::name::render(&r.config().file_name, f))
+                                .display()
+                                .to_string(),
+                        ),
+                        _ => None,
+                    };
+                    let ev = b
+                        .convert
+                        .recording_event(&note, path, unix_ms(SystemTime::now()));
+                    b.bus.publish(ev);
+                }
+            }
+            Output::Disposition(d) => {
+                // The CDR row of an ended call gets it now; an active call's final CDR
+                // carries it as well (a later full write keeps a stored disposition).
+                drop(
+                    io.store
+                        .set_disposition(&d.call, &d.code, d.notes.as_deref()),
+                );
+                if let Some(b) = io.api.as_deref_mut() {
+                    let ev = b.convert.disposition_event(&d, unix_ms(SystemTime::now()));
+                    b.bus.publish(ev);
+                }
+            }
             Output::Security(ev) => match ev {
                 SecurityEvent::Banned { ip, reason } => {
                     io.metrics.ban();
@@ -529,8 +591,25 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                     io.metrics.auth_failure();
                     tracing::warn!(security = true, source = %ip, user = %user.as_deref().unwrap_or("-"), %reason, "authentication failed")
                 }
+                SecurityEvent::Blocked { ip, number, reason } => {
+                    tracing::warn!(security = true, source = %ip, %number, %reason, "blocked number refused")
+                }
             },
         }
+    }
+}
+
+/// A block added or lifted, to the store (the API's reply waits for its commit).
+fn persist_block(store: &Store, change: crate::sip::endpoint::calls::BlockChange) {
+    use crate::sip::endpoint::calls::BlockChange;
+    match change {
+        BlockChange::Put(e) => drop(store.put_blocked(crate::store::BlockedRow {
+            number: e.number,
+            reason: e.reason,
+            created_unix_ms: e.created_unix_ms,
+            expires_unix_ms: e.expires_unix_ms,
+        })),
+        BlockChange::Remove(n) => drop(store.delete_blocked(&n)),
     }
 }
 
@@ -785,6 +864,7 @@ impl Config {
             acd: self.acd.engine.clone(),
             features: self.acd.features.clone(),
             recording: self.recording_policies(),
+            dispositions: self.dispositions.clone(),
         }
     }
 

@@ -9,6 +9,9 @@ use tonic::Status;
 use super::{pb, views};
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::{AgentCommand, AgentCommandError};
+use crate::sip::endpoint::calls::{
+    BlockEntry, BlockError, ClickToCall, DispositionError, RecordingControl, RecordingControlError,
+};
 use crate::sip::endpoint::calls::{CallControlError, Side};
 use crate::sip::endpoint::Endpoint;
 
@@ -61,6 +64,39 @@ pub enum Command {
     CancelConsult {
         call_id: String,
     },
+    Originate(ClickToCall),
+    SetDisposition {
+        call_id: String,
+        code: String,
+        notes: Option<String>,
+        callback_at_unix_ms: Option<i64>,
+    },
+    ListDispositions,
+    Recording {
+        call_id: String,
+        op: RecordingControl,
+    },
+    BlockNumber {
+        number: String,
+        reason: String,
+        expires_unix_ms: Option<i64>,
+    },
+    UnblockNumber {
+        number: String,
+    },
+    ListBlocked,
+}
+
+impl Command {
+    /// Commands whose effect must be in the store before the client hears it worked.
+    pub fn is_durable(&self) -> bool {
+        matches!(
+            self,
+            Command::BlockNumber { .. }
+                | Command::UnblockNumber { .. }
+                | Command::SetDisposition { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +115,11 @@ pub enum ApiReply {
     Transferred(&'static str),
     /// The consult call's id.
     Consult(String),
+    /// A click-to-call's call id.
+    Originated(String),
+    Dispositions(Vec<pb::DispositionCode>),
+    Blocked(pb::BlockedNumber),
+    BlockedList(Vec<pb::BlockedNumber>),
     Done,
 }
 
@@ -114,6 +155,48 @@ fn call_control_error(e: CallControlError) -> Status {
         | CallControlError::NotHeld(_)
         | CallControlError::Unsupported { .. }
         | CallControlError::Unreachable { .. } => Status::failed_precondition(why),
+    }
+}
+
+fn originate_error(e: crate::sip::endpoint::calls::OriginateError) -> Status {
+    if e.is_not_found() {
+        Status::not_found(e.to_string())
+    } else if e.is_invalid_argument() {
+        Status::invalid_argument(e.to_string())
+    } else {
+        Status::failed_precondition(e.to_string())
+    }
+}
+
+fn recording_error(e: RecordingControlError) -> Status {
+    match e {
+        RecordingControlError::NoSuchCall => {
+            Status::not_found("no such active call (ListCalls shows the active ones)")
+        }
+        other => Status::failed_precondition(other.to_string()),
+    }
+}
+
+fn disposition_error(e: DispositionError) -> Status {
+    match e {
+        DispositionError::NoSuchCall(_) => Status::not_found(e.to_string()),
+        _ => Status::invalid_argument(e.to_string()),
+    }
+}
+
+fn block_error(e: BlockError) -> Status {
+    match e {
+        BlockError::NotBlocked(_) => Status::not_found(e.to_string()),
+        _ => Status::invalid_argument(e.to_string()),
+    }
+}
+
+fn blocked_pb(e: BlockEntry) -> pb::BlockedNumber {
+    pb::BlockedNumber {
+        number: e.number,
+        reason: e.reason,
+        created_unix_ms: e.created_unix_ms,
+        expires_unix_ms: e.expires_unix_ms.unwrap_or(0),
     }
 }
 
@@ -183,5 +266,52 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
             .cancel_consult(now, &call_id)
             .map(|()| ApiReply::Done)
             .map_err(call_control_error),
+        Command::Originate(req) => endpoint
+            .click_to_call(now, req)
+            .map(ApiReply::Originated)
+            .map_err(originate_error),
+        Command::SetDisposition {
+            call_id,
+            code,
+            notes,
+            callback_at_unix_ms,
+        } => endpoint
+            .set_disposition(now, &call_id, &code, notes.as_deref(), callback_at_unix_ms)
+            .map(|_| ApiReply::Done)
+            .map_err(disposition_error),
+        Command::ListDispositions => Ok(ApiReply::Dispositions(
+            endpoint
+                .dispositions()
+                .iter()
+                .map(|d| pb::DispositionCode {
+                    code: d.code.clone(),
+                    r#final: d.is_final,
+                    callback: d.callback,
+                })
+                .collect(),
+        )),
+        Command::Recording { call_id, op } => endpoint
+            .recording_control(now, &call_id, op)
+            .map(|()| ApiReply::Done)
+            .map_err(recording_error),
+        Command::BlockNumber {
+            number,
+            reason,
+            expires_unix_ms,
+        } => endpoint
+            .block_number(now, &number, &reason, expires_unix_ms)
+            .map(|e| ApiReply::Blocked(blocked_pb(e)))
+            .map_err(block_error),
+        Command::UnblockNumber { number } => endpoint
+            .unblock_number(now, &number)
+            .map(|()| ApiReply::Done)
+            .map_err(block_error),
+        Command::ListBlocked => Ok(ApiReply::BlockedList(
+            endpoint
+                .blocked_numbers(now)
+                .into_iter()
+                .map(blocked_pb)
+                .collect(),
+        )),
     }
 }

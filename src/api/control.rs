@@ -12,7 +12,7 @@ use crate::config::ApiScope;
 use crate::dialer::runtime::RunState;
 use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::AgentCommand;
-use crate::sip::endpoint::calls::Side;
+use crate::sip::endpoint::calls::{ClickToCall, RecordingControl, Side};
 
 pub struct ControlService {
     pub commands: mpsc::Sender<ApiRequest>,
@@ -45,6 +45,18 @@ impl ControlService {
             ApiReply::Agent(a) => Ok(pb::AgentResponse { agent: Some(a) }),
             other => Err(unexpected(other)),
         }
+    }
+}
+
+impl ControlService {
+    async fn recording(
+        &self,
+        call_id: &str,
+        op: RecordingControl,
+    ) -> Result<Response<pb::RecordingResponse>, Status> {
+        let call_id = required("call_id", call_id)?;
+        self.run(Command::Recording { call_id, op }).await?;
+        Ok(Response::new(pb::RecordingResponse {}))
     }
 }
 
@@ -316,6 +328,134 @@ impl pb::control_server::Control for ControlService {
         let call_id = required("call_id", &req.get_ref().call_id)?;
         self.run(Command::CancelConsult { call_id }).await?;
         Ok(Response::new(pb::CancelConsultResponse {}))
+    }
+
+    async fn originate(
+        &self,
+        req: Request<pb::OriginateRequest>,
+    ) -> Result<Response<pb::OriginateResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.into_inner();
+        let agent_or_extension = required("agent_or_extension", &r.agent_or_extension)?;
+        let number = required("number", &r.number)?;
+        let cmd = Command::Originate(ClickToCall {
+            agent_or_extension,
+            number,
+            caller_id: r.caller_id.filter(|c| !c.trim().is_empty()),
+            variables: r.variables.into_iter().collect(),
+        });
+        match self.run(cmd).await? {
+            ApiReply::Originated(call_id) => Ok(Response::new(pb::OriginateResponse { call_id })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn set_disposition(
+        &self,
+        req: Request<pb::SetDispositionRequest>,
+    ) -> Result<Response<pb::SetDispositionResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let r = req.into_inner();
+        let call_id = required("call_id", &r.call_id)?;
+        let code = required("code", &r.code)?;
+        self.run(Command::SetDisposition {
+            call_id,
+            code,
+            notes: r.notes,
+            callback_at_unix_ms: r.callback_at_unix_ms,
+        })
+        .await?;
+        Ok(Response::new(pb::SetDispositionResponse {}))
+    }
+
+    async fn list_dispositions(
+        &self,
+        req: Request<pb::ListDispositionsRequest>,
+    ) -> Result<Response<pb::ListDispositionsResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Read)?;
+        match self.run(Command::ListDispositions).await? {
+            ApiReply::Dispositions(codes) => {
+                Ok(Response::new(pb::ListDispositionsResponse { codes }))
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn start_recording(
+        &self,
+        req: Request<pb::RecordingRequest>,
+    ) -> Result<Response<pb::RecordingResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        self.recording(&req.get_ref().call_id, RecordingControl::Start)
+            .await
+    }
+
+    async fn stop_recording(
+        &self,
+        req: Request<pb::RecordingRequest>,
+    ) -> Result<Response<pb::RecordingResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        self.recording(&req.get_ref().call_id, RecordingControl::Stop)
+            .await
+    }
+
+    async fn pause_recording(
+        &self,
+        req: Request<pb::RecordingRequest>,
+    ) -> Result<Response<pb::RecordingResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        self.recording(&req.get_ref().call_id, RecordingControl::Pause)
+            .await
+    }
+
+    async fn resume_recording(
+        &self,
+        req: Request<pb::RecordingRequest>,
+    ) -> Result<Response<pb::RecordingResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        self.recording(&req.get_ref().call_id, RecordingControl::Resume)
+            .await
+    }
+
+    async fn block_number(
+        &self,
+        req: Request<pb::BlockNumberRequest>,
+    ) -> Result<Response<pb::BlockNumberResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Admin)?;
+        let r = req.into_inner();
+        let number = required("number", &r.number)?;
+        let cmd = Command::BlockNumber {
+            number,
+            reason: r.reason,
+            expires_unix_ms: r.expires_unix_ms,
+        };
+        match self.run(cmd).await? {
+            ApiReply::Blocked(b) => Ok(Response::new(pb::BlockNumberResponse { blocked: Some(b) })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn unblock_number(
+        &self,
+        req: Request<pb::UnblockNumberRequest>,
+    ) -> Result<Response<pb::UnblockNumberResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Admin)?;
+        let number = required("number", &req.get_ref().number)?;
+        self.run(Command::UnblockNumber { number }).await?;
+        Ok(Response::new(pb::UnblockNumberResponse {}))
+    }
+
+    async fn list_blocked(
+        &self,
+        req: Request<pb::ListBlockedRequest>,
+    ) -> Result<Response<pb::ListBlockedResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Read)?;
+        match self.run(Command::ListBlocked).await? {
+            ApiReply::BlockedList(blocked) => {
+                Ok(Response::new(pb::ListBlockedResponse { blocked }))
+            }
+            other => Err(unexpected(other)),
+        }
     }
 }
 

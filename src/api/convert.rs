@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::pb;
 use super::views::agent_state;
 use crate::acd::{AcdEvent, EventKind, ExitReason, OfferEnd, Party, Target};
-use crate::sip::endpoint::calls::{CallEvent, Side};
+use crate::sip::endpoint::calls::{CallEvent, DispositionSet, RecordingNote, RecordingPhase, Side};
 use pb::acd_event::Kind as A;
 use pb::event::Payload;
 
@@ -29,6 +29,8 @@ pub struct Converter {
     acd_calls: HashMap<u64, Tracked>,
     /// Call id → its ACD call number, while the call is up.
     by_uuid: HashMap<String, u64>,
+    /// Call id → the file its running recording writes (events after `Started` name it).
+    recordings: HashMap<String, String>,
 }
 
 fn side(s: Side) -> i32 {
@@ -120,6 +122,78 @@ impl Converter {
             queue,
             agent,
             payload: Some(payload),
+        }
+    }
+
+    fn tracked(&self, call: &str) -> (String, String) {
+        self.by_uuid
+            .get(call)
+            .and_then(|id| self.acd_calls.get(id))
+            .map(|t| (t.queue.clone(), t.agent.clone()))
+            .unwrap_or_default()
+    }
+
+    /// A recording's change. `path`: for `Started`, the file it writes (None: no recorder
+    /// runs, so the recording failed).
+    pub fn recording_event(
+        &mut self,
+        note: &RecordingNote,
+        path: Option<String>,
+        unix_ms: i64,
+    ) -> pb::Event {
+        use pb::RecordingState as S;
+        let (state, path) = match note.phase {
+            RecordingPhase::Started => match path {
+                Some(p) => {
+                    if self.recordings.len() >= MAX_TRACKED {
+                        self.recordings.clear();
+                    }
+                    self.recordings.insert(note.call.clone(), p.clone());
+                    (S::Started, p)
+                }
+                None => (S::Failed, String::new()),
+            },
+            RecordingPhase::Paused => (S::Paused, self.recording_path(&note.call)),
+            RecordingPhase::Resumed => (S::Resumed, self.recording_path(&note.call)),
+            RecordingPhase::Stopped => (
+                S::Stopped,
+                self.recordings.remove(&note.call).unwrap_or_default(),
+            ),
+        };
+        let (queue, agent) = self.tracked(&note.call);
+        pb::Event {
+            seq: 0,
+            unix_ms,
+            call_id: note.call.clone(),
+            queue,
+            agent,
+            payload: Some(Payload::Recording(pb::Recording {
+                state: state as i32,
+                path,
+            })),
+        }
+    }
+
+    fn recording_path(&self, call: &str) -> String {
+        self.recordings.get(call).cloned().unwrap_or_default()
+    }
+
+    /// A disposition an agent set.
+    pub fn disposition_event(&mut self, d: &DispositionSet, unix_ms: i64) -> pb::Event {
+        let (queue, tracked_agent) = self.tracked(&d.call);
+        let agent = d.agent.clone().unwrap_or(tracked_agent);
+        pb::Event {
+            seq: 0,
+            unix_ms,
+            call_id: d.call.clone(),
+            queue,
+            agent: agent.clone(),
+            payload: Some(Payload::Disposition(pb::Disposition {
+                agent,
+                code: d.code.clone(),
+                notes: d.notes.clone().unwrap_or_default(),
+                callback_at_unix_ms: d.callback_at_unix_ms.unwrap_or(0),
+            })),
         }
     }
 

@@ -31,6 +31,8 @@ pub fn kind_of(ev: &pb::Event) -> pb::EventKind {
         Some(Payload::Gap(_)) => K::Gap,
         Some(Payload::Campaign(_)) => K::Campaign,
         Some(Payload::CallTransferred(_)) => K::CallTransferred,
+        Some(Payload::Recording(_)) => K::Recording,
+        Some(Payload::Disposition(_)) => K::Disposition,
         None => K::Unspecified,
     }
 }

@@ -58,4 +58,6 @@ pub struct Cdr {
     /// Where the call was blind-transferred, comma-separated in order (`1002`,
     /// `queue:sales`, `0123456`); None: never transferred. `callee` is the last party.
     pub transferred_to: Option<String>,
+    /// The agent's notes with the disposition.
+    pub disposition_notes: Option<String>,
 }

@@ -10,6 +10,7 @@ mod validate_acd;
 mod validate_api;
 mod validate_calls;
 mod validate_campaign;
+mod validate_dispositions;
 mod validate_ivr;
 mod validate_metrics;
 mod validate_recording;
@@ -19,6 +20,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
 pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
 pub use validate_campaign::{CampaignConfig, MachineAction};
+pub use validate_dispositions::DispositionCode;
 pub use validate_ivr::IvrConfig;
 pub use validate_metrics::MetricsConfig;
 
@@ -51,6 +53,8 @@ pub struct Config {
     pub metrics: Option<MetricsConfig>,
     /// `[[campaigns]]`: outbound dialer campaigns (README "Outbound campaigns").
     pub campaigns: Vec<CampaignConfig>,
+    /// `[dispositions] codes`: the call results agents may set, in config order.
+    pub dispositions: Vec<DispositionCode>,
     /// Every prompt the config names, loaded, by the path as written.
     pub prompts: std::collections::HashMap<String, crate::media::prompt::Prompt>,
 }

@@ -49,6 +49,8 @@ pub struct RawConfig {
     pub metrics: super::validate_metrics::RawMetrics,
     #[serde(default)]
     pub campaigns: Vec<Spanned<super::validate_campaign::RawCampaign>>,
+    #[serde(default)]
+    pub dispositions: super::validate_dispositions::RawDispositions,
 }
 
 /// `[recording]`: where recordings go, their format and name, and the default policy.

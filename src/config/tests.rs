@@ -14,6 +14,10 @@ fn shipped_config_is_valid() {
     let cfg = load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(cfg.ivr.menus.get("main").is_some());
     assert!(cfg.prompts.contains_key("prompts/welcome.wav"));
+    assert!(cfg
+        .dispositions
+        .iter()
+        .any(|d| d.code == "do-not-call" && d.is_final));
     assert_eq!(cfg.users.len(), 4);
     assert_eq!(cfg.sip.listen.len(), 2);
     assert_eq!(cfg.sip.domain, "switchboard.local");
@@ -31,7 +35,9 @@ fn shipped_config_is_valid() {
     assert!(cfg.recording.dir.ends_with("var/recordings"));
     let api = cfg.api.expect("the demo config enables the API");
     assert_eq!(api.listen.port(), 50051);
-    assert_eq!(api.tokens.len(), 2);
+    // Wallboard (read), CRM (read + control), admin (blocking numbers).
+    assert_eq!(api.tokens.len(), 3);
+    assert_eq!(api.tokens[2].scopes, vec![ApiScope::Admin]);
 }
 
 #[test]

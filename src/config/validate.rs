@@ -322,6 +322,7 @@ pub fn validate(
         },
         &mut prompts,
     );
+    let dispositions = super::validate_dispositions::dispositions(&mut c, &raw.dispositions);
     c.finish()?;
     let store_path = Path::new(&raw.store.path);
     Ok(Config {
@@ -379,6 +380,7 @@ pub fn validate(
         api,
         metrics,
         campaigns,
+        dispositions,
         prompts,
         recording,
     })

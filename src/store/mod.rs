@@ -71,7 +71,26 @@ pub(crate) enum Op {
         kind: String,
         json: String,
     },
+    /// A disposition set after the CDR row exists (a later full PutCdr keeps it: its NULL
+    /// disposition does not overwrite one already stored).
+    SetDisposition {
+        id: String,
+        code: String,
+        notes: Option<String>,
+    },
+    PutBlocked(BlockedRow),
+    DeleteBlocked(String),
     Flush,
+}
+
+/// A blocked number as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedRow {
+    pub number: String,
+    pub reason: String,
+    pub created_unix_ms: i64,
+    /// None: never lapses.
+    pub expires_unix_ms: Option<i64>,
 }
 
 /// A queued callback as stored.
@@ -275,6 +294,40 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Record a call's disposition in its CDR row (by call id).
+    pub fn set_disposition(&self, id: &str, code: &str, notes: Option<&str>) -> Ack {
+        self.submit(Op::SetDisposition {
+            id: id.into(),
+            code: code.into(),
+            notes: notes.map(str::to_string),
+        })
+    }
+
+    pub fn put_blocked(&self, row: BlockedRow) -> Ack {
+        self.submit(Op::PutBlocked(row))
+    }
+
+    pub fn delete_blocked(&self, number: &str) -> Ack {
+        self.submit(Op::DeleteBlocked(number.into()))
+    }
+
+    /// Every stored block (lapsed ones included: the endpoint drops them).
+    pub fn load_blocked(&self) -> Result<Vec<BlockedRow>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt = conn.prepare(
+            "SELECT number, reason, created_unix_ms, expires_unix_ms FROM blocked_numbers ORDER BY number",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(BlockedRow {
+                number: r.get(0)?,
+                reason: r.get(1)?,
+                created_unix_ms: r.get(2)?,
+                expires_unix_ms: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     pub fn put_cdr(&self, cdr: Cdr) -> Ack {
         self.submit(Op::PutCdr(Box::new(cdr)))
     }
@@ -328,7 +381,7 @@ impl Store {
                     a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets, b_to_a_lost,
                     b_to_a_jitter_ms, mos, queue, agent, recording, disposition, a_to_b_far_lost,
                     a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms,
-                    recording_status, recording_ms, transferred_to
+                    recording_status, recording_ms, transferred_to, disposition_notes
              FROM cdrs ORDER BY start_unix_ms DESC, rowid DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
@@ -371,9 +424,15 @@ impl Store {
                 recording_status: r.get(31)?,
                 recording_ms: r.get(32)?,
                 transferred_to: r.get(33)?,
+                disposition_notes: r.get(34)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Acknowledged once everything submitted before it is committed.
+    pub fn barrier(&self) -> Ack {
+        self.submit(Op::Flush)
     }
 
     /// Resolves once everything submitted before it is committed.

@@ -152,6 +152,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX IF NOT EXISTS dnc_key ON dnc(number, ifnull(campaign, ''));",
     // Blind transfers: the targets, comma-separated in order (the call keeps one CDR).
     "ALTER TABLE cdrs ADD COLUMN transferred_to TEXT;",
+    // Numbers blocked through the API (BlockNumber): refused on every INVITE until they
+    // lapse (`expires_unix_ms`, NULL: never) or are unblocked.
+    "CREATE TABLE IF NOT EXISTS blocked_numbers (
+        number TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        created_unix_ms INTEGER NOT NULL,
+        expires_unix_ms INTEGER
+    );",
+    // The agent's free text beside the call's disposition code.
+    "ALTER TABLE cdrs ADD COLUMN disposition_notes TEXT;",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

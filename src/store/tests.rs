@@ -166,3 +166,62 @@ fn reading_a_missing_store_is_a_typed_error_and_creates_nothing() {
     assert!(matches!(r, Err(StoreError::Missing(p)) if p == path));
     assert!(!dir.path().join("none").exists());
 }
+
+#[test]
+fn a_disposition_set_before_the_final_cdr_is_kept_and_shows_in_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let rt = rt();
+    let open = Cdr {
+        id: "c1".into(),
+        a_call_id: "a".into(),
+        direction: "inbound".into(),
+        caller: "+15550001".into(),
+        callee: "queue:sales".into(),
+        start_unix_ms: 1_000,
+        ..Default::default()
+    };
+    rt.block_on(store.put_cdr(open.clone())).unwrap().unwrap();
+    // The agent disposes while the relay's figures are still on their way ...
+    rt.block_on(store.set_disposition("c1", "sale", Some("two units")))
+        .unwrap()
+        .unwrap();
+    // ... then the complete record (with no disposition of its own) replaces the row.
+    let done = Cdr {
+        end_unix_ms: Some(5_000),
+        end_cause: Some("normal".into()),
+        ..open
+    };
+    rt.block_on(store.put_cdr(done)).unwrap().unwrap();
+    let rows = store.recent_cdrs(10).unwrap();
+    assert_eq!(rows[0].disposition.as_deref(), Some("sale"));
+    assert_eq!(rows[0].disposition_notes.as_deref(), Some("two units"));
+    assert_eq!(rows[0].end_cause.as_deref(), Some("normal"));
+    let h = store.caller_history("+15550001", 5).unwrap();
+    assert_eq!(h[0].disposition.as_deref(), Some("sale"));
+}
+
+#[test]
+fn blocked_numbers_round_trip_and_unblock_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let rt = rt();
+    let row = |n: &str, exp| BlockedRow {
+        number: n.into(),
+        reason: "spam".into(),
+        created_unix_ms: 7,
+        expires_unix_ms: exp,
+    };
+    rt.block_on(store.put_blocked(row("+1900", None)))
+        .unwrap()
+        .unwrap();
+    rt.block_on(store.put_blocked(row("+1800", Some(99))))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.load_blocked().unwrap(),
+        vec![row("+1800", Some(99)), row("+1900", None)]
+    );
+    rt.block_on(store.delete_blocked("+1800")).unwrap().unwrap();
+    assert_eq!(store.load_blocked().unwrap(), vec![row("+1900", None)]);
+}

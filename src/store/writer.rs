@@ -77,10 +77,12 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                        b_sip_code, codec, a_to_b_packets, a_to_b_lost, a_to_b_jitter_ms, b_to_a_packets,
                        b_to_a_lost, b_to_a_jitter_ms, mos, queue, agent, recording, disposition,
                        a_to_b_far_lost, a_to_b_far_jitter_ms, b_to_a_far_lost, b_to_a_far_jitter_ms, rtt_ms,
-                       recording_status, recording_ms, transferred_to)
+                       recording_status, recording_ms, transferred_to, disposition_notes)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                       ?34)",
+                       ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,
+                       COALESCE(?26, (SELECT disposition FROM cdrs WHERE id = ?1)),
+                       ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34,
+                       COALESCE(?35, (SELECT disposition_notes FROM cdrs WHERE id = ?1)))",
                 )?
                 .execute(params![
                     c.id,
@@ -116,7 +118,8 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     c.rtt_ms,
                     c.recording_status,
                     c.recording_ms,
-                    c.transferred_to
+                    c.transferred_to,
+                    c.disposition_notes
                 ])?;
             }
             Op::PutAgent(a) => {
@@ -162,6 +165,23 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                     "INSERT INTO acd_events (at_ms, kind, json) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![*at_ms as i64, kind, json])?;
+            }
+            Op::SetDisposition { id, code, notes } => {
+                tx.prepare_cached(
+                    "UPDATE cdrs SET disposition = ?2, disposition_notes = ?3 WHERE id = ?1",
+                )?
+                .execute(params![id, code, notes])?;
+            }
+            Op::PutBlocked(b) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO blocked_numbers (number, reason, created_unix_ms, expires_unix_ms)
+                     VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![b.number, b.reason, b.created_unix_ms, b.expires_unix_ms])?;
+            }
+            Op::DeleteBlocked(number) => {
+                tx.prepare_cached("DELETE FROM blocked_numbers WHERE number = ?1")?
+                    .execute(params![number])?;
             }
             Op::Flush => {}
         }

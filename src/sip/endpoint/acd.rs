@@ -303,7 +303,7 @@ impl Endpoint {
     }
 
     /// The agent logged in at phone `ext` (or whose id is `ext`).
-    fn agent_at(&self, ext: &str) -> Option<AgentId> {
+    pub(super) fn agent_at(&self, ext: &str) -> Option<AgentId> {
         self.acd
             .at_phone
             .get(ext)

@@ -75,6 +75,8 @@ pub struct EndpointConfig {
     pub features: crate::config::FeatureCodes,
     /// Recording policies by level (see `recording::policy` for the precedence).
     pub recording: calls::RecordingPolicies,
+    /// `[dispositions] codes`: the call results SetDisposition accepts.
+    pub dispositions: Vec<crate::config::DispositionCode>,
 }
 
 /// Work for the driver.
@@ -105,6 +107,15 @@ pub enum Output {
     Event(calls::CallEvent),
     /// A step of a campaign call (the dialer runtime and the event bus follow them).
     Dialer(calls::DialerEvent),
+    /// A blocked number added or lifted: make it durable (restored with `restore_blocked`).
+    Blocklist(calls::BlockChange),
+    /// A call's recording started, paused, resumed or stopped (for the event stream).
+    Recording(calls::RecordingNote),
+    /// An agent set a call's result (SetDisposition). The driver stores it in the call's CDR
+    /// row and publishes it; a dialer runtime consumes it too: `is_final` means the lead is
+    /// done with, `callback` that it is to be dialled again (at `callback_at_unix_ms` when
+    /// given), anything else is the dialer's own retry rule.
+    Disposition(calls::DispositionSet),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +127,12 @@ pub enum SecurityEvent {
     AuthFailed {
         ip: IpAddr,
         user: Option<String>,
+        reason: String,
+    },
+    /// An INVITE from a blocked number (BlockNumber) was refused.
+    Blocked {
+        ip: IpAddr,
+        number: String,
         reason: String,
     },
 }

@@ -46,6 +46,7 @@ fn cfg(domain: &str) -> EndpointConfig {
         acd: Default::default(),
         features: Default::default(),
         recording: Default::default(),
+        dispositions: Vec::new(),
     }
 }
 

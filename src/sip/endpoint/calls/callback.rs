@@ -118,6 +118,7 @@ impl Endpoint {
             acd_id: Some(acd_call.0),
             priority: entry.record.priority,
             codecs: None,
+            cdr_parties: None,
         };
         match self.originate(now, seed) {
             Ok(call) => {
@@ -137,7 +138,7 @@ impl Endpoint {
     ) {
         let code = resp.status_code.code();
         if code < 200 {
-            return;
+            return self.agent_first_ringing(call, code);
         }
         if code >= 300 {
             return self.agent_first_failed(now, call, code);
@@ -146,11 +147,15 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get_mut(&call) else {
             return;
         };
-        // The phone we rang: an agent for a callback, or a supervisor (API monitoring).
-        let (offer, monitor) = match c.app {
-            App::CallbackAgent { offer } => (Some(offer), None),
-            App::MonitorPending { target } => (None, Some(target)),
-            App::ConsultTarget { .. } => (None, None),
+        // The phone we rang: an agent for a callback or a click-to-call, a supervisor (API
+        // monitoring), or an attended transfer's target.
+        let (offer, monitor, click) = match &c.app {
+            App::CallbackAgent { offer } => (Some(*offer), None, None),
+            App::MonitorPending { target } => (None, Some(*target), None),
+            App::ConsultTarget { .. } => (None, None, None),
+            App::ClickToCall { number, trunk, .. } => {
+                (None, None, Some((number.clone(), trunk.clone())))
+            }
             _ => return,
         };
         let consulting = matches!(c.app, App::ConsultTarget { .. });
@@ -216,6 +221,9 @@ impl Endpoint {
             }
             return self.start_monitor(call, target);
         }
+        if let Some((number, trunk)) = click {
+            return self.click_to_call_answered(now, call, &number, trunk.as_deref());
+        }
         let Some(offer) = offer else { return };
         self.acd.offers.remove(&offer);
         if let Some(e) = self.acd.engine.as_mut() {
@@ -247,7 +255,7 @@ impl Endpoint {
             true,
         );
         match entry {
-            Some(e) => self.dial_customer(now, call, &e),
+            Some(e) => self.dial_customer(now, call, &e.number, e.trunk.as_deref()),
             None => {
                 self.bye(now, call, Side::A);
                 self.end_call(now, call, "callback-lost", "system");
@@ -276,6 +284,16 @@ impl Endpoint {
                 };
                 return self.end_call(now, call, cause, "callee");
             }
+            App::ClickToCall { .. } => {
+                c.app = App::Bridge;
+                let cause = match code {
+                    486 | 600 => "agent-busy",
+                    403 | 603 => "agent-rejected",
+                    _ => "agent-unanswered",
+                };
+                tracing::info!(call = %c.uuid, code, cause, "click-to-call: the agent's phone did not answer");
+                return self.end_call(now, call, cause, "callee");
+            }
             _ => return,
         };
         // The engine hears of it here, not again when the call ends (it keeps the callback).
@@ -293,14 +311,20 @@ impl Endpoint {
         self.acd_pump(now);
     }
 
-    /// Dial the customer for a callback whose agent answered.
-    fn dial_customer(&mut self, now: Instant, call: CallRef, entry: &CallbackEntry) {
-        let targets: Vec<(String, Peer)> = match &entry.trunk {
-            Some(t) => match self.cfg.trunks.iter().find(|x| x.name == *t) {
+    /// Dial the customer once the agent answered (a callback, a click-to-call): `number`
+    /// through `trunk`, or the extension `number` when there is no trunk.
+    pub(super) fn dial_customer(
+        &mut self,
+        now: Instant,
+        call: CallRef,
+        number: &str,
+        trunk: Option<&str>,
+    ) {
+        let targets: Vec<(String, Peer)> = match trunk {
+            Some(t) => match self.cfg.trunks.iter().find(|x| x.name == t) {
                 Some(t) => vec![(
                     format!(
-                        "sip:{}@{}:{}",
-                        entry.number,
+                        "sip:{number}@{}:{}",
                         crate::call::dialog::host(t.address),
                         t.address.port()
                     ),
@@ -308,13 +332,23 @@ impl Endpoint {
                 )],
                 None => Vec::new(),
             },
-            None => self.contacts_of(&entry.number),
+            None => self.contacts_of(number),
         };
         if targets.is_empty() {
-            tracing::info!(call, number = %entry.number, "callback: the customer cannot be reached");
+            tracing::info!(call, number, "the customer cannot be reached");
+            let callback = self
+                .calls
+                .calls
+                .get(&call)
+                .is_some_and(|c| c.cdr.direction == "callback");
+            let cause = if callback {
+                "callback-unreachable"
+            } else {
+                "customer-unreachable"
+            };
             self.bye(now, call, Side::A);
-            return self.end_call(now, call, "callback-unreachable", "system");
+            return self.end_call(now, call, cause, "system");
         }
-        self.connect_targets(now, call, targets, &entry.number);
+        self.connect_targets(now, call, targets, number);
     }
 }

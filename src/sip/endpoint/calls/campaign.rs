@@ -173,6 +173,7 @@ impl Endpoint {
             // Answered leads go ahead of inbound callers: they may wait only seconds.
             priority: u8::MAX,
             codecs: None,
+            cdr_parties: None,
         };
         let (call, invite) = self
             .originate_with(now, seed, Some(format!("<{ruri}>")), Purpose::Campaign)

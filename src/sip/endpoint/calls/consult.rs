@@ -100,6 +100,7 @@ impl Endpoint {
             acd_id: None,
             priority: 0,
             codecs: Some(vec![codec]),
+            cdr_parties: None,
         };
         let (consult, invite) = self
             .originate_with(now, o, None, Purpose::AgentFirst)

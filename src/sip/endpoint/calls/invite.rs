@@ -59,6 +59,35 @@ impl Endpoint {
             tracing::info!(caller = %caller_number, "call refused: caller is on the blocked list");
             return self.refuse(now, &key, &req, 603, &[]);
         }
+        // Runtime blocks (BlockNumber): the From user or the asserted identity.
+        let asserted = header_value(&req.headers, "P-Asserted-Identity")
+            .and_then(|v| sipstr::user(sipstr::uri(v)))
+            .map(sipstr::sanitize);
+        let numbers = std::iter::once(caller_number.as_str()).chain(asserted.as_deref());
+        if let Some(entry) = self.blocked_entry(now, numbers) {
+            tracing::warn!(security = true, caller = %caller_number, blocked = %entry.number, reason = %entry.reason, source = %source.addr, "call refused with 603: caller is blocked");
+            let trunk = match &origin {
+                Origin::Trunk(t) => Some(t.clone()),
+                Origin::User(_) => None,
+            };
+            let cdr = Cdr {
+                a_call_id: header_value(&req.headers, "Call-ID")
+                    .unwrap_or("")
+                    .to_string(),
+                direction: if trunk.is_some() {
+                    "inbound"
+                } else {
+                    "internal"
+                }
+                .to_string(),
+                caller: caller_number.clone(),
+                callee: dialled.clone(),
+                trunk,
+                ..Default::default()
+            };
+            self.note_blocked_call(now, &entry, source.addr.ip(), cdr);
+            return self.refuse(now, &key, &req, 603, &[]);
+        }
         let feature = match &origin {
             Origin::User(u) => self.feature_code(u, &dialled),
             Origin::Trunk(_) => None,
@@ -74,6 +103,16 @@ impl Endpoint {
                 return self.refuse(now, &key, &req, no.code, &[]);
             }
         };
+        // A blocked destination (as dialled, or as routed to a trunk) is refused with 403.
+        let routed_number = match &target {
+            Target::Trunk { number, .. } => Some(number.as_str()),
+            _ => None,
+        };
+        let dests = std::iter::once(dialled.as_str()).chain(routed_number);
+        if let Some(entry) = self.blocked_entry(now, dests) {
+            tracing::warn!(security = true, caller = %caller_number, dialled = %dialled, blocked = %entry.number, "call refused with 403: destination is blocked");
+            return self.refuse(now, &key, &req, 403, &[]);
+        }
         if self.calls.len() >= self.cfg.max_calls {
             tracing::warn!(max = self.cfg.max_calls, "call refused: max_calls reached");
             return self.refuse(now, &key, &req, 503, &[("Retry-After", "5".into())]);
@@ -283,6 +322,7 @@ impl Endpoint {
             play_id: 0,
             busy_exts: Vec::new(),
             monitored_by: None,
+            present: None,
             acd_id: None,
             api_hold: None,
             consult: None,

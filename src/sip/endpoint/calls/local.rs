@@ -41,6 +41,13 @@ pub(super) enum App {
     MonitorPending { target: CallRef },
     /// An attended transfer's target (our A side, we are its UAC) for `parent`'s agent.
     ConsultTarget { parent: CallRef },
+    /// Click-to-call: the agent's phone (our A side) rings; once it answers we dial
+    /// `number` (through `trunk`, or the extension) and bridge.
+    ClickToCall {
+        number: String,
+        trunk: Option<String>,
+        rang: bool,
+    },
 }
 
 /// What a call we answer ourselves does first.
@@ -242,7 +249,10 @@ impl Endpoint {
         let Some(c) = self.calls.calls.get(&call) else {
             return;
         };
-        let trunk_leg = c.cdr.direction == "callback" && c.cdr.trunk.is_some();
+        let trunk_leg = matches!(
+            c.cdr.direction.as_str(),
+            "callback" | super::CLICK_TO_CALL_DIRECTION
+        ) && c.cdr.trunk.is_some();
         let target = match (&c.cdr.trunk, trunk_leg) {
             (Some(t), true) => Target::Trunk {
                 trunk: t.clone(),
@@ -289,7 +299,14 @@ impl Endpoint {
         );
         let body = offer.to_bytes();
         c.local_sdp[Side::B as usize] = Some(body.clone());
+        let present = c.present.clone();
         let from_uri = match &target {
+            // Click-to-call's caller ID, when given, wins.
+            _ if present.is_some() => format!(
+                "<sip:{}@{}>",
+                present.as_deref().unwrap_or_default(),
+                self.cfg.domain
+            ),
             // A callback out through a trunk presents the trunk's caller ID.
             Target::Trunk { trunk, .. } => {
                 let t = self.cfg.trunks.iter().find(|t| t.name == *trunk);

@@ -7,10 +7,13 @@
 //! runs in its own relay task.
 
 mod api;
+mod block;
 mod callback;
 mod campaign;
+mod click_to_call;
 mod consult;
 mod control;
+mod disposition;
 mod hold;
 mod indialog;
 mod invite;
@@ -39,11 +42,17 @@ use crate::sip::rsip;
 use crate::sip::transaction::TxKey;
 
 pub use api::API_HANGUP_CAUSE;
+pub use block::{valid_number, BlockChange, BlockEntry, BlockError, BLOCKED_CAUSE};
 pub use callback::CallbackEntry;
 pub use campaign::{CampaignDial, DialError, DialerEvent, DialerEventKind};
+pub use click_to_call::{ClickToCall, OriginateError, CLICK_TO_CALL_DIRECTION};
 pub use control::CallControlError;
+pub use disposition::{DispositionError, DispositionSet, DISPOSITION_WINDOW};
 pub use local::RINGBACK;
-pub use recording::{RecordOp, RecordingControl, RecordingControlError, RecordingPolicies};
+pub use recording::{
+    RecordOp, RecordingControl, RecordingControlError, RecordingNote, RecordingPhase,
+    RecordingPolicies,
+};
 pub use timers::CallTimer;
 
 pub type CallRef = u64;
@@ -310,6 +319,9 @@ struct Call {
     api_hold: Option<Side>,
     /// An attended transfer under way (this call's customer is held meanwhile).
     consult: Option<Box<consult::Consult>>,
+    /// The number shown to the callee instead of the usual presentation (click-to-call's
+    /// caller ID).
+    present: Option<String>,
 }
 
 impl Call {
@@ -361,7 +373,8 @@ enum Purpose {
     /// Our own session refresh (RFC 4028).
     Refresh(Side),
     Info,
-    /// A callback's INVITE to the agent (the call's A side is ours to place).
+    /// Our INVITE to the phone we ring first (a callback's or click-to-call's agent, a
+    /// supervisor): the call's A side is ours to place.
     AgentFirst,
     /// A campaign's INVITE to a lead (likewise: the lead is the A side).
     Campaign,
@@ -384,6 +397,10 @@ pub(super) struct CallTable {
     wall: (Instant, i64),
     /// Campaign calls in progress and their campaigns.
     campaigns: campaign::Campaigns,
+    /// Numbers blocked through the API.
+    blocked: block::Blocklist,
+    /// Calls ended lately (a disposition may still come in their wrap-up).
+    ended: disposition::Ended,
 }
 
 impl CallTable {
@@ -398,6 +415,8 @@ impl CallTable {
             ports: PortPool::new(port_min, port_max),
             wall: (now, 0),
             campaigns: Default::default(),
+            blocked: Default::default(),
+            ended: Default::default(),
         }
     }
 
@@ -607,6 +626,7 @@ impl Endpoint {
         c.cdr.hangup_side = Some(side.to_string());
         c.cdr.codec = c.codec.map(|k| k.name.encoding().to_string());
         tracing::info!(call = %c.uuid, cause, side, "call ended");
+        self.disposition_call_over(now, &c.uuid, &c.cdr);
         self.calls
             .dialogs
             .remove(&(c.a.dialog.call_id.clone(), c.a.dialog.local_tag.clone()));

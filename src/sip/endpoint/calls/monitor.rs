@@ -132,6 +132,7 @@ impl Endpoint {
             acd_id: None,
             priority: 0,
             codecs: None,
+            cdr_parties: None,
         };
         let call = self.originate(now, seed).map_err(str::to_string)?;
         self.drain_transactions(now);

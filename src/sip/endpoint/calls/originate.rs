@@ -1,6 +1,6 @@
 //! Calls we place ourselves to a phone (we are the UAC of the call's A side): the agent
-//! leg of a queued callback, and a supervisor's phone rung for monitoring started from the
-//! API. Once the phone answers, `agent_first_response` hands the call to what it is for.
+//! leg of a queued callback or of a click-to-call, and a supervisor's phone rung for
+//! monitoring started from the API. Once the phone answers, `agent_first_response` hands the call to what it is for.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -31,6 +31,9 @@ pub(super) struct Origination {
     /// Offer only these (a leg that will be bridged to a call with its codec agreed);
     /// None: every configured codec.
     pub codecs: Option<Vec<Codec>>,
+    /// The CDR's caller and callee when they are not (`from_number`, `phone`): a
+    /// click-to-call is the agent calling the customer.
+    pub cdr_parties: Option<(String, String)>,
 }
 
 impl Endpoint {
@@ -92,12 +95,16 @@ impl Endpoint {
         self.calls.next += 1;
         let uuid = format!("{:016x}", rand::Rng::random::<u64>(&mut self.rng));
         let b_origin = OriginState::new(rand::Rng::random::<u32>(&mut self.rng) as u64, media_ip);
+        let (caller, callee) = o
+            .cdr_parties
+            .clone()
+            .unwrap_or_else(|| (o.from_number.clone(), phone.clone()));
         let cdr = Cdr {
             id: uuid.clone(),
             a_call_id: fork.dialog.call_id.clone(),
             direction: o.direction.into(),
-            caller: o.from_number.clone(),
-            callee: phone.clone(),
+            caller,
+            callee,
             trunk: o.trunk.clone(),
             start_unix_ms: self.calls.unix_ms(now),
             queue: o.queue.clone(),
@@ -141,6 +148,7 @@ impl Endpoint {
             play_id: 0,
             busy_exts: Vec::new(),
             monitored_by: None,
+            present: None,
             acd_id: o.acd_id,
             api_hold: None,
             consult: None,

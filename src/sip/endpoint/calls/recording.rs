@@ -39,7 +39,25 @@ pub enum RecordOp {
     },
 }
 
-/// Runtime control (the gRPC API will expose it).
+/// A recording's change, for the event stream (policy-driven or asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingPhase {
+    Started,
+    Paused,
+    Resumed,
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingNote {
+    /// The call's id.
+    pub call: String,
+    pub phase: RecordingPhase,
+    /// With `Started`: what the file is named from (the driver knows the template).
+    pub fields: Option<Box<NameFields>>,
+}
+
+/// Runtime control (the gRPC API's Start/Stop/Pause/ResumeRecording).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordingControl {
     Start,
@@ -134,12 +152,18 @@ impl Endpoint {
             agent: c.cdr.agent.clone(),
         };
         tracing::info!(call = %c.uuid, "recording started");
+        let uuid = c.uuid.clone();
         self.out.push_back(Output::Media(MediaCommand::Record {
             call,
             op: RecordOp::Start {
                 at: now,
-                fields: Box::new(fields),
+                fields: Box::new(fields.clone()),
             },
+        }));
+        self.out.push_back(Output::Recording(RecordingNote {
+            call: uuid,
+            phase: RecordingPhase::Started,
+            fields: Some(Box::new(fields)),
         }));
     }
 
@@ -151,6 +175,11 @@ impl Endpoint {
                 self.out.push_back(Output::Media(MediaCommand::Record {
                     call,
                     op: RecordOp::Stop { at: now },
+                }));
+                self.out.push_back(Output::Recording(RecordingNote {
+                    call: c.uuid.clone(),
+                    phase: RecordingPhase::Stopped,
+                    fields: None,
                 }));
             }
         }
@@ -198,8 +227,19 @@ impl Endpoint {
         };
         c.rec.state = next.0;
         tracing::info!(call = %c.uuid, ?op, "recording control");
+        let phase = match next.1 {
+            RecordOp::Pause { .. } => RecordingPhase::Paused,
+            RecordOp::Resume { .. } => RecordingPhase::Resumed,
+            _ => RecordingPhase::Stopped,
+        };
+        let note = RecordingNote {
+            call: c.uuid.clone(),
+            phase,
+            fields: None,
+        };
         self.out
             .push_back(Output::Media(MediaCommand::Record { call, op: next.1 }));
+        self.out.push_back(Output::Recording(note));
         Ok(())
     }
 }

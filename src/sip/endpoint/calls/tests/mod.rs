@@ -8,6 +8,7 @@ mod answer;
 mod callback;
 mod campaign;
 mod consult;
+mod control;
 mod indialog;
 mod ivr;
 mod kpis;
@@ -110,6 +111,7 @@ pub(super) fn cfg() -> EndpointConfig {
         acd: Default::default(),
         features: Default::default(),
         recording: Default::default(),
+        dispositions: Vec::new(),
     }
 }
 
