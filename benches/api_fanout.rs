@@ -122,6 +122,12 @@ fn main() {
     if std::env::args().skip(1).any(|a| !a.starts_with("--")) {
         return;
     }
+    // `cargo test --all-targets` runs bench targets without `--bench`: 1,000 subscribers
+    // are for `cargo bench` only.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("api_fanout bench: run it with `cargo bench --bench api_fanout`");
+        return;
+    }
     let subscribers = env("SUBSCRIBERS", 1_000);
     let calls = env("CALLS", 1_000) as usize;
     let seconds = env("SECONDS", 10);
