@@ -1198,4 +1198,55 @@ mod tests {
             "the sequence carries on"
         );
     }
+
+    /// The lead's RTP reaches the detectors in the relay task: a synthesised machine
+    /// greeting sent as PCMU from side A's address comes back as an `Amd` event (machine).
+    #[tokio::test]
+    async fn a_machine_greeting_from_side_a_is_reported() {
+        use crate::dialer::amd::{corpus::amd_clips, Verdict};
+        use crate::dialer::amd_config::AmdConfig;
+        let p = ports();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let h = open(5, "127.0.0.1".parse().unwrap(), p, p + 2, None, ev_tx).unwrap();
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        h.cmd
+            .send(RelayCmd::Remote {
+                side: Side::A,
+                rtp: Some(a.local_addr().unwrap()),
+                rtcp: None,
+                signal_ip: None,
+                telephone_event: None,
+                active: true,
+            })
+            .unwrap();
+        h.cmd
+            .send(RelayCmd::Analyze {
+                amd: Some(AmdConfig::default()),
+                sit: true,
+            })
+            .unwrap();
+        let greeting = amd_clips(1, 1)
+            .into_iter()
+            .find(|c| c.family == "greeting")
+            .expect("the corpus has greetings")
+            .audio;
+        for (i, frame) in greeting.chunks(160).enumerate() {
+            let mut pkt = rtp(0xA11, i as u16);
+            pkt.truncate(12);
+            pkt.extend(frame.iter().map(|&s| crate::media::g711::ulaw_encode(s)));
+            a.send_to(&pkt, ("127.0.0.1", p)).await.unwrap();
+            if i % 25 == 0 {
+                // Let the relay keep up (a full socket buffer would drop frames).
+                tokio::task::yield_now().await;
+            }
+        }
+        let ev = tokio::time::timeout(Duration::from_secs(30), ev_rx.recv())
+            .await
+            .expect("a verdict")
+            .expect("the relay runs");
+        match ev {
+            (5, MediaEvent::Amd(r)) => assert_eq!(r.verdict, Verdict::Machine, "{r:?}"),
+            other => panic!("expected a machine verdict, got {other:?}"),
+        }
+    }
 }
