@@ -553,7 +553,7 @@ impl Endpoint {
         }
         self.clear_call_timer(call, CallTimer::CampaignAmd);
         let Some(cfg) = self.campaign_cfg(call).cloned() else {
-            return;
+            return self.campaign_gone(now, call);
         };
         tracing::info!(
             call,
@@ -599,9 +599,24 @@ impl Endpoint {
             return;
         }
         tracing::warn!(call, "no AMD verdict in time: queued as not sure");
-        if let Some(cfg) = self.campaign_cfg(call).cloned() {
-            self.campaign_to_queue(now, call, &cfg);
+        match self.campaign_cfg(call).cloned() {
+            Some(cfg) => self.campaign_to_queue(now, call, &cfg),
+            None => self.campaign_gone(now, call),
         }
+    }
+
+    /// The campaign was removed (config reload) while its lead was being analysed: there is
+    /// no queue to send them to, so we hang up rather than leave them in silence.
+    fn campaign_gone(&mut self, now: Instant, call: CallRef) {
+        tracing::warn!(call, "the campaign is gone: hanging up the answered lead");
+        self.resolve(
+            call,
+            DialerEventKind::Failed {
+                cause: "campaign-removed".into(),
+            },
+        );
+        self.bye(now, call, Side::A);
+        self.end_call(now, call, "campaign-removed", "system");
     }
 
     /// A person answered: into the campaign's queue, with the reach timer running.

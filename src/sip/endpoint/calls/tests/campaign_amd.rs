@@ -35,6 +35,10 @@ fn feed(h: &mut H, call: CallRef, ev: MediaEvent) {
 
 /// Dial and answer with AMD on: the relay is asked to analyse, nobody is queued yet.
 fn answered(h: &mut H, action: MachineAction) -> CallRef {
+    answered_invite(h, action).0
+}
+
+fn answered_invite(h: &mut H, action: MachineAction) -> (CallRef, Msg) {
     let (call, invite) = dial_cfg(h, amd_campaign(action));
     answer(h, &invite);
     let outs = h.take_outs();
@@ -55,7 +59,7 @@ fn answered(h: &mut H, action: MachineAction) -> CallRef {
         "not queued before the verdict"
     );
     assert!(h.take_sent_to(AGENT).is_empty(), "no agent rung yet");
-    call
+    (call, invite)
 }
 
 #[test]
@@ -220,4 +224,46 @@ fn without_amd_an_answer_is_queued_at_once_and_early_media_not_analysed() {
         o,
         Output::Dialer(e) if e.kind == DialerEventKind::Answered
     )));
+}
+
+#[test]
+fn a_lead_whose_campaign_was_removed_during_analysis_is_hung_up_not_left_in_silence() {
+    let mut h = setup();
+    let call = answered(&mut h, MachineAction::Hangup);
+    h.ep.set_campaigns(&[]);
+    feed(&mut h, call, verdict(Verdict::Human, Cause::Human));
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["BYE"]);
+    assert_eq!(
+        dialer_events(&mut h),
+        [DialerEventKind::Failed {
+            cause: "campaign-removed".into()
+        }]
+    );
+    assert!(h.take_sent_to(AGENT).is_empty());
+}
+
+#[test]
+fn a_lead_hanging_up_during_analysis_is_a_failure_not_an_abandon() {
+    let mut h = setup();
+    let (call, invite) = answered_invite(&mut h, MachineAction::Hangup);
+    let bye = format!(
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {TRUNK};branch=z9hG4bKbye2\r\n\
+         Max-Forwards: 70\r\nFrom: {};tag=tk\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 5 BYE\r\n\
+         Content-Length: 0\r\n\r\n",
+        invite.header("To").unwrap(),
+        invite.header("From").unwrap(),
+        invite.header("Call-ID").unwrap()
+    );
+    h.trunk_sends(&bye);
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["200"]);
+    assert_eq!(
+        dialer_events(&mut h),
+        [DialerEventKind::Failed {
+            cause: "hangup-during-amd".into()
+        }]
+    );
+    // The verdict arriving after the call ended is ignored.
+    feed(&mut h, call, verdict(Verdict::Human, Cause::Human));
+    assert!(dialer_events(&mut h).is_empty());
+    assert!(h.take_sent_to(AGENT).is_empty());
 }
