@@ -596,3 +596,185 @@ fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
         );
     });
 }
+
+/// Raw PCMU of corpus clip `family` (seeded: an AMD or a SIT family), with `pad_ms` of
+/// silence after it.
+fn corpus_ulaw(dir: &Path, family: &str, pad_ms: usize) -> String {
+    use switchboard::dialer::amd::corpus::{amd_clips, sit_clips};
+    let mut audio = amd_clips(7, 1)
+        .into_iter()
+        .chain(sit_clips(7, 1))
+        .find(|c| c.family == family)
+        .expect("the corpus has the family")
+        .audio;
+    audio.extend(std::iter::repeat_n(0i16, pad_ms * 8));
+    let path = dir.join(format!("{family}.ulaw"));
+    let bytes: Vec<u8> = audio
+        .iter()
+        .map(|&s| switchboard::media::g711::ulaw_encode(s))
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+/// The AMD farm (tests/sipp/dialer_amd_uas.xml) for `calls` calls.
+fn amd_farm(dir: &Path, port: u16, calls: usize) -> sipp::Uas {
+    // The machine streams a long greeting (looped); the person says hello, then listens; the
+    // dead number plays a SIT and its announcement as early media.
+    let greeting = corpus_ulaw(dir, "greeting", 0);
+    let hello = corpus_ulaw(dir, "hello", 4000);
+    let sit = corpus_ulaw(dir, "sit-VC", 1000);
+    let scen = sipp::filled(
+        dir,
+        "dialer_amd_uas.xml",
+        &[
+            ("GREETING_FILE", &greeting),
+            ("HELLO_FILE", &hello),
+            ("SIT_FILE", &sit),
+        ],
+    );
+    sipp::Uas::spawn(
+        dir,
+        "farm",
+        &scen,
+        (port, free_port()),
+        calls,
+        &["-timeout", "90s"],
+    )
+}
+
+#[test]
+fn with_amd_a_machine_is_hung_up_and_counted_and_a_person_reaches_the_agent() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"progressive\"\nnumbers = [\"+15550175\", \"+15550171\"]\n\
+             machine_action = \"hangup\"\n[campaigns.amd]\nenabled = true\n",
+        ),
+    );
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    let mut farm = amd_farm(dir.path(), farm_port, 2);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let seen = follow(ch.clone()).await;
+        start(ch.clone(), ADMIN, "spring").await.expect("started");
+        wait_stats(&ch, 60, "a machine and a connect", |s| {
+            s.machines == 1 && s.connected == 1
+        })
+        .await;
+        let evs = campaign_events(&seen);
+        use pb::CampaignEventKind as K;
+        let machine = evs
+            .iter()
+            .find(|(_, k, _)| *k == K::Machine)
+            .cloned()
+            .unwrap_or_else(|| panic!("no machine event: {evs:#?}"));
+        let order: Vec<_> = evs
+            .iter()
+            .filter(|(c, ..)| *c == machine.0)
+            .map(|(_, k, _)| *k)
+            .collect();
+        assert_eq!(
+            order,
+            [K::Dialed, K::Machine],
+            "a machine never joins the queue: {evs:#?}"
+        );
+        let connected = evs
+            .iter()
+            .find(|(_, k, _)| *k == K::Connected)
+            .cloned()
+            .unwrap_or_else(|| panic!("no connected event: {evs:#?}"));
+        assert_eq!(connected.2, "1002");
+        let order: Vec<_> = evs
+            .iter()
+            .filter(|(c, ..)| *c == connected.0)
+            .map(|(_, k, _)| *k)
+            .collect();
+        assert_eq!(order, [K::Dialed, K::Answered, K::Connected], "{evs:#?}");
+        let s = spring(ch.clone()).await;
+        assert_eq!((s.answered, s.abandoned, s.failed), (1, 0, 0), "{s:#?}");
+        let resp = bob.command("hangup", "");
+        assert!(resp.contains("\"ok\":true"), "{resp}");
+    });
+    let machine = campaign_cdr(&d, "+15550175");
+    assert_eq!(machine.end_cause.as_deref(), Some("campaign-machine"));
+    assert!(machine.agent.is_none(), "{machine:?}");
+    let person = campaign_cdr(&d, "+15550171");
+    assert_eq!(person.agent.as_deref(), Some("1002"), "{person:?}");
+    assert!(
+        d.log_text().contains("AMD verdict"),
+        "the verdict is logged:\n{}",
+        d.log_text()
+    );
+    assert_eq!(
+        farm.wait(Duration::from_secs(30)),
+        Some(true),
+        "both customers got our BYE: {}",
+        std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn with_amd_a_sit_in_early_media_fails_the_dial_with_its_category() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"progressive\"\nnumbers = [\"+15550176\"]\n[campaigns.amd]\nenabled = true\n",
+        ),
+    );
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    let mut farm = amd_farm(dir.path(), farm_port, 1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        start(ch.clone(), ADMIN, "spring").await.expect("started");
+        // Without SIT detection the dial would ring out at 15 s: a no-answer, not a failure.
+        wait_stats(&ch, 30, "a failed dial", |s| {
+            s.failed == 1 || s.no_answer == 1
+        })
+        .await;
+        let s = spring(ch.clone()).await;
+        assert_eq!((s.answered, s.no_answer, s.connected), (0, 0, 0), "{s:#?}");
+    });
+    let cdr = campaign_cdr(&d, "+15550176");
+    assert_eq!(cdr.end_cause.as_deref(), Some("campaign-sit"), "{cdr:?}");
+    assert!(!cdr.answered);
+    assert!(
+        d.log_text().contains("special information tone"),
+        "{}",
+        d.log_text()
+    );
+    assert_eq!(
+        farm.wait(Duration::from_secs(30)),
+        Some(true),
+        "the dead number got our CANCEL: {}",
+        std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
+    );
+}

@@ -214,6 +214,9 @@ impl MediaDriver {
                 };
                 self.send(call, RelayCmd::Record(cmd));
             }
+            MediaCommand::Analyze { call, amd, sit } => {
+                self.send(call, RelayCmd::Analyze { amd, sit })
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! Media: RTP/RTCP packets, RFC 4733 DTMF, quality, and the anchored relay.
 
+pub mod analysis;
 pub mod driver;
 mod dtmf;
 mod far_end;

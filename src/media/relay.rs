@@ -12,6 +12,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::analysis::{Analysis, Step};
 use super::mixer::Frame;
 use super::monitor::{Feed, MonitorMode, Tap as MixTap};
 use super::player::{Law, Player, PACKET};
@@ -86,6 +87,12 @@ pub enum RelayCmd {
         side: Side,
         // Boxed: keeps every command small.
         out: Box<StreamRewriter>,
+    },
+    /// Analyse side A's audio (AMD from now, SIT); replaces any analysis, `None`/`false`
+    /// stops it.
+    Analyze {
+        amd: Option<crate::dialer::amd_config::AmdConfig>,
+        sit: bool,
     },
 }
 
@@ -177,6 +184,7 @@ pub fn open(
         rec_end: None,
         live: LiveSummary::default(),
         ticks: 0,
+        analysis: None,
     };
     let live = relay.live.clone();
     tokio::spawn(run(relay, sockets, rx));
@@ -327,6 +335,8 @@ struct Relay {
     /// Shared with the handle: the figures so far (see `RelayHandle::live`).
     live: LiveSummary,
     ticks: u32,
+    /// Call progress analysis of side A, until it decides (boxed: rarely present).
+    analysis: Option<Box<Analysis>>,
 }
 
 fn idx(side: Side) -> usize {
@@ -362,6 +372,15 @@ impl Relay {
                 tap.on_packet(std_now, idx(from), h.payload_type, h.timestamp, payload);
             }
         }
+        if let (Side::A, Some(a)) = (from, self.analysis.as_mut()) {
+            let end = (h.payload_offset + h.payload_len).min(buf.len());
+            let payload = buf.get(h.payload_offset..end).unwrap_or_default();
+            if let Step::Decided(ev) = a.handle_payload(std_now, h.payload_type, payload) {
+                self.analysis = None;
+                let _ = self.events.send((self.call, ev));
+            }
+        }
+        let s = &mut self.sides[idx(from)];
         if s.telephone_event == Some(h.payload_type) {
             let end = (h.payload_offset + h.payload_len).min(buf.len());
             if let Some(payload) = buf.get(h.payload_offset..end) {
@@ -535,6 +554,11 @@ impl Relay {
                 self.on_record(r);
                 None
             }
+            RelayCmd::Analyze { amd, sit } => {
+                self.analysis =
+                    Analysis::new(Instant::now().into_std(), amd.as_ref(), sit).map(Box::new);
+                None
+            }
             RelayCmd::Finish(tx) => Some(tx),
         }
     }
@@ -646,6 +670,12 @@ impl Relay {
         }
         if let Some(t) = self.tap.as_mut() {
             t.tick(now.into_std());
+        }
+        if let Some(a) = self.analysis.as_mut() {
+            if let Step::Decided(ev) = a.handle_timeout(now.into_std()) {
+                self.analysis = None;
+                let _ = self.events.send((self.call, ev));
+            }
         }
         for (i, s) in self.sides.iter_mut().enumerate() {
             s.dtmf.handle_timeout(now.into_std());
@@ -1167,5 +1197,56 @@ mod tests {
             u16::from_be_bytes([last[2], last[3]]).wrapping_add(1),
             "the sequence carries on"
         );
+    }
+
+    /// The lead's RTP reaches the detectors in the relay task: a synthesised machine
+    /// greeting sent as PCMU from side A's address comes back as an `Amd` event (machine).
+    #[tokio::test]
+    async fn a_machine_greeting_from_side_a_is_reported() {
+        use crate::dialer::amd::{corpus::amd_clips, Verdict};
+        use crate::dialer::amd_config::AmdConfig;
+        let p = ports();
+        let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
+        let h = open(5, "127.0.0.1".parse().unwrap(), p, p + 2, None, ev_tx).unwrap();
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        h.cmd
+            .send(RelayCmd::Remote {
+                side: Side::A,
+                rtp: Some(a.local_addr().unwrap()),
+                rtcp: None,
+                signal_ip: None,
+                telephone_event: None,
+                active: true,
+            })
+            .unwrap();
+        h.cmd
+            .send(RelayCmd::Analyze {
+                amd: Some(AmdConfig::default()),
+                sit: true,
+            })
+            .unwrap();
+        let greeting = amd_clips(1, 1)
+            .into_iter()
+            .find(|c| c.family == "greeting")
+            .expect("the corpus has greetings")
+            .audio;
+        for (i, frame) in greeting.chunks(160).enumerate() {
+            let mut pkt = rtp(0xA11, i as u16);
+            pkt.truncate(12);
+            pkt.extend(frame.iter().map(|&s| crate::media::g711::ulaw_encode(s)));
+            a.send_to(&pkt, ("127.0.0.1", p)).await.unwrap();
+            if i % 25 == 0 {
+                // Let the relay keep up (a full socket buffer would drop frames).
+                tokio::task::yield_now().await;
+            }
+        }
+        let ev = tokio::time::timeout(Duration::from_secs(30), ev_rx.recv())
+            .await
+            .expect("a verdict")
+            .expect("the relay runs");
+        match ev {
+            (5, MediaEvent::Amd(r)) => assert_eq!(r.verdict, Verdict::Machine, "{r:?}"),
+            other => panic!("expected a machine verdict, got {other:?}"),
+        }
     }
 }

@@ -6,14 +6,15 @@
 //! goes out as `Output::Dialer` for the runtime (pacing, lead book) and the event bus.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::local::App;
 use super::originate::Origination;
-use super::{CallRef, CallTimer, Purpose, Side, State};
+use super::{CallRef, CallTimer, MediaCommand, Purpose, Side, State};
 use crate::acd::CallId;
 use crate::call::sipstr;
 use crate::config::{CampaignConfig, MachineAction};
+use crate::dialer::amd::{AmdResult, Verdict};
 use crate::sdp;
 use crate::sip::endpoint::{Endpoint, Output};
 use crate::sip::message::{header_value, header_values};
@@ -84,6 +85,8 @@ enum Phase {
     Calling,
     /// A provisional came (CANCEL is allowed now).
     Early,
+    /// Answered, AMD listening: the lead hears silence until the verdict.
+    Analyzing,
     /// Answered by a person: in the queue, the reach timer runs.
     Waiting,
     /// With an agent, or resolved otherwise: nothing more to report.
@@ -109,13 +112,9 @@ pub(super) struct Campaigns {
     calls: HashMap<CallRef, Dialing>,
 }
 
-/// What the first seconds of an answered call sounded like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // `Machine` comes from the AMD detector once it lands.
-enum Verdict {
-    Human,
-    Machine,
-}
+/// AMD's verdict arrives this long after its `total_analysis_ms` at the latest (the relay
+/// checks its clock guard every 250 ms); past it the lead is queued as not sure.
+const AMD_GRACE: Duration = Duration::from_millis(1000);
 
 /// The auto-answer hint Polycom, Yealink and Grandstream phones honour.
 pub(super) const AUTO_ANSWER: [(&str, &str); 2] = [
@@ -259,12 +258,8 @@ impl Endpoint {
                 }
                 if !resp.body.is_empty() && !d.early_media {
                     d.early_media = true;
-                    // SIT HOOK: the carrier's early media is where a special information
-                    // tone (number unobtainable, circuits busy) plays. The SIT detector
-                    // (written separately) classifies the relayed audio of side A and calls
-                    // `campaign_sit_detected`; until then a 183 that ends in an error is
-                    // reported as a failure with cause `early-media-<code>`.
                     tracing::debug!(call, "carrier early media");
+                    self.campaign_early_media(call, &resp);
                 }
             }
             200..=299 => self.campaign_answered(now, call, resp),
@@ -273,15 +268,56 @@ impl Endpoint {
         }
     }
 
-    /// The SIT detector heard a special information tone in the carrier's early media.
+    /// The carrier's early media is where a special information tone (number unobtainable,
+    /// circuits busy) plays: with call progress analysis on (`amd.enabled`), the relay
+    /// takes side A's early media and listens for one (nothing is forwarded: side B has no
+    /// address yet). A 183 that ends in an error without a SIT is still reported as
+    /// `early-media-<code>`.
+    fn campaign_early_media(&mut self, call: CallRef, resp: &rsip::Response) {
+        if !self.campaign_cfg(call).is_some_and(|c| c.amd.enabled) {
+            return;
+        }
+        let Some(c) = self.calls.calls.get(&call) else {
+            return;
+        };
+        let Some(neg) = sdp::parse(&resp.body)
+            .ok()
+            .and_then(|sd| sdp::answered_audio(&sd, &c.b.offered).ok())
+        else {
+            return;
+        };
+        self.media_remote(
+            call,
+            Side::A,
+            neg.direction,
+            neg.remote,
+            neg.remote_rtcp,
+            neg.telephone_event,
+        );
+        self.out.push_back(Output::Media(MediaCommand::Analyze {
+            call,
+            amd: None,
+            sit: true,
+        }));
+    }
+
+    /// The relay heard a special information tone from the lead (in early media, or in the
+    /// first seconds after the answer): the number is not reachable, whatever the SIP said.
     pub fn campaign_sit_detected(&mut self, now: Instant, call: CallRef, tone: &str) {
+        let phase = self.calls.campaigns.calls.get(&call).map(|d| d.phase);
         if !matches!(
-            self.calls.campaigns.calls.get(&call).map(|d| d.phase),
-            Some(Phase::Calling | Phase::Early)
+            phase,
+            Some(Phase::Calling | Phase::Early | Phase::Analyzing)
         ) {
             return;
         }
-        self.campaign_cancel(now, call);
+        tracing::info!(call, tone, "special information tone: the dial failed");
+        if phase == Some(Phase::Analyzing) {
+            self.clear_call_timer(call, CallTimer::CampaignAmd);
+            self.bye(now, call, Side::A);
+        } else {
+            self.campaign_cancel(now, call);
+        }
         self.resolve(
             call,
             DialerEventKind::Failed {
@@ -492,8 +528,46 @@ impl Endpoint {
         let Some(cfg) = self.campaign_cfg(call).cloned() else {
             return;
         };
-        match (self.amd_verdict(call, &cfg), cfg.machine_action) {
-            (Verdict::Human, _) | (Verdict::Machine, MachineAction::Agent) => {
+        if !cfg.amd.enabled {
+            return self.campaign_to_queue(now, call, &cfg);
+        }
+        // Hold the lead (they hear silence: side B has no address) while the relay listens;
+        // the reach time starts only with the verdict.
+        if let Some(d) = self.calls.campaigns.calls.get_mut(&call) {
+            d.phase = Phase::Analyzing;
+        }
+        self.out.push_back(Output::Media(MediaCommand::Analyze {
+            call,
+            amd: Some(cfg.amd.clone()),
+            sit: true,
+        }));
+        let guard = Duration::from_millis(u64::from(cfg.amd.total_analysis_ms)) + AMD_GRACE;
+        self.set_call_timer(call, CallTimer::CampaignAmd, now + guard);
+    }
+
+    /// AMD decided about an answered lead: a person (or not sure) waits for an agent, a
+    /// machine gets the campaign's `machine_action`.
+    pub(super) fn campaign_amd_result(&mut self, now: Instant, call: CallRef, r: AmdResult) {
+        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) != Some(Phase::Analyzing) {
+            return;
+        }
+        self.clear_call_timer(call, CallTimer::CampaignAmd);
+        let Some(cfg) = self.campaign_cfg(call).cloned() else {
+            return self.campaign_gone(now, call);
+        };
+        tracing::info!(
+            call,
+            verdict = r.verdict.as_str(),
+            cause = r.cause.as_str(),
+            after_ms = r.decided_after_ms,
+            "AMD verdict"
+        );
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            c.vars.push(("AMDSTATUS".into(), r.verdict.as_str().into()));
+            c.vars.push(("AMDCAUSE".into(), r.cause.as_str().into()));
+        }
+        match (r.verdict, cfg.machine_action) {
+            (Verdict::Human | Verdict::NotSure, _) | (Verdict::Machine, MachineAction::Agent) => {
                 self.campaign_to_queue(now, call, &cfg)
             }
             (Verdict::Machine, MachineAction::Hangup) => {
@@ -517,15 +591,32 @@ impl Endpoint {
         }
     }
 
-    /// AMD HOOK: classify the answered call's first seconds of audio. The detector
-    /// (`dialer::amd`, written separately) will listen to side A's relayed audio for up to
-    /// `cfg.amd.total_analysis_ms` before this returns; until it lands every answer is a
-    /// person, which is also the safe default (a person never hears a machine message).
-    fn amd_verdict(&self, _call: CallRef, cfg: &CampaignConfig) -> Verdict {
-        if cfg.amd.enabled {
-            tracing::debug!(campaign = %cfg.name, "AMD is not available yet: treating the answer as a person");
+    /// The relay never reported a verdict (it should by `total_analysis_ms`): the lead is
+    /// not left in silence; they are queued as not sure (a person never hears a machine
+    /// message by mistake).
+    pub(super) fn campaign_amd_timeout(&mut self, now: Instant, call: CallRef) {
+        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) != Some(Phase::Analyzing) {
+            return;
         }
-        Verdict::Human
+        tracing::warn!(call, "no AMD verdict in time: queued as not sure");
+        match self.campaign_cfg(call).cloned() {
+            Some(cfg) => self.campaign_to_queue(now, call, &cfg),
+            None => self.campaign_gone(now, call),
+        }
+    }
+
+    /// The campaign was removed (config reload) while its lead was being analysed: there is
+    /// no queue to send them to, so we hang up rather than leave them in silence.
+    fn campaign_gone(&mut self, now: Instant, call: CallRef) {
+        tracing::warn!(call, "the campaign is gone: hanging up the answered lead");
+        self.resolve(
+            call,
+            DialerEventKind::Failed {
+                cause: "campaign-removed".into(),
+            },
+        );
+        self.bye(now, call, Side::A);
+        self.end_call(now, call, "campaign-removed", "system");
     }
 
     /// A person answered: into the campaign's queue, with the reach timer running.
@@ -604,6 +695,13 @@ impl Endpoint {
             }
             // The person hung up before an agent came: an abandon all the same.
             Phase::Waiting => self.resolve(call, DialerEventKind::Abandoned),
+            // Hung up while AMD listened (no agent was wanted yet): not an abandon.
+            Phase::Analyzing => self.resolve(
+                call,
+                DialerEventKind::Failed {
+                    cause: "hangup-during-amd".into(),
+                },
+            ),
             Phase::Done => {}
         }
         self.calls.campaigns.calls.remove(&call);

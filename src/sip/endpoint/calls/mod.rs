@@ -143,6 +143,14 @@ pub enum MediaCommand {
         call: CallRef,
         op: RecordOp,
     },
+    /// Listen to side A's audio: answering machine detection (from now, with these
+    /// settings) and/or SIT detection; the one decision comes back as `MediaEvent::Amd` or
+    /// `MediaEvent::SitDetected`. Replaces any analysis running; `None`/`false` stops it.
+    Analyze {
+        call: CallRef,
+        amd: Option<crate::dialer::amd_config::AmdConfig>,
+        sit: bool,
+    },
 }
 
 /// Something the relay noticed.
@@ -159,6 +167,12 @@ pub enum MediaEvent {
     Failed(String),
     /// What `MediaCommand::Play` asked for has been played to the end.
     PlayDone { side: Side, id: u64 },
+    /// The answering machine detector's verdict on side A (`MediaCommand::Analyze`).
+    Amd(crate::dialer::amd::AmdResult),
+    /// A special information tone in side A's audio (`MediaCommand::Analyze`).
+    SitDetected {
+        category: crate::dialer::amd::SitCategory,
+    },
 }
 
 /// Call events for logs now, the event bus (gRPC) later.
@@ -480,6 +494,10 @@ impl Endpoint {
                 self.hangup_both(now, call, "media-failed", "system");
             }
             MediaEvent::PlayDone { side, id } => self.on_play_done(now, call, side, id),
+            MediaEvent::Amd(r) => self.campaign_amd_result(now, call, r),
+            MediaEvent::SitDetected { category } => {
+                self.campaign_sit_detected(now, call, &category.code().to_ascii_lowercase())
+            }
         }
         self.drain_transactions(now);
     }

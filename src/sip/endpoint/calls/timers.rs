@@ -29,6 +29,8 @@ pub enum CallTimer {
     CampaignRing,
     /// A campaign's answered lead waited the reach time for an agent.
     CampaignReach,
+    /// AMD's verdict on an answered lead is overdue.
+    CampaignAmd,
 }
 
 impl Endpoint {
@@ -68,6 +70,7 @@ impl Endpoint {
             CallTimer::Announce => self.on_announce(now, call),
             CallTimer::CampaignRing => self.campaign_ring_timeout(now, call),
             CallTimer::CampaignReach => self.campaign_reach_timeout(now, call),
+            CallTimer::CampaignAmd => self.campaign_amd_timeout(now, call),
             CallTimer::Retransmit2xx => {
                 let Some(c) = self.calls.calls.get_mut(&call) else {
                     return;

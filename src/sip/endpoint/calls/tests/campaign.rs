@@ -7,7 +7,7 @@ use super::*;
 use crate::config::{CampaignConfig, MachineAction};
 use crate::sip::endpoint::calls::{CampaignDial, DialerEvent, DialerEventKind, MediaEvent, Side};
 
-fn campaign() -> CampaignConfig {
+pub(super) fn campaign() -> CampaignConfig {
     CampaignConfig {
         name: "spring".into(),
         enabled: true,
@@ -38,7 +38,12 @@ fn order() -> CampaignDial {
 
 /// Dial the lead; returns the call and the INVITE the carrier got.
 fn dial(h: &mut H) -> (CallRef, Msg) {
-    h.ep.set_campaigns(&[campaign()]);
+    dial_cfg(h, campaign())
+}
+
+/// Dial the lead of campaign `cfg` (named "spring").
+pub(super) fn dial_cfg(h: &mut H, cfg: CampaignConfig) -> (CallRef, Msg) {
+    h.ep.set_campaigns(&[cfg]);
     let now = h.now;
     let call =
         h.ep.dial_campaign(now, order())
@@ -54,7 +59,7 @@ fn dial(h: &mut H) -> (CallRef, Msg) {
     (call, invite)
 }
 
-fn dialer_events(h: &mut H) -> Vec<DialerEventKind> {
+pub(super) fn dialer_events(h: &mut H) -> Vec<DialerEventKind> {
     h.take_outs()
         .into_iter()
         .filter_map(|(_, o)| match o {
@@ -72,7 +77,7 @@ fn dialer_events(h: &mut H) -> Vec<DialerEventKind> {
         .collect()
 }
 
-fn answer(h: &mut H, invite: &Msg) {
+pub(super) fn answer(h: &mut H, invite: &Msg) {
     h.trunk_replies(invite, 180, "", None);
     let answer = sdp("198.51.100.1", 30000, 1, "sendrecv");
     h.trunk_replies(invite, 200, "", Some(&answer));
