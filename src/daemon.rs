@@ -145,6 +145,13 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     if let Some(book) =
         crate::dialer::runtime::book::open(&cfg.store.path, &cfg.campaigns, SystemTime::now())?
     {
+        let now = SystemTime::now();
+        for (name, live, abandoned) in
+            crate::dialer::runtime::book::abandon_seeds(&book, &cfg.campaigns, now)
+        {
+            tracing::info!(campaign = %name, live, abandoned, "pacing seeded with the last 30 days' abandons");
+            dialer.seed_abandons(&name, live, abandoned);
+        }
         let names = crate::dialer::runtime::book::book_campaigns(&cfg.campaigns);
         dialer.add_source(Box::new(book), &names);
     }

@@ -734,6 +734,12 @@ fn leads_from_the_lead_book_skip_dnc_schedule_retries_and_survive_kill_9() {
     d.kill9();
     assert_eq!(leads(&config)[ringing].0, "dialing");
     let d = Daemon::start_with(dir.path(), port, &config);
+    // Pacing's abandon controller starts from the book's figures: one live answer, connected.
+    assert!(
+        d.wait_log("live=1 abandoned=0", Duration::from_secs(10)),
+        "pacing not seeded from the lead book:\n{}",
+        d.log_text()
+    );
     rt.block_on(async {
         let ch = channel(api_port).await;
         // The campaign is still running after the restart, the agent still logged in: the

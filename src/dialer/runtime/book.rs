@@ -21,6 +21,26 @@ pub fn book_campaigns(campaigns: &[CampaignConfig]) -> Vec<&str> {
         .collect()
 }
 
+/// Each book campaign's (name, live answers, abandons) over the last 30 days, to seed
+/// pacing's abandon controller after a restart. A campaign whose report fails is left out
+/// (logged): pacing then starts it from zero, as before the lead book.
+pub fn abandon_seeds(
+    book: &LeadBook,
+    campaigns: &[CampaignConfig],
+    now: SystemTime,
+) -> Vec<(String, u64, u64)> {
+    book_campaigns(campaigns)
+        .into_iter()
+        .filter_map(|c| match book.progress(now, c) {
+            Ok(p) => Some((c.to_string(), p.answers_30d, p.abandons_30d)),
+            Err(e) => {
+                tracing::warn!(campaign = c, error = %e, "lead book: no abandon figures to seed pacing");
+                None
+            }
+        })
+        .collect()
+}
+
 /// The book on `store` ready for `campaigns` (None: every campaign has inline numbers).
 pub fn open(
     store: &Path,

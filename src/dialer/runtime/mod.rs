@@ -422,6 +422,16 @@ impl Runtime {
         }
     }
 
+    /// A campaign's live answers and abandons from before this run (the lead book's last
+    /// 30 days) for pacing's abandon controller.
+    pub fn seed_abandons(&mut self, campaign: &str, live: u64, abandoned: u64) {
+        if let Some(&ci) = self.by_name.get(campaign) {
+            let _ = self
+                .pacing
+                .seed_abandons(self.campaigns[ci].id, live, abandoned);
+        }
+    }
+
     /// Keep a connected call's attempt for its disposition; forget those past the window.
     fn remember_connected(&mut self, now: Instant, uuid: &str, ci: usize, attempt: i64) {
         while let Some((at, _)) = self.connected_order.front() {
