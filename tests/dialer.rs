@@ -671,7 +671,9 @@ fn leads_from_the_lead_book_skip_dnc_schedule_retries_and_survive_kill_9() {
         farm_port,
         api_port,
         "mode = \"progressive\"\n",
-        "max_attempts = 3\nretry_busy_secs = 3600\nwindow = { default = \"00:00-24:00\" }",
+        // The last table of the file: `[dispositions]` may follow.
+        "max_attempts = 3\nretry_busy_secs = 3600\nwindow = { default = \"00:00-24:00\" }\n\n\
+         [dispositions]\ncodes = [{ code = \"sale\", final = true }]",
     );
     let config = dir.path().join("switchboard.toml");
     std::fs::write(&config, &text).unwrap();
@@ -715,8 +717,33 @@ fn leads_from_the_lead_book_skip_dnc_schedule_retries_and_survive_kill_9() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let ch = channel(api_port).await;
+        let seen = follow(ch.clone()).await;
         start(ch.clone(), ADMIN, "spring").await.expect("started");
         wait_stats(&ch, 30, "the person connected", |s| s.connected == 1).await;
+        // The agent's disposition of the campaign call reaches the lead (final: done).
+        let call_id = campaign_events(&seen)
+            .into_iter()
+            .find(|(_, k, _)| *k == pb::CampaignEventKind::Connected)
+            .map(|(c, ..)| c)
+            .unwrap_or_else(|| panic!("no connected event: {:#?}", campaign_events(&seen)));
+        pb::control_client::ControlClient::new(ch.clone())
+            .set_disposition(authed(
+                pb::SetDispositionRequest {
+                    call_id,
+                    code: "sale".into(),
+                    notes: None,
+                    callback_at_unix_ms: None,
+                },
+                CONTROL,
+            ))
+            .await
+            .expect("disposition");
+        assert!(
+            poll_until(Duration::from_secs(10), || leads(&config)[person].0
+                == "done"),
+            "the sale did not close the lead: {:#?}",
+            leads(&config)
+        );
         assert!(
             poll_until(Duration::from_secs(10), || dec_bytes(&bob) > 16_000),
             "the agent decoded no audio:\n{}",
