@@ -4,7 +4,8 @@
 //! progressive campaign connects a person to an agent (RTP both ways, CDRs, events in order:
 //! dialed, answered, connected), records busy and no-answer; a fixed-ratio campaign with
 //! one agent over-dials and the people nobody can take hear the abandon message and are
-//! counted abandoned.
+//! counted abandoned. A campaign without `numbers` dials from the lead book (imported and
+//! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice.
 
 mod common;
 
