@@ -33,6 +33,8 @@ pub enum DaemonError {
     Api(String),
     #[error("dialer ([[campaigns]]): {0}")]
     Dialer(#[from] crate::dialer::pacing::PacingError),
+    #[error("lead book ([[campaigns]] without `numbers`): {0}")]
+    Leads(#[from] crate::dialer::leads::LeadError),
 }
 
 /// Load the config, set up logging, and run until SIGTERM/SIGINT.
@@ -140,6 +142,19 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let mut endpoint = Endpoint::new(now, cfg.endpoint_config(), rand::random());
     endpoint.set_campaigns(&cfg.campaigns);
     let mut dialer = crate::dialer::runtime::Runtime::from_config(&cfg)?;
+    if let Some(book) =
+        crate::dialer::runtime::book::open(&cfg.store.path, &cfg.campaigns, SystemTime::now())?
+    {
+        let now = SystemTime::now();
+        for (name, live, abandoned) in
+            crate::dialer::runtime::book::abandon_seeds(&book, &cfg.campaigns, now)
+        {
+            tracing::info!(campaign = %name, live, abandoned, "pacing seeded with the last 30 days' abandons");
+            dialer.seed_abandons(&name, live, abandoned);
+        }
+        let names = crate::dialer::runtime::book::book_campaigns(&cfg.campaigns);
+        dialer.add_source(Box::new(book), &names);
+    }
     let restored: Vec<Binding> = store
         .load_bindings()?
         .into_iter()
@@ -571,6 +586,7 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                 }
             }
             Output::Disposition(d) => {
+                io.dialer.handle_disposition(SystemTime::now(), &d);
                 // The CDR row of an ended call gets it now; an active call's final CDR
                 // carries it as well (a later full write keeps a stored disposition).
                 drop(

@@ -4,7 +4,8 @@
 //! progressive campaign connects a person to an agent (RTP both ways, CDRs, events in order:
 //! dialed, answered, connected), records busy and no-answer; a fixed-ratio campaign with
 //! one agent over-dials and the people nobody can take hear the abandon message and are
-//! counted abandoned.
+//! counted abandoned. A campaign without `numbers` dials from the lead book (imported and
+//! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice.
 
 mod common;
 
@@ -31,6 +32,18 @@ const ADMIN: &str = "admin-token-0123456789";
 /// The farm as trunk `farm`, queue `outbound` served by agents 1002 and 1003, the API, and
 /// campaign `spring` (stopped until StartCampaign) dialling `numbers`.
 fn config(dir: &Path, port: u16, farm: u16, api: u16, campaign: &str) -> String {
+    config_with_leads(dir, port, farm, api, campaign, "max_attempts = 1")
+}
+
+/// `config` with the `[campaigns.leads]` rules given.
+fn config_with_leads(
+    dir: &Path,
+    port: u16,
+    farm: u16,
+    api: u16,
+    campaign: &str,
+    leads: &str,
+) -> String {
     std::os::unix::fs::symlink(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
         dir.join("prompts"),
@@ -88,7 +101,7 @@ abandon_message = "prompts/campaign-message.wav"
 max_lines = 5
 {campaign}
 [campaigns.leads]
-max_attempts = 1
+{leads}
 "#,
         max = base + 199
     );
@@ -595,6 +608,213 @@ fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
             d.log_text()
         );
     });
+}
+
+/// Run `switchboard ARGS...`; its stdout, asserting it succeeded.
+fn cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run switchboard");
+    assert!(
+        out.status.success(),
+        "switchboard {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `switchboard leads list --json` of campaign spring: number → (state, attempts,
+/// last outcome, next dial time in unix ms).
+fn leads(config: &Path) -> std::collections::HashMap<String, (String, u64, String, i64)> {
+    let out = cli(&[
+        "leads",
+        "list",
+        "--config",
+        config.to_str().unwrap(),
+        "--campaign",
+        "spring",
+        "--json",
+    ]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("leads list JSON");
+    rows.iter()
+        .map(|r| {
+            (
+                r["number"].as_str().unwrap_or_default().to_string(),
+                (
+                    r["state"].as_str().unwrap_or_default().to_string(),
+                    r["attempts"].as_u64().unwrap_or_default(),
+                    r["last_outcome"].as_str().unwrap_or_default().to_string(),
+                    r["next_at_ms"].as_i64().unwrap_or_default(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Campaign CDRs that dialled `number`.
+fn dialled(d: &Daemon, number: &str) -> usize {
+    cdrs(&d.dir.join("switchboard.db"))
+        .into_iter()
+        .filter(|r| r.direction == "campaign" && r.callee == number)
+        .count()
+}
+
+#[test]
+fn leads_from_the_lead_book_skip_dnc_schedule_retries_and_survive_kill_9() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    // No `numbers`: the campaign dials from the lead book. Busy retries in an hour (so not
+    // within this test); open all day so the test does not depend on the clock.
+    let text = config_with_leads(
+        dir.path(),
+        port,
+        farm_port,
+        api_port,
+        "mode = \"progressive\"\n",
+        // The last table of the file: `[dispositions]` may follow.
+        "max_attempts = 3\nretry_busy_secs = 3600\nwindow = { default = \"00:00-24:00\" }\n\n\
+         [dispositions]\ncodes = [{ code = \"sale\", final = true }]",
+    );
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, &text).unwrap();
+    let cfg = config.to_str().unwrap();
+    // By last digit (the farm): 1 answers, 2 busy, 3 never answers, 4 answers. The ...11
+    // lead answers too, but goes on the do-not-call list after the import.
+    let (person, busy, dnc, ringing, later) = (
+        "+12015550101",
+        "+12015550102",
+        "+12015550111",
+        "+12015550103",
+        "+12015550104",
+    );
+    let csv = dir.path().join("leads.csv");
+    std::fs::write(
+        &csv,
+        format!("phone,name\n{person},Ann\n{busy},Ben\n{dnc},Cid\n{ringing},Dee\n{later},Eve\n"),
+    )
+    .unwrap();
+    let report = cli(&[
+        "leads",
+        "import",
+        "--config",
+        cfg,
+        "--campaign",
+        "spring",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(report.contains("5 imported"), "{report}");
+    cli(&["dnc", "add", "--config", cfg, "--campaign", "spring", dnc]);
+    let mut d = Daemon::start_with(dir.path(), port, &config);
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    // The person, the busy line, the ringing one, and (after the restart) the later one.
+    let _farm = farm(dir.path(), farm_port, 4);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let seen = follow(ch.clone()).await;
+        start(ch.clone(), ADMIN, "spring").await.expect("started");
+        wait_stats(&ch, 30, "the person connected", |s| s.connected == 1).await;
+        // The agent's disposition of the campaign call reaches the lead (final: done).
+        let call_id = campaign_events(&seen)
+            .into_iter()
+            .find(|(_, k, _)| *k == pb::CampaignEventKind::Connected)
+            .map(|(c, ..)| c)
+            .unwrap_or_else(|| panic!("no connected event: {:#?}", campaign_events(&seen)));
+        pb::control_client::ControlClient::new(ch.clone())
+            .set_disposition(authed(
+                pb::SetDispositionRequest {
+                    call_id,
+                    code: "sale".into(),
+                    notes: None,
+                    callback_at_unix_ms: None,
+                },
+                CONTROL,
+            ))
+            .await
+            .expect("disposition");
+        assert!(
+            poll_until(Duration::from_secs(10), || leads(&config)[person].0
+                == "done"),
+            "the sale did not close the lead: {:#?}",
+            leads(&config)
+        );
+        assert!(
+            poll_until(Duration::from_secs(10), || dec_bytes(&bob) > 16_000),
+            "the agent decoded no audio:\n{}",
+            bob.log()
+        );
+        let resp = bob.command("hangup", "");
+        assert!(resp.contains("\"ok\":true"), "{resp}");
+        // Wrap-up over: busy, then (DNC skipped) the never-answering number rings.
+        wait_stats(&ch, 40, "the busy and the ringing dial", |s| {
+            s.busy == 1 && s.dials == 3 && s.in_progress == 1
+        })
+        .await;
+    });
+    // Die while the third lead rings: its attempt is left "dialing".
+    d.kill9();
+    assert_eq!(leads(&config)[ringing].0, "dialing");
+    let d = Daemon::start_with(dir.path(), port, &config);
+    // Pacing's abandon controller starts from the book's figures: one live answer, connected.
+    assert!(
+        d.wait_log("live=1 abandoned=0", Duration::from_secs(10)),
+        "pacing not seeded from the lead book:\n{}",
+        d.log_text()
+    );
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        // The campaign is still running after the restart, the agent still logged in: the
+        // next lead connects to bob.
+        wait_stats(&ch, 60, "the later lead connected", |s| s.connected == 1).await;
+    });
+    let resp = bob.command("hangup", "");
+    assert!(resp.contains("\"ok\":true"), "{resp}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let l = leads(&config);
+    // Never dialled: the DNC number reached neither the farm nor a CDR.
+    assert_eq!(dialled(&d, dnc), 0);
+    assert_eq!((l[dnc].0.as_str(), l[dnc].1), ("dnc", 0), "{l:#?}");
+    // Busy: a retry in about an hour.
+    let (state, attempts, outcome, next) = &l[busy];
+    assert_eq!(
+        (state.as_str(), *attempts, outcome.as_str()),
+        ("retry", 1, "busy"),
+        "{l:#?}"
+    );
+    assert!(
+        *next > now_ms + 3_000_000,
+        "busy retry at {next}, now {now_ms}"
+    );
+    // The crash's open attempt was closed as interrupted and is not dialled again now.
+    let (state, attempts, outcome, next) = &l[ringing];
+    assert_eq!(
+        (state.as_str(), *attempts, outcome.as_str()),
+        ("retry", 1, "interrupted"),
+        "{l:#?}"
+    );
+    assert!(*next > now_ms + 600_000, "interrupted retry at {next}");
+    // No lead was dialled twice: one CDR per attempt at most, one attempt each.
+    for n in [person, busy, ringing, later] {
+        assert_eq!(l[n].1, 1, "{n}: {l:#?}");
+        assert!(
+            dialled(&d, n) <= 1,
+            "{n} dialled twice: {:#?}",
+            cdrs(&d.dir.join("switchboard.db"))
+        );
+    }
+    for n in [person, busy, later] {
+        assert_eq!(dialled(&d, n), 1, "{n}");
+    }
 }
 
 /// Raw PCMU of corpus clip `family` (seeded: an AMD or a SIT family), with `pad_ms` of

@@ -109,3 +109,34 @@ fn unknown_mode_and_keys_are_refused() {
     let errs = parse(&text).unwrap_err();
     assert!(errs[0].contains("unknown field `speed`"), "{errs:?}");
 }
+
+/// `[campaigns.leads] csv` resolves against the config's directory; a missing file, or one
+/// next to an inline `numbers` list, is refused at the campaign's name.
+#[test]
+fn leads_csv_resolves_next_to_the_config_and_excludes_numbers() {
+    let campaign = |leads: &str, numbers: &str| {
+        format!(
+            "{BASE}[[campaigns]]\nname = \"spring\"\nmode = \"progressive\"\ntrunk = \"carrier\"\n\
+             caller_id = \"+15551230000\"\nqueue = \"sales\"\n{numbers}[campaigns.leads]\n{leads}\n"
+        )
+    };
+    // Any existing file passes the check (the import reads it at start): `msg.wav` is the
+    // one `parse` puts next to the config.
+    let cfg = parse(&campaign("csv = \"msg.wav\"", "")).unwrap_or_else(|e| panic!("{e:?}"));
+    let csv = cfg.campaigns[0].leads.csv.clone().expect("csv kept");
+    assert!(csv.is_absolute() && csv.ends_with("msg.wav"), "{csv:?}");
+    let errs = parse(&campaign("csv = \"nope.csv\"", "")).unwrap_err();
+    assert!(
+        errs.len() == 1 && errs[0].starts_with("t.toml:9:8:") && errs[0].contains("no file"),
+        "{errs:?}"
+    );
+    let errs = parse(&campaign(
+        "csv = \"msg.wav\"",
+        "numbers = [\"+15550001\"]\n",
+    ))
+    .unwrap_err();
+    assert!(
+        errs.len() == 1 && errs[0].contains("exclude each other"),
+        "{errs:?}"
+    );
+}

@@ -47,7 +47,8 @@ pub struct RawCampaign {
     pub leads: LeadRules,
     /// Cap on concurrent dials (trunk capacity).
     pub max_lines: Option<Spanned<u32>>,
-    /// A fixed lead list (tests, demos) until the lead book imports CSVs.
+    /// A fixed in-memory lead list (tests, demos): nothing survives a restart. Without it
+    /// the campaign dials from the lead book (`switchboard leads import`, `leads.csv`).
     #[serde(default)]
     pub numbers: Vec<Spanned<String>>,
 }
@@ -228,6 +229,25 @@ pub fn campaigns(
                 );
             }
         }
+        let mut leads = r.leads.clone();
+        if let Some(csv) = &leads.csv {
+            let path = known.base.join(csv);
+            if !r.numbers.is_empty() {
+                c.at(
+                    r.name.span(),
+                    format!("campaign `{name}`: leads.csv and numbers exclude each other (numbers is an in-memory list; leads.csv feeds the lead book)"),
+                );
+            } else if !path.is_file() {
+                c.at(
+                    r.name.span(),
+                    format!(
+                        "campaign `{name}`: leads.csv: no file {} (relative to the config file)",
+                        path.display()
+                    ),
+                );
+            }
+            leads.csv = Some(path);
+        }
         let pacing = PacingConfig {
             mode,
             max_abandon_rate: abandon,
@@ -249,7 +269,7 @@ pub fn campaigns(
             machine_action,
             machine_message,
             amd: r.amd.clone(),
-            leads: r.leads.clone(),
+            leads,
             numbers: r.numbers.iter().map(|n| n.get_ref().clone()).collect(),
         });
     }

@@ -7,6 +7,7 @@
 //! `kill -9` after it can neither lose the attempt nor dial the lead again by mistake.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use serde::Deserialize;
@@ -101,6 +102,10 @@ pub struct LeadRules {
     /// A preview agent skipped the lead, or the runtime reported `NotDialed`: the lead goes
     /// to the back of the line for this long (the attempt does not count).
     pub retry_skipped_secs: u64,
+    /// A CSV imported into the lead book at every daemon start (relative to the config file;
+    /// the config check resolves it). Re-importing is idempotent: stored numbers are
+    /// duplicates.
+    pub csv: Option<PathBuf>,
 }
 
 impl Default for LeadRules {
@@ -124,6 +129,7 @@ impl Default for LeadRules {
             retry_connected_secs: 3600 * 24,
             retry_interrupted_secs: 3600,
             retry_skipped_secs: 600,
+            csv: None,
         }
     }
 }

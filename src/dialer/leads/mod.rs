@@ -24,7 +24,7 @@ pub mod zone;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono_tz::Tz;
@@ -100,8 +100,8 @@ impl Rules {
 
 pub struct LeadBook {
     conn: Connection,
-    rules: HashMap<String, Rc<Rules>>,
-    default: Rc<Rules>,
+    rules: HashMap<String, Arc<Rules>>,
+    default: Arc<Rules>,
 }
 
 /// One stored lead, as `leads list` shows it.
@@ -130,7 +130,7 @@ impl LeadBook {
             conn,
             rules: HashMap::new(),
             // The defaults are valid by construction (tested in `default_rules_parse`).
-            default: Rc::new(Rules::parse(LeadRules::default()).expect("default rules parse")),
+            default: Arc::new(Rules::parse(LeadRules::default()).expect("default rules parse")),
         })
     }
 
@@ -141,20 +141,20 @@ impl LeadBook {
             campaign: campaign.into(),
             msg,
         })?;
-        self.rules.insert(campaign.to_string(), Rc::new(r));
+        self.rules.insert(campaign.to_string(), Arc::new(r));
         Ok(())
     }
 
     /// The rules for campaigns given none (and for the global DNC list's region).
     pub fn set_default_rules(&mut self, rules: LeadRules) -> Result<(), LeadError> {
-        self.default = Rc::new(Rules::parse(rules).map_err(|msg| LeadError::Rules {
+        self.default = Arc::new(Rules::parse(rules).map_err(|msg| LeadError::Rules {
             campaign: "(default)".into(),
             msg,
         })?);
         Ok(())
     }
 
-    pub(crate) fn rules_of(&self, campaign: &str) -> Rc<Rules> {
+    pub(crate) fn rules_of(&self, campaign: &str) -> Arc<Rules> {
         self.rules
             .get(campaign)
             .cloned()

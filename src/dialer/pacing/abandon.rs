@@ -70,6 +70,14 @@ impl AbandonController {
             (self.gain * (ETA * (self.target - m) / self.target).exp()).clamp(GAIN_MIN, GAIN_MAX);
     }
 
+    /// Live answers and abandons from before a restart (the lead book's last 30 days): they
+    /// count in the campaign rate, so a campaign that ran near the cap starts cautious. Not
+    /// in the rolling window (its times are this run's) nor the gain (it starts as usual).
+    pub fn seed(&mut self, live: u64, abandoned: u64) {
+        self.live += live;
+        self.abandoned += abandoned.min(live);
+    }
+
     pub fn expire(&mut self, now: Instant) {
         while let Some(&(at, ab)) = self.rolling.front() {
             if now.duration_since(at).as_secs_f64() <= self.rolling_secs {

@@ -71,6 +71,17 @@ impl Pacing {
         Ok(())
     }
 
+    /// Seed `c`'s abandon controller with live answers and abandons from before a restart.
+    pub fn seed_abandons(
+        &mut self,
+        c: CampaignId,
+        live: u64,
+        abandoned: u64,
+    ) -> Result<(), PacingError> {
+        self.campaign(c)?.abandon.seed(live, abandoned);
+        Ok(())
+    }
+
     /// Blending: 0 = no inbound pressure, 1 = inbound needs every agent the campaign shares.
     pub fn set_inbound_pressure(
         &mut self,

@@ -361,3 +361,25 @@ proptest! {
         }
     }
 }
+
+/// After a restart the lead book's 30-day figures seed the controller: a campaign that ran
+/// at the cap starts with its campaign rate there and a budget of zero, a clean one does not.
+#[test]
+fn seeded_abandons_count_in_the_campaign_rate_and_budget() {
+    let estimates = |live: u64, abandoned: u64| {
+        let (mut p, c) = pacing(Mode::Predictive);
+        p.seed_abandons(c, live, abandoned).expect("campaign");
+        p.estimates(c).expect("campaign")
+    };
+    let clean = estimates(2000, 0);
+    let at_cap = estimates(2000, 60);
+    assert_eq!(clean.campaign_abandon_rate, 0.0);
+    assert!((at_cap.campaign_abandon_rate - 0.03).abs() < 1e-9);
+    assert!(clean.abandon_budget > 0.0);
+    assert!(
+        at_cap.abandon_budget < clean.abandon_budget * 0.1,
+        "{} vs {}",
+        at_cap.abandon_budget,
+        clean.abandon_budget
+    );
+}

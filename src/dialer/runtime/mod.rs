@@ -15,17 +15,21 @@
 //! ```
 
 mod agents;
+pub mod book;
 pub mod memory;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::pacing::{CampaignId, DialId, DialOutcome, Pacing, PacingError};
 use super::source::{AttemptResult, LeadSource};
 use crate::config::CampaignConfig;
-use crate::sip::endpoint::calls::{CallRef, CampaignDial, DialError, DialerEvent, DialerEventKind};
+use crate::sip::endpoint::calls::{
+    CallRef, CampaignDial, DialError, DialerEvent, DialerEventKind, DispositionSet,
+    DISPOSITION_WINDOW,
+};
 
 /// Whether a campaign places dials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +114,8 @@ struct Campaign {
     stats: Stats,
     /// Inbound queues this campaign's agents also serve (blending).
     inbound: HashSet<String>,
+    /// Index into `Runtime::sources`: where this campaign's leads come from.
+    source: usize,
 }
 
 /// A placed dial.
@@ -130,7 +136,12 @@ pub struct Runtime {
     /// Attempts handed out by `poll_dial` and not yet reported placed.
     orders: VecDeque<CampaignDial>,
     agents: agents::Agents,
-    source: Box<dyn LeadSource + Send>,
+    /// Lead sources; each campaign names one (the in-memory list or the lead book).
+    sources: Vec<Box<dyn LeadSource + Send>>,
+    /// Connected calls still open to an agent's disposition: call UUID → (campaign, attempt).
+    connected: HashMap<String, (usize, i64)>,
+    /// The same UUIDs by connect time, to forget them after the disposition window.
+    connected_order: VecDeque<(Instant, String)>,
 }
 
 /// The human-readable mode name.
@@ -174,6 +185,7 @@ impl Runtime {
                 },
                 stats: Stats::default(),
                 inbound,
+                source: 0,
             });
         }
         let membership = agents
@@ -192,8 +204,21 @@ impl Runtime {
             next_dial: 1,
             orders: VecDeque::new(),
             agents: agents::Agents::new(membership),
-            source,
+            sources: vec![source],
+            connected: HashMap::new(),
+            connected_order: VecDeque::new(),
         })
+    }
+
+    /// Take `campaigns`' leads from `source` from now on (the others keep theirs).
+    pub fn add_source(&mut self, source: Box<dyn LeadSource + Send>, campaigns: &[&str]) {
+        self.sources.push(source);
+        let idx = self.sources.len() - 1;
+        for name in campaigns {
+            if let Some(&ci) = self.by_name.get(*name) {
+                self.campaigns[ci].source = idx;
+            }
+        }
     }
 
     /// The runtime for a config: its campaigns, the ACD agents in config order (the ACD's
@@ -237,9 +262,10 @@ impl Runtime {
                 continue;
             }
             let name = c.cfg.name.clone();
+            let source = c.source;
             let mut missing = 0;
             for _ in 0..req.count {
-                match self.source.next_lead(wall, &name) {
+                match self.sources[source].next_lead(wall, &name) {
                     Some(lead) => {
                         let mut vars: Vec<(String, String)> = lead.fields.into_iter().collect();
                         if let Some(n) = lead.name {
@@ -299,7 +325,7 @@ impl Runtime {
             Err(e) => {
                 tracing::warn!(campaign = %order.campaign, error = %e, "campaign dial not placed");
                 let _ = self.pacing.handle_dials_not_placed(now, c.id, 1);
-                self.source.handle_attempt(
+                self.sources[c.source].handle_attempt(
                     wall,
                     order.attempt_id,
                     &AttemptResult::NotDialed {
@@ -368,6 +394,7 @@ impl Runtime {
                     // phantom answer holding a line forever (pacing counts it as abandoned).
                     None => drop(self.pacing.handle_abandoned(now, id)),
                 }
+                self.remember_connected(now, &ev.uuid, ci, attempt);
                 (
                     None,
                     Some(AttemptResult::Connected {
@@ -387,10 +414,59 @@ impl Runtime {
             }
         }
         if let Some(r) = result {
-            self.source.handle_attempt(wall, attempt, &r);
+            let source = self.campaigns[ci].source;
+            self.sources[source].handle_attempt(wall, attempt, &r);
             self.campaigns[ci].stats.in_progress =
                 self.campaigns[ci].stats.in_progress.saturating_sub(1);
             self.dials.remove(&ev.call);
+        }
+    }
+
+    /// A campaign's live answers and abandons from before this run (the lead book's last
+    /// 30 days) for pacing's abandon controller.
+    pub fn seed_abandons(&mut self, campaign: &str, live: u64, abandoned: u64) {
+        if let Some(&ci) = self.by_name.get(campaign) {
+            let _ = self
+                .pacing
+                .seed_abandons(self.campaigns[ci].id, live, abandoned);
+        }
+    }
+
+    /// Keep a connected call's attempt for its disposition; forget those past the window.
+    fn remember_connected(&mut self, now: Instant, uuid: &str, ci: usize, attempt: i64) {
+        while let Some((at, _)) = self.connected_order.front() {
+            if now.saturating_duration_since(*at) <= DISPOSITION_WINDOW {
+                break;
+            }
+            if let Some((_, old)) = self.connected_order.pop_front() {
+                self.connected.remove(&old);
+            }
+        }
+        self.connected.insert(uuid.to_string(), (ci, attempt));
+        self.connected_order.push_back((now, uuid.to_string()));
+    }
+
+    /// An agent's disposition (from `Output::Disposition`) for a campaign call: the lead's
+    /// source records it (final, callback, retry). Other calls' dispositions are ignored.
+    pub fn handle_disposition(&mut self, wall: SystemTime, d: &DispositionSet) {
+        let Some(&(ci, attempt)) = self.connected.get(&d.call) else {
+            return;
+        };
+        let callback_at = d
+            .callback_at_unix_ms
+            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64));
+        // A callback an agent sets is theirs to take (the lead book's "personal" callback).
+        let personal = callback_at.is_some() && d.agent.is_some();
+        let source = self.campaigns[ci].source;
+        if let Err(e) = self.sources[source].handle_disposition(
+            wall,
+            attempt,
+            &d.code,
+            d.agent.as_deref(),
+            callback_at,
+            personal,
+        ) {
+            tracing::warn!(call = %d.call, attempt, error = %e, "disposition not recorded on the lead");
         }
     }
 

@@ -258,3 +258,60 @@ fn a_dial_the_endpoint_refuses_gives_the_lead_back_unused() {
     t.agent(0, StateKind::NotReady, StateKind::Ready);
     assert_eq!(t.place_all().len(), 1, "the lead is dialable again");
 }
+
+/// The lead book behind the runtime: a campaign without inline numbers dials from it, and
+/// an agent's final disposition of the connected call closes the lead in the book.
+#[test]
+fn book_campaigns_dial_from_the_lead_book_and_dispositions_reach_it() {
+    use crate::dialer::leads::LeadBook;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let mut t = setup(Mode::Progressive, 0);
+    let rules = LeadRules {
+        window: std::collections::BTreeMap::from([("default".into(), "00:00-24:00".into())]),
+        ..LeadRules::default()
+    };
+    let mut book = LeadBook::open(&store).unwrap();
+    book.set_rules("spring", rules).unwrap();
+    book.import_csv(t.wall, "spring", "phone\n+12015550199\n".as_bytes())
+        .unwrap();
+    t.rt.add_source(Box::new(book), &["spring"]);
+    t.agent(0, StateKind::LoggedOut, StateKind::Ready);
+    let placed = t.place_all();
+    assert_eq!(placed.len(), 1);
+    assert_eq!(
+        placed[0].1, "+12015550199",
+        "the book's lead, not the memory list"
+    );
+    t.event(placed[0].0, DialerEventKind::Answered);
+    t.event(
+        placed[0].0,
+        DialerEventKind::Connected { agent: "a1".into() },
+    );
+    let set = |call: &str| DispositionSet {
+        call: call.into(),
+        agent: Some("a1".into()),
+        caller: "+15551230000".into(),
+        callee: "+12015550199".into(),
+        code: "sale".into(),
+        notes: None,
+        callback_at_unix_ms: None,
+        is_final: true,
+        callback: false,
+    };
+    // Another call's disposition (inbound, say) is not the lead's.
+    t.rt.handle_disposition(t.wall, &set("u-other"));
+    let look = LeadBook::open(&store).unwrap();
+    assert_eq!(
+        look.list("spring", None, 10).unwrap()[0].final_disposition,
+        None
+    );
+    t.rt.handle_disposition(t.wall, &set(&format!("u{}", placed[0].0)));
+    let row = &look.list("spring", None, 10).unwrap()[0];
+    assert_eq!(row.final_disposition.as_deref(), Some("sale"));
+    assert_eq!(row.state, "done");
+    // Done: nothing left to dial even much later.
+    t.wall += Duration::from_secs(3600 * 48);
+    t.agent(0, StateKind::OnCall, StateKind::Ready);
+    assert!(t.place_all().is_empty());
+}
