@@ -142,9 +142,10 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let mut endpoint = Endpoint::new(now, cfg.endpoint_config(), rand::random());
     endpoint.set_campaigns(&cfg.campaigns);
     let mut dialer = crate::dialer::runtime::Runtime::from_config(&cfg)?;
-    if let Some(book) =
+    if let Some(mut book) =
         crate::dialer::runtime::book::open(&cfg.store.path, &cfg.campaigns, SystemTime::now())?
     {
+        book.set_dispositions(&cfg.dispositions);
         let now = SystemTime::now();
         for (name, live, abandoned) in
             crate::dialer::runtime::book::abandon_seeds(&book, &cfg.campaigns, now)

@@ -22,7 +22,7 @@ pub mod select;
 pub mod window;
 pub mod zone;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -102,6 +102,9 @@ pub struct LeadBook {
     conn: Connection,
     rules: HashMap<String, Arc<Rules>>,
     default: Arc<Rules>,
+    /// `[dispositions]` codes flagged `final`: they end a lead in every campaign, on top of
+    /// each campaign's `final_dispositions`.
+    final_codes: HashSet<String>,
 }
 
 /// One stored lead, as `leads list` shows it.
@@ -131,7 +134,24 @@ impl LeadBook {
             rules: HashMap::new(),
             // The defaults are valid by construction (tested in `default_rules_parse`).
             default: Arc::new(Rules::parse(LeadRules::default()).expect("default rules parse")),
+            final_codes: HashSet::new(),
         })
+    }
+
+    /// The daemon's `[dispositions] codes`: those flagged `final` end the lead whatever the
+    /// campaign's `final_dispositions` say (agents pick codes from that list, so it is the
+    /// one they see; `final_dispositions` can only add to it).
+    pub fn set_dispositions(&mut self, codes: &[crate::config::DispositionCode]) {
+        self.final_codes = codes
+            .iter()
+            .filter(|c| c.is_final)
+            .map(|c| c.code.clone())
+            .collect();
+    }
+
+    /// Does `disposition` end a lead of a campaign with `rules`?
+    pub(crate) fn is_final(&self, rules: &Rules, disposition: &str) -> bool {
+        self.final_codes.contains(disposition) || rules.is_final(disposition)
     }
 
     /// The rules of `campaign` (from the runtime's config). Bad windows, zones or regions

@@ -187,7 +187,7 @@ impl LeadBook {
             || (state == "done" && has_final(&tx, a.lead)?)
         {
             // Already out of the campaign: the disposition is recorded on the attempt only.
-        } else if rules.is_final(disposition) {
+        } else if self.is_final(&rules, disposition) {
             tx.execute(
                 "UPDATE leads SET state = 'done', final_disposition = ?2, callback_agent = NULL
                  WHERE id = ?1",

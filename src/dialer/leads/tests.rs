@@ -386,6 +386,95 @@ fn final_dispositions_stop_dialing_and_do_not_call_lists_the_number() {
         .contains("9999"));
 }
 
+/// A connected attempt of a new lead, ready for its disposition.
+fn connected(b: &mut LeadBook, t: SystemTime) -> LeadDial {
+    let l = b.next_lead(t, C).unwrap();
+    b.handle_attempt(
+        t,
+        l.attempt_id,
+        &AttemptResult::Connected {
+            agent: "1001".into(),
+        },
+    );
+    l
+}
+
+fn code(code: &str, is_final: bool, callback: bool) -> crate::config::DispositionCode {
+    crate::config::DispositionCode {
+        code: code.into(),
+        is_final,
+        callback,
+    }
+}
+
+#[test]
+fn a_dispositions_final_code_ends_the_lead_without_final_dispositions() {
+    let (_d, mut b) = book();
+    b.set_dispositions(&[
+        code("appointment", true, false),
+        code("maybe", false, false),
+    ]);
+    assert!(!open_rules()
+        .final_dispositions
+        .contains(&"appointment".to_string()));
+    import(
+        &mut b,
+        "phone
+2015550101
+2015550102
+2015550103
+",
+    );
+    let t = t0();
+    let a = connected(&mut b, t);
+    b.handle_disposition(t, a.attempt_id, "appointment", Some("1001"), None, false)
+        .unwrap();
+    let lead = state(&b, "+12015550101");
+    assert_eq!(lead.state, "done");
+    assert_eq!(lead.final_disposition.as_deref(), Some("appointment"));
+    // Not final in [dispositions] but in the campaign's final_dispositions: still final
+    // (either one says so).
+    let s = connected(&mut b, t);
+    b.handle_disposition(t, s.attempt_id, "sale", Some("1001"), None, false)
+        .unwrap();
+    assert_eq!(
+        state(&b, "+12015550102").final_disposition.as_deref(),
+        Some("sale")
+    );
+    // Neither: retried after retry_connected_secs.
+    let m = connected(&mut b, t);
+    b.handle_disposition(t, m.attempt_id, "maybe", Some("1001"), None, false)
+        .unwrap();
+    assert_eq!(state(&b, "+12015550103").state, "retry");
+    assert_eq!(
+        b.next_lead(t + secs(86_400 * 365), C).unwrap().lead_id,
+        m.lead_id
+    );
+}
+
+#[test]
+fn a_callback_code_without_a_time_retries_like_any_open_conversation() {
+    // `callback = true` with no `callback_at`: nobody said when, so the lead is retried
+    // after retry_connected_secs (not at once, not never), and the attempt keeps the code.
+    let (_d, mut b) = book();
+    b.set_dispositions(&[code("call-back", false, true)]);
+    import(
+        &mut b,
+        "phone
+2015550101
+",
+    );
+    let t = t0();
+    let a = connected(&mut b, t);
+    b.handle_disposition(t, a.attempt_id, "call-back", Some("1001"), None, false)
+        .unwrap();
+    let lead = state(&b, "+12015550101");
+    assert_eq!((lead.state.as_str(), lead.callback_agent), ("retry", None));
+    let wait = open_rules().retry_connected_secs;
+    assert_eq!(b.next_lead(t + secs(wait - 1), C), None);
+    assert_eq!(b.next_lead(t + secs(wait), C).unwrap().lead_id, a.lead_id);
+}
+
 #[test]
 fn a_number_put_on_dnc_after_import_is_never_returned() {
     let (_d, mut b) = book();
