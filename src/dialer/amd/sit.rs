@@ -76,9 +76,38 @@ impl SitCategory {
         }
     }
 
+    /// The category of `code` (any case), as [`SitCategory::code`] writes it.
+    pub fn from_code(code: &str) -> Option<SitCategory> {
+        SitCategory::ALL
+            .into_iter()
+            .find(|c| c.code().eq_ignore_ascii_case(code))
+    }
+
+    /// The category of a failed campaign dial's cause, `sit-<code>` in lower case (what
+    /// `campaign_sit_detected` reports); None for any other cause.
+    pub fn from_cause(cause: &str) -> Option<SitCategory> {
+        cause.strip_prefix("sit-").and_then(SitCategory::from_code)
+    }
+
     /// Congestion (worth redialling later) rather than a bad number.
     pub fn retry_later(self) -> bool {
         matches!(self, SitCategory::Reorder | SitCategory::NoCircuit)
+    }
+
+    /// The number itself is bad (changed, disconnected, unassigned): never dial it again.
+    pub fn number_invalid(self) -> bool {
+        matches!(self, SitCategory::Intercept | SitCategory::VacantCode)
+    }
+
+    /// What the tone means, for people (a lead's invalid reason, logs).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            SitCategory::Intercept => "number changed or disconnected",
+            SitCategory::VacantCode => "unassigned number",
+            SitCategory::Reorder => "network busy",
+            SitCategory::NoCircuit => "no circuit available",
+            SitCategory::Reserved => "reserved pattern",
+        }
     }
 
     pub const ALL: [SitCategory; 5] = [

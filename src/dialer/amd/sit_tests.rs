@@ -170,3 +170,16 @@ fn quiet_audio_is_never_a_tone() {
     s.silence(300.0);
     assert_eq!(detect(&s.finish()), None);
 }
+
+#[test]
+fn categories_read_back_from_a_failed_dials_cause() {
+    for c in SitCategory::ALL {
+        // `campaign_sit_detected` reports `sit-` and the code in lower case.
+        let cause = format!("sit-{}", c.code().to_ascii_lowercase());
+        assert_eq!(SitCategory::from_cause(&cause), Some(c));
+        assert!(!(c.number_invalid() && c.retry_later()), "{c:?}");
+    }
+    assert_eq!(SitCategory::from_cause("sit-"), None);
+    assert_eq!(SitCategory::from_cause("503"), None);
+    assert_eq!(SitCategory::from_cause("ic"), None);
+}

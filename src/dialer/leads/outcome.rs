@@ -1,12 +1,14 @@
 //! What happens to a lead after an attempt: the retry its outcome asks for, the end of the
-//! line (max attempts, final dispositions, do-not-call), scheduled callbacks, preview
-//! skips, and the repair after a crash (attempts left "dialing" become `interrupted`).
+//! line (max attempts, final dispositions, do-not-call, a SIT saying the number is bad),
+//! scheduled callbacks, preview skips, and the repair after a crash (attempts left
+//! "dialing" become `interrupted`).
 
 use std::time::SystemTime;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{dnc, ms, secs_ms, LeadBook, LeadError, Rules};
+use crate::dialer::amd::SitCategory;
 use crate::dialer::source::AttemptResult;
 
 /// The attempt row's fields this module needs.
@@ -34,24 +36,49 @@ fn attempt(tx: &Transaction, id: i64) -> Result<Attempt, LeadError> {
     .ok_or(LeadError::NoAttempt(id))
 }
 
-/// The stored name of a result, its detail, and the retry delay the rules give it (None:
-/// no retry decision here).
-fn classify(r: &AttemptResult, rules: &Rules) -> (&'static str, Option<String>, Option<u64>) {
+/// What becomes of the lead after an attempt.
+#[derive(Debug)]
+enum Next {
+    /// It stays `dialing` until the agent's disposition.
+    Disposition,
+    /// Back where it was, the attempt not counted.
+    GiveBack,
+    /// Retried this many seconds later (or `done` when it used its attempts).
+    Retry(u64),
+    /// The number is bad: `invalid` with this reason, never dialed again.
+    Invalid(String),
+}
+
+/// The stored name of a result, its detail, and what the rules make of it.
+fn classify(r: &AttemptResult, rules: &Rules) -> (&'static str, Option<String>, Next) {
     let x = &rules.rules;
     match r {
-        AttemptResult::Connected { agent } => ("connected", Some(agent.clone()), None),
-        AttemptResult::Abandoned => ("abandoned", None, Some(x.retry_abandoned_secs)),
+        AttemptResult::Connected { agent } => ("connected", Some(agent.clone()), Next::Disposition),
+        AttemptResult::Abandoned => ("abandoned", None, Next::Retry(x.retry_abandoned_secs)),
         AttemptResult::Machine { left_message } => (
             "machine",
             left_message.then(|| "left-message".to_string()),
-            Some(x.retry_machine_secs),
+            Next::Retry(x.retry_machine_secs),
         ),
-        AttemptResult::Busy => ("busy", None, Some(x.retry_busy_secs)),
-        AttemptResult::NoAnswer => ("no-answer", None, Some(x.retry_no_answer_secs)),
-        AttemptResult::Failed { cause } => {
-            ("failed", Some(cause.clone()), Some(x.retry_failed_secs))
-        }
-        AttemptResult::NotDialed { reason } => ("not-dialed", Some(reason.clone()), None),
+        AttemptResult::Busy => ("busy", None, Next::Retry(x.retry_busy_secs)),
+        AttemptResult::NoAnswer => ("no-answer", None, Next::Retry(x.retry_no_answer_secs)),
+        AttemptResult::Failed { cause } => ("failed", Some(cause.clone()), failed(cause, rules)),
+        AttemptResult::NotDialed { reason } => ("not-dialed", Some(reason.clone()), Next::GiveBack),
+    }
+}
+
+/// A failed dial: a special information tone says whether the number is bad (IC, VC), the
+/// network congested (RO, NC: retried as soon as a busy line), or neither (a carrier error,
+/// a reserved pattern: `retry_failed_secs`).
+fn failed(cause: &str, rules: &Rules) -> Next {
+    match SitCategory::from_cause(cause) {
+        Some(c) if c.number_invalid() => Next::Invalid(format!(
+            "special information tone {} ({})",
+            c.code(),
+            c.meaning()
+        )),
+        Some(c) if c.retry_later() => Next::Retry(rules.rules.retry_busy_secs),
+        _ => Next::Retry(rules.rules.retry_failed_secs),
     }
 }
 
@@ -104,7 +131,7 @@ impl LeadBook {
             });
         }
         let rules = self.rules_of(&a.campaign);
-        let (name, detail, retry) = classify(result, &rules);
+        let (name, detail, next) = classify(result, &rules);
         let agent = match result {
             AttemptResult::Connected { agent } => Some(agent.as_str()),
             _ => None,
@@ -117,12 +144,17 @@ impl LeadBook {
             "UPDATE leads SET last_outcome = ?2 WHERE id = ?1",
             params![a.lead, name],
         )?;
-        match (result, retry) {
-            // The lead stays `dialing` until the agent's disposition.
-            (AttemptResult::Connected { .. }, _) => {}
-            (AttemptResult::NotDialed { .. }, _) => give_back(&tx, &a, now_ms, &rules)?,
-            (_, Some(secs)) => schedule(&tx, a.lead, now_ms + secs_ms(secs), &rules)?,
-            (_, None) => {}
+        match next {
+            Next::Disposition => {}
+            Next::GiveBack => give_back(&tx, &a, now_ms, &rules)?,
+            Next::Retry(secs) => schedule(&tx, a.lead, now_ms + secs_ms(secs), &rules)?,
+            Next::Invalid(reason) => {
+                tx.execute(
+                    "UPDATE leads SET state = 'invalid', invalid_reason = ?2, callback_agent = NULL
+                     WHERE id = ?1",
+                    params![a.lead, reason],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())

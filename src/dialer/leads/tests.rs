@@ -475,6 +475,65 @@ fn a_callback_code_without_a_time_retries_like_any_open_conversation() {
     assert_eq!(b.next_lead(t + secs(wait), C).unwrap().lead_id, a.lead_id);
 }
 
+/// One lead dialed at `t0` that failed with `cause`: its row, and whether it is due again
+/// just before / at `wait` seconds later.
+fn failed_with(cause: &str, wait: u64) -> (LeadRow, bool, bool) {
+    let (_d, mut b) = book();
+    import(&mut b, "phone\n2015550101\n");
+    let t = t0();
+    let l = b.next_lead(t, C).unwrap();
+    b.handle_attempt(
+        t,
+        l.attempt_id,
+        &AttemptResult::Failed {
+            cause: cause.into(),
+        },
+    );
+    let row = state(&b, "+12015550101");
+    let early = b.next_lead(t + secs(wait - 1), C).is_some();
+    let due = b.next_lead(t + secs(wait), C).is_some();
+    (row, early, due)
+}
+
+#[test]
+fn sit_intercept_and_vacant_code_make_the_number_invalid_for_good() {
+    for (cause, code) in [("sit-ic", "IC"), ("sit-vc", "VC")] {
+        let (row, _, due_in_a_year) = failed_with(cause, 86_400 * 365);
+        assert_eq!(row.state, "invalid", "{cause}");
+        assert!(
+            row.invalid_reason.as_deref().unwrap().contains(code),
+            "{cause}: {:?}",
+            row.invalid_reason
+        );
+        assert_eq!(row.last_outcome.as_deref(), Some("failed"));
+        assert!(
+            !due_in_a_year,
+            "{cause}: an invalid number is never dialed again"
+        );
+    }
+}
+
+#[test]
+fn sit_reorder_and_no_circuit_are_congestion_retried_like_busy() {
+    let rules = open_rules();
+    assert!(rules.retry_busy_secs < rules.retry_failed_secs);
+    for cause in ["sit-ro", "sit-nc"] {
+        let (row, early, due) = failed_with(cause, rules.retry_busy_secs);
+        assert_eq!(row.state, "retry", "{cause}");
+        assert!(!early && due, "{cause}: due after retry_busy_secs");
+    }
+}
+
+#[test]
+fn other_failures_and_reserved_sits_wait_retry_failed_secs() {
+    let wait = open_rules().retry_failed_secs;
+    for cause in ["sit-reserved", "503", "sit-bogus"] {
+        let (row, early, due) = failed_with(cause, wait);
+        assert_eq!(row.state, "retry", "{cause}");
+        assert!(!early && due, "{cause}: due after retry_failed_secs");
+    }
+}
+
 #[test]
 fn a_number_put_on_dnc_after_import_is_never_returned() {
     let (_d, mut b) = book();
