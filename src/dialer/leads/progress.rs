@@ -1,10 +1,11 @@
 //! A campaign's progress: leads by state, attempts and their outcomes, dispositions, and the
 //! abandon rate regulators look at (abandoned / live answers, live answers = connected +
 //! abandoned) over the current day and a rolling 30 days. The runtime seeds its pacing
-//! controller from these after a restart.
+//! controller from these after a restart, and its rolling-hour guard from the last hour's
+//! live answers ([`LeadBook::live_answers_since`]).
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -112,6 +113,39 @@ impl LeadBook {
         p.abandons_30d = a;
         p.abandon_rate_30d = rate(a, c + a);
         Ok(p)
+    }
+}
+
+/// A live answer's fate (connected or abandoned) is booked at most this long after its
+/// attempt started (ring timeout, AMD, reach time: minutes); bounds the index range scanned.
+const ANSWER_WITHIN_MS: i64 = 3_600_000;
+
+impl LeadBook {
+    /// The live answers of `campaign` whose fate was booked in `[since, now]`: (when,
+    /// abandoned), oldest first. Pacing's rolling-hour abandon guard is seeded with them
+    /// after a restart.
+    pub fn live_answers_since(
+        &self,
+        campaign: &str,
+        since: SystemTime,
+        now: SystemTime,
+    ) -> Result<Vec<(SystemTime, bool)>, LeadError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT ended_ms, result = 'abandoned' FROM lead_attempts
+             WHERE campaign = ?1 AND started_ms >= ?2 AND started_ms <= ?4
+               AND ended_ms >= ?3 AND ended_ms <= ?4 AND result IN ('connected', 'abandoned')
+             ORDER BY ended_ms, id",
+        )?;
+        let since = ms(since);
+        let rows = stmt.query_map(
+            params![campaign, since - ANSWER_WITHIN_MS, since, ms(now)],
+            |r| {
+                let at: i64 = r.get(0)?;
+                let at = SystemTime::UNIX_EPOCH + Duration::from_millis(at.max(0) as u64);
+                Ok((at, r.get::<_, bool>(1)?))
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -746,6 +746,38 @@ fn progress_counts_and_abandon_rates_today_and_30_days() {
 }
 
 #[test]
+fn live_answers_of_the_last_hour_for_the_rolling_guard() {
+    let (_d, mut b) = book();
+    b.set_rules("other", open_rules()).unwrap();
+    let csv: String = (0..8).fold("phone\n".to_string(), |s, i| s + &format!("201555011{i}\n"));
+    b.import_csv(t0() - secs(86_400), C, csv.as_bytes())
+        .unwrap();
+    b.import_csv(t0() - secs(86_400), "other", csv.as_bytes())
+        .unwrap();
+    let ago = |m: u64| t0() - secs(60 * m);
+    // Started at `start` minutes ago, its result booked at `end` minutes ago.
+    let mut dial = |campaign: &str, start: u64, end: u64, r: AttemptResult| {
+        let l = b.next_lead(ago(start), campaign).unwrap();
+        b.handle_attempt(ago(end), l.attempt_id, &r);
+    };
+    let agent = || AttemptResult::Connected {
+        agent: "1001".into(),
+    };
+    dial(C, 71, 70, agent()); // before the hour
+    dial(C, 65, 58, agent()); // started before the hour, answered in it
+    dial(C, 51, 50, AttemptResult::Abandoned);
+    dial(C, 11, 10, agent());
+    dial(C, 6, 5, AttemptResult::Busy); // no live answer
+    dial("other", 21, 20, AttemptResult::Abandoned); // another campaign
+    let _still_dialing = b.next_lead(ago(1), C).unwrap();
+    let got = b.live_answers_since(C, ago(60), t0()).unwrap();
+    assert_eq!(
+        got,
+        vec![(ago(58), false), (ago(50), true), (ago(10), false)]
+    );
+}
+
+#[test]
 fn dnc_add_many_is_all_or_nothing() {
     let (_d, mut b) = book();
     let t = t0();

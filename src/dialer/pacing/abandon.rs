@@ -78,6 +78,18 @@ impl AbandonController {
         self.abandoned += abandoned.min(live);
     }
 
+    /// Live answers from before a restart that fall in the rolling window (the lead book's
+    /// last hour, their times moved to this run's clock), so the rolling guard starts where
+    /// the last run left it. `seed` already counted them in the campaign totals: they only
+    /// join the window (in time order), and the gain is untouched.
+    pub fn seed_rolling(&mut self, events: &[(Instant, bool)]) {
+        for &(at, abandoned) in events {
+            let i = self.rolling.partition_point(|&(t, _)| t <= at);
+            self.rolling.insert(i, (at, abandoned));
+            self.rolling_abandoned += u64::from(abandoned);
+        }
+    }
+
     pub fn expire(&mut self, now: Instant) {
         while let Some(&(at, ab)) = self.rolling.front() {
             if now.duration_since(at).as_secs_f64() <= self.rolling_secs {
@@ -166,6 +178,23 @@ mod tests {
             over.record(t, i % 10 == 0); // 10 %
         }
         assert_eq!(over.budget(), 0.0);
+    }
+
+    #[test]
+    fn seeded_rolling_events_join_the_window_in_order_and_expire() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + std::time::Duration::from_secs(s);
+        let mut c = AbandonController::new(0.03, 0.85, 0.0, 3600.0);
+        c.record(at(100), false);
+        c.seed_rolling(&[(at(50), true), (at(10), false), (at(200), true)]);
+        assert_eq!(c.campaign_rate(), 0.0, "seeds are not campaign totals");
+        assert!((c.rolling_rate() - 0.5).abs() < 1e-9);
+        let order: Vec<u64> = c.rolling.iter().map(|(t, _)| (*t - t0).as_secs()).collect();
+        assert_eq!(order, [10, 50, 100, 200]);
+        c.expire(at(3660));
+        assert!((c.rolling_rate() - 0.5).abs() < 1e-9, "10 and 50 expired");
+        c.expire(at(3900));
+        assert_eq!(c.rolling_rate(), 0.0);
     }
 
     /// A bad hour stops dialing beyond progressive even when the campaign as a whole is fine.

@@ -82,6 +82,17 @@ impl Pacing {
         Ok(())
     }
 
+    /// Seed `c`'s rolling abandon window with live answers from before a restart (time,
+    /// abandoned), already counted by [`Pacing::seed_abandons`].
+    pub fn seed_abandon_events(
+        &mut self,
+        c: CampaignId,
+        events: &[(Instant, bool)],
+    ) -> Result<(), PacingError> {
+        self.campaign(c)?.abandon.seed_rolling(events);
+        Ok(())
+    }
+
     /// Blending: 0 = no inbound pressure, 1 = inbound needs every agent the campaign shares.
     pub fn set_inbound_pressure(
         &mut self,

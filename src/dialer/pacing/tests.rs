@@ -383,3 +383,38 @@ fn seeded_abandons_count_in_the_campaign_rate_and_budget() {
         clean.abandon_budget
     );
 }
+
+/// After a restart the lead book's last hour seeds the rolling window too: a campaign whose
+/// last hour ran at 10 % abandons (a clean month overall) dials no more than progressive,
+/// where the same campaign without those seeds over-dials.
+#[test]
+fn seeded_recent_abandons_make_the_planner_dial_less() {
+    let ask = |recent: bool| {
+        let mut clock = Clock::new();
+        let (mut p, c) = pacing(Mode::Predictive);
+        let mut next = 0;
+        warm_up(&mut p, &mut clock, c, 5, &mut next); // p_live = 0.2, ~52 min of history
+                                                      // 30 days: 2000 answers, 1.5 % abandoned (the last hour's 30 included).
+        p.seed_abandons(c, 2000, 30).expect("campaign");
+        if recent {
+            let now = clock.now();
+            let events: Vec<(Instant, bool)> = (0..300u64)
+                .map(|i| (now - Duration::from_secs(3000 - i * 10), i % 10 == 0))
+                .collect();
+            p.seed_abandon_events(c, &events).expect("campaign");
+        }
+        login_ready(&mut p, clock.now(), c, 0..10);
+        let e = p.estimates(c).expect("campaign");
+        (place(&mut p, clock.now(), c, &mut next).len(), e)
+    };
+    let (without, e0) = ask(false);
+    let (with, e1) = ask(true);
+    assert!(
+        e1.rolling_abandon_rate > 0.08,
+        "{}",
+        e1.rolling_abandon_rate
+    );
+    assert_eq!(e0.campaign_abandon_rate, e1.campaign_abandon_rate);
+    assert!(without > 10, "without seeds: {without} dials for 10 agents");
+    assert_eq!(with, 10, "a bad last hour: progressive only");
+}

@@ -7,7 +7,7 @@
 //! calls it on its event loop; at dialer rates (tens of dials a second) that is acceptable.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::CampaignConfig;
 use crate::dialer::leads::{LeadBook, LeadError};
@@ -37,6 +37,46 @@ pub fn abandon_seeds(
                 tracing::warn!(campaign = c, error = %e, "lead book: no abandon figures to seed pacing");
                 None
             }
+        })
+        .collect()
+}
+
+/// How far back the rolling abandon guard is seeded (pacing's window, one hour).
+const ROLLING_SEED: Duration = Duration::from_secs(3600);
+
+/// Each book campaign's live answers of the last hour (time on the monotonic clock,
+/// abandoned), to seed pacing's rolling-hour guard after a restart. A wall time is placed
+/// at `now - (wall_now - ended)`; one the monotonic clock cannot go back to (a host up for
+/// less than the hour) is placed at `now`, which only keeps it in the window longer.
+pub fn rolling_seeds(
+    book: &LeadBook,
+    campaigns: &[CampaignConfig],
+    wall_now: SystemTime,
+    now: Instant,
+) -> Vec<(String, Vec<(Instant, bool)>)> {
+    book_campaigns(campaigns)
+        .into_iter()
+        .filter_map(|c| {
+            match book.live_answers_since(c, wall_now - ROLLING_SEED, wall_now) {
+                Ok(rows) => Some((c.to_string(), to_instants(&rows, wall_now, now))),
+                Err(e) => {
+                    tracing::warn!(campaign = c, error = %e, "lead book: no recent answers to seed the rolling abandon guard");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+fn to_instants(
+    rows: &[(SystemTime, bool)],
+    wall_now: SystemTime,
+    now: Instant,
+) -> Vec<(Instant, bool)> {
+    rows.iter()
+        .map(|&(at, abandoned)| {
+            let age = wall_now.duration_since(at).unwrap_or(Duration::ZERO);
+            (now.checked_sub(age).unwrap_or(now), abandoned)
         })
         .collect()
 }
@@ -85,4 +125,30 @@ pub fn open(
         );
     }
     Ok(Some(book))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wall_times_move_to_the_monotonic_clock_by_their_age() {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let now = Instant::now() + Duration::from_secs(7200);
+        let rows = [
+            (wall - Duration::from_secs(600), true),
+            (wall, false),
+            // A clock step put it in the future: it is now.
+            (wall + Duration::from_secs(5), false),
+        ];
+        let got = to_instants(&rows, wall, now);
+        assert_eq!(
+            got,
+            [
+                (now - Duration::from_secs(600), true),
+                (now, false),
+                (now, false)
+            ]
+        );
+    }
 }

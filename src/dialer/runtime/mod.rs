@@ -432,6 +432,16 @@ impl Runtime {
         }
     }
 
+    /// A campaign's live answers of the last hour before this run (time on the pacing
+    /// clock, abandoned) for pacing's rolling-hour abandon guard.
+    pub fn seed_abandon_events(&mut self, campaign: &str, events: &[(Instant, bool)]) {
+        if let Some(&ci) = self.by_name.get(campaign) {
+            let _ = self
+                .pacing
+                .seed_abandon_events(self.campaigns[ci].id, events);
+        }
+    }
+
     /// Keep a connected call's attempt for its disposition; forget those past the window.
     fn remember_connected(&mut self, now: Instant, uuid: &str, ci: usize, attempt: i64) {
         while let Some((at, _)) = self.connected_order.front() {
