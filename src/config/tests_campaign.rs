@@ -140,3 +140,37 @@ fn leads_csv_resolves_next_to_the_config_and_excludes_numbers() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn bad_amd_settings_are_refused_at_their_table() {
+    let camp = "[[campaigns]]\nname = \"spring\"\nmode = \"progressive\"\ntrunk = \"carrier\"\n\
+                caller_id = \"+15551230000\"\nqueue = \"sales\"\nnumbers = [\"+15550001\"]\n";
+    let ok =
+        format!("{BASE}{camp}[campaigns.amd]\nenabled = true\nmessage_wait_silence_ms = 900\n");
+    let cfg = parse(&ok).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(cfg.campaigns[0].amd.message_wait_silence_ms, 900);
+    assert_eq!(cfg.campaigns[0].amd.message_max_wait_secs, 20);
+    for (setting, want) in [
+        (
+            "message_wait_silence_ms = 0",
+            "message_wait_silence_ms must be 100-10000",
+        ),
+        (
+            "message_max_wait_secs = 0",
+            "message_max_wait_secs must be 1-120",
+        ),
+        (
+            "message_wait_silence_ms = 5000\nmessage_max_wait_secs = 5",
+            "must be shorter than message_max_wait_secs (5 s)",
+        ),
+        ("total_analysis_ms = 0", "total_analysis_ms must be > 0"),
+    ] {
+        let text = format!("{BASE}{camp}[campaigns.amd]\nenabled = true\n{setting}\n");
+        let errs = parse(&text).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("t.toml:15:1: campaign `spring`: amd: ") && errs[0].contains(want),
+            "{setting}: {errs:?}"
+        );
+    }
+}

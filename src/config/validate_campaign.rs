@@ -41,8 +41,9 @@ pub struct RawCampaign {
     pub abandon_message: Option<Spanned<String>>,
     pub machine_action: Option<Spanned<String>>,
     pub machine_message: Option<Spanned<String>>,
+    /// Spanned so a bad setting is reported at the table.
     #[serde(default)]
-    pub amd: AmdConfig,
+    pub amd: Option<Spanned<AmdConfig>>,
     #[serde(default)]
     pub leads: LeadRules,
     /// Cap on concurrent dials (trunk capacity).
@@ -218,6 +219,14 @@ pub fn campaigns(
             let span = r.machine_action.as_ref().map(|v| v.span()).unwrap_or(0..0);
             c.at(span, "machine_action = \"message\" needs `machine_message`");
         }
+        let amd = r
+            .amd
+            .as_ref()
+            .map(|a| a.get_ref().clone())
+            .unwrap_or_default();
+        if let (Some(a), Err(e)) = (&r.amd, amd.validate()) {
+            c.at(a.span(), format!("campaign `{name}`: {e}"));
+        }
         for n in &r.numbers {
             if !is_e164ish(n.get_ref()) {
                 c.at(
@@ -268,7 +277,7 @@ pub fn campaigns(
             abandon_message,
             machine_action,
             machine_message,
-            amd: r.amd.clone(),
+            amd,
             leads,
             numbers: r.numbers.iter().map(|n| n.get_ref().clone()).collect(),
         });

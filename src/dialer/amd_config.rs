@@ -25,6 +25,11 @@ pub struct AmdConfig {
     pub silence_threshold: u32,
     /// Longest single word: machine beyond it.
     pub maximum_word_length_ms: u32,
+    /// `machine_action = "message"`: after the verdict, silence this long (no beep heard)
+    /// starts the message.
+    pub message_wait_silence_ms: u32,
+    /// ...and with neither beep nor silence, it starts this long after the verdict.
+    pub message_max_wait_secs: u32,
 }
 
 impl Default for AmdConfig {
@@ -41,6 +46,10 @@ impl Default for AmdConfig {
             maximum_number_of_words: 2,
             silence_threshold: 256,
             maximum_word_length_ms: 5000,
+            // Voicemail beeps come within a second or so of the greeting's end; greetings
+            // run up to ~20 s.
+            message_wait_silence_ms: 1500,
+            message_max_wait_secs: 20,
         }
     }
 }
@@ -56,6 +65,14 @@ pub enum AmdConfigError {
     WordLengths { min: u32, max: u32 },
     #[error("amd: silence_threshold {0} is above the largest mean amplitude (32768)")]
     Threshold(u32),
+    #[error("amd: message_wait_silence_ms must be 100-10000 (default 1500), not {0}")]
+    MessageSilence(u32),
+    #[error("amd: message_max_wait_secs must be 1-120 (default 20), not {0}")]
+    MessageMaxWait(u32),
+    #[error(
+        "amd: message_wait_silence_ms ({silence_ms}) must be shorter than message_max_wait_secs ({max_secs} s)"
+    )]
+    MessageWaits { silence_ms: u32, max_secs: u32 },
 }
 
 impl AmdConfig {
@@ -75,6 +92,18 @@ impl AmdConfig {
         }
         if self.silence_threshold > 32768 {
             return Err(AmdConfigError::Threshold(self.silence_threshold));
+        }
+        if !(100..=10_000).contains(&self.message_wait_silence_ms) {
+            return Err(AmdConfigError::MessageSilence(self.message_wait_silence_ms));
+        }
+        if !(1..=120).contains(&self.message_max_wait_secs) {
+            return Err(AmdConfigError::MessageMaxWait(self.message_max_wait_secs));
+        }
+        if u64::from(self.message_wait_silence_ms) >= u64::from(self.message_max_wait_secs) * 1000 {
+            return Err(AmdConfigError::MessageWaits {
+                silence_ms: self.message_wait_silence_ms,
+                max_secs: self.message_max_wait_secs,
+            });
         }
         Ok(())
     }

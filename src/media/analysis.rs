@@ -1,11 +1,12 @@
 //! Call progress analysis inside the relay: side A's (the lead's) received G.711 payloads
 //! go to the answering machine and SIT detectors (`dialer::amd`, sans-IO, no allocation
 //! per frame), and the one decision becomes a media event for the loop. After it the
-//! analysis is dropped: nothing more is spent on the call's packets.
+//! analysis is dropped: nothing more is spent on the call's packets. A machine that is to
+//! get a message gets a second, separate analysis: the wait for its beep (`BeepWait`).
 
 use std::time::Instant;
 
-use crate::dialer::amd::{Amd, SitDetector};
+use crate::dialer::amd::{Amd, BeepWait, SitDetector};
 use crate::dialer::amd_config::AmdConfig;
 use crate::sdp::CodecName;
 use crate::sip::endpoint::calls::MediaEvent;
@@ -15,6 +16,8 @@ use crate::sip::endpoint::calls::MediaEvent;
 pub struct Analysis {
     amd: Option<Amd>,
     sit: Option<SitDetector>,
+    /// After a MACHINE verdict with `machine_action = "message"`: when to start it.
+    beep: Option<BeepWait>,
 }
 
 /// What one step of the analysis found.
@@ -33,8 +36,19 @@ impl Analysis {
         let a = Analysis {
             amd: amd.map(|c| Amd::new(c, now)),
             sit: sit.then(SitDetector::new),
+            beep: None,
         };
         (a.amd.is_some() || a.sit.is_some()).then_some(a)
+    }
+
+    /// Wait from `now` (the MACHINE verdict) for the moment to start the message: the end
+    /// of the voicemail's beep, silence, or the max wait (`MediaEvent::MessageCue`).
+    pub fn await_beep(now: Instant, amd: &AmdConfig) -> Self {
+        Analysis {
+            amd: None,
+            sit: None,
+            beep: Some(BeepWait::new(amd, now)),
+        }
     }
 
     /// One RTP payload from the lead, by payload type (only static G.711 is audio to us;
@@ -51,6 +65,9 @@ impl Analysis {
         if let Some(a) = self.amd.as_mut() {
             a.handle_payload(now, codec, payload);
         }
+        if let Some(b) = self.beep.as_mut() {
+            b.handle_payload(now, codec, payload);
+        }
         self.step()
     }
 
@@ -58,6 +75,9 @@ impl Analysis {
     pub fn handle_timeout(&mut self, now: Instant) -> Step {
         if let Some(a) = self.amd.as_mut() {
             a.handle_timeout(now);
+        }
+        if let Some(b) = self.beep.as_mut() {
+            b.handle_timeout(now);
         }
         self.step()
     }
@@ -72,6 +92,9 @@ impl Analysis {
         }
         if let Some(r) = self.amd.as_mut().and_then(Amd::poll_result) {
             return Step::Decided(MediaEvent::Amd(r));
+        }
+        if let Some(r) = self.beep.as_mut().and_then(BeepWait::poll_result) {
+            return Step::Decided(MediaEvent::MessageCue(r));
         }
         Step::Listening
     }
@@ -168,5 +191,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Analysis::new(t0, None, false).is_none(), "nothing to do");
+    }
+    #[test]
+    fn after_the_verdict_the_beep_cues_the_message() {
+        use crate::dialer::amd::corpus::Synth;
+        use crate::dialer::amd::Cue;
+        let mut s = Synth::new(3, 3, 3);
+        s.word(600.0, 6000.0);
+        s.silence(300.0);
+        s.tone(&[1000.0], 300.0, 8000.0);
+        s.silence(2000.0);
+        let t0 = Instant::now();
+        let a = Analysis::await_beep(t0, &AmdConfig::default());
+        match run(a, t0, &s.finish()) {
+            Some((frame, MediaEvent::MessageCue(r))) => {
+                assert_eq!(r.cue, Cue::Beep, "{r:?}");
+                assert!((60..=62).contains(&frame), "cued at frame {frame}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

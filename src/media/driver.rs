@@ -217,6 +217,7 @@ impl MediaDriver {
             MediaCommand::Analyze { call, amd, sit } => {
                 self.send(call, RelayCmd::Analyze { amd, sit })
             }
+            MediaCommand::AwaitBeep { call, amd } => self.send(call, RelayCmd::AwaitBeep { amd }),
         }
     }
 

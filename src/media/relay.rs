@@ -94,6 +94,10 @@ pub enum RelayCmd {
         amd: Option<crate::dialer::amd_config::AmdConfig>,
         sit: bool,
     },
+    /// After a MACHINE verdict: listen for the voicemail's beep (replaces any analysis).
+    AwaitBeep {
+        amd: Box<crate::dialer::amd_config::AmdConfig>,
+    },
 }
 
 #[derive(Debug)]
@@ -557,6 +561,13 @@ impl Relay {
             RelayCmd::Analyze { amd, sit } => {
                 self.analysis =
                     Analysis::new(Instant::now().into_std(), amd.as_ref(), sit).map(Box::new);
+                None
+            }
+            RelayCmd::AwaitBeep { amd } => {
+                self.analysis = Some(Box::new(Analysis::await_beep(
+                    Instant::now().into_std(),
+                    &amd,
+                )));
                 None
             }
             RelayCmd::Finish(tx) => Some(tx),

@@ -26,15 +26,20 @@
 //! `maximum_number_of_words` → MACHINE/MAXWORDS; speech in all ≥ `greeting_ms` →
 //! MACHINE/LONGGREETING. Lost packets should be fed as silence frames.
 //!
+//! With `machine_action = "message"`, [`BeepWait`] then listens on for the voicemail's beep
+//! (or the silence after the greeting) so the message starts when the machine records.
+//!
 //! [`corpus`] synthesises labelled clips (seeded) and [`eval`] scores the detectors on them
 //! (`switchboard amd-eval`).
 
+pub mod beep;
 pub mod corpus;
 mod detector;
 pub mod eval;
 mod frame;
 pub mod sit;
 
+pub use beep::{BeepResult, BeepWait, Cue};
 pub use detector::{Amd, AmdResult, Cause, Verdict};
 pub use frame::{FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE};
 pub use sit::{Sit, SitCategory, SitDetector};

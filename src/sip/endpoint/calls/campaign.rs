@@ -14,7 +14,7 @@ use super::{CallRef, CallTimer, MediaCommand, Purpose, Side, State};
 use crate::acd::CallId;
 use crate::call::sipstr;
 use crate::config::{CampaignConfig, MachineAction};
-use crate::dialer::amd::{AmdResult, Verdict};
+use crate::dialer::amd::{AmdResult, BeepResult, Verdict};
 use crate::sdp;
 use crate::sip::endpoint::{Endpoint, Output};
 use crate::sip::message::{header_value, header_values};
@@ -87,6 +87,8 @@ enum Phase {
     Early,
     /// Answered, AMD listening: the lead hears silence until the verdict.
     Analyzing,
+    /// A machine, `machine_action = "message"`: waiting for its beep to leave the message.
+    AwaitingBeep,
     /// Answered by a person: in the queue, the reach timer runs.
     Waiting,
     /// With an agent, or resolved otherwise: nothing more to report.
@@ -581,21 +583,61 @@ impl Endpoint {
                 self.end_call(now, call, "campaign-machine", "system");
             }
             (Verdict::Machine, MachineAction::Message) => {
-                self.resolve(call, DialerEventKind::Machine { left_message: true });
-                if let Some(c) = self.calls.calls.get_mut(&call) {
-                    c.app = App::Goodbye("campaign-machine");
+                // Voicemail records only after its beep: wait for it (or the silence after
+                // the greeting) before playing.
+                if let Some(d) = self.calls.campaigns.calls.get_mut(&call) {
+                    d.phase = Phase::AwaitingBeep;
                 }
-                let msg = cfg.machine_message.iter().cloned().collect();
-                self.play(call, Side::A, msg, false);
+                self.out.push_back(Output::Media(MediaCommand::AwaitBeep {
+                    call,
+                    amd: Box::new(cfg.amd.clone()),
+                }));
+                let guard =
+                    Duration::from_secs(u64::from(cfg.amd.message_max_wait_secs)) + AMD_GRACE;
+                self.set_call_timer(call, CallTimer::CampaignAmd, now + guard);
             }
         }
+    }
+
+    /// The relay heard the machine's beep (or silence, or waited its maximum): leave the
+    /// message now.
+    pub(super) fn campaign_message_cue(&mut self, now: Instant, call: CallRef, r: BeepResult) {
+        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) != Some(Phase::AwaitingBeep) {
+            return;
+        }
+        tracing::info!(
+            call,
+            cue = r.cue.as_str(),
+            after_ms = r.after_ms,
+            "machine message starts"
+        );
+        self.campaign_leave_message(now, call);
+    }
+
+    fn campaign_leave_message(&mut self, now: Instant, call: CallRef) {
+        self.clear_call_timer(call, CallTimer::CampaignAmd);
+        let Some(cfg) = self.campaign_cfg(call).cloned() else {
+            return self.campaign_gone(now, call);
+        };
+        self.resolve(call, DialerEventKind::Machine { left_message: true });
+        if let Some(c) = self.calls.calls.get_mut(&call) {
+            c.app = App::Goodbye("campaign-machine");
+        }
+        let msg = cfg.machine_message.iter().cloned().collect();
+        self.play(call, Side::A, msg, false);
     }
 
     /// The relay never reported a verdict (it should by `total_analysis_ms`): the lead is
     /// not left in silence; they are queued as not sure (a person never hears a machine
     /// message by mistake).
     pub(super) fn campaign_amd_timeout(&mut self, now: Instant, call: CallRef) {
-        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) != Some(Phase::Analyzing) {
+        let phase = self.calls.campaigns.calls.get(&call).map(|d| d.phase);
+        if phase == Some(Phase::AwaitingBeep) {
+            // The relay never gave its cue: the message is not left unplayed.
+            tracing::warn!(call, "no beep cue in time: machine message starts");
+            return self.campaign_leave_message(now, call);
+        }
+        if phase != Some(Phase::Analyzing) {
             return;
         }
         tracing::warn!(call, "no AMD verdict in time: queued as not sure");
@@ -700,6 +742,13 @@ impl Endpoint {
                 call,
                 DialerEventKind::Failed {
                     cause: "hangup-during-amd".into(),
+                },
+            ),
+            // A machine that hung up before its beep: no message was left.
+            Phase::AwaitingBeep => self.resolve(
+                call,
+                DialerEventKind::Machine {
+                    left_message: false,
                 },
             ),
             Phase::Done => {}

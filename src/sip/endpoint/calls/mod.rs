@@ -151,6 +151,12 @@ pub enum MediaCommand {
         amd: Option<crate::dialer::amd_config::AmdConfig>,
         sit: bool,
     },
+    /// After a MACHINE verdict (`machine_action = "message"`): listen to side A for the
+    /// voicemail's beep; `MediaEvent::MessageCue` says when to start the message.
+    AwaitBeep {
+        call: CallRef,
+        amd: Box<crate::dialer::amd_config::AmdConfig>,
+    },
 }
 
 /// Something the relay noticed.
@@ -173,6 +179,8 @@ pub enum MediaEvent {
     SitDetected {
         category: crate::dialer::amd::SitCategory,
     },
+    /// The moment to start a machine message (`MediaCommand::AwaitBeep`).
+    MessageCue(crate::dialer::amd::BeepResult),
 }
 
 /// Call events for logs now, the event bus (gRPC) later.
@@ -495,6 +503,7 @@ impl Endpoint {
             }
             MediaEvent::PlayDone { side, id } => self.on_play_done(now, call, side, id),
             MediaEvent::Amd(r) => self.campaign_amd_result(now, call, r),
+            MediaEvent::MessageCue(r) => self.campaign_message_cue(now, call, r),
             MediaEvent::SitDetected { category } => {
                 self.campaign_sit_detected(now, call, &category.code().to_ascii_lowercase())
             }

@@ -6,7 +6,7 @@ use super::campaign::{answer, campaign, dial_cfg, dialer_events};
 use super::queue::{played, setup, AGENT};
 use super::*;
 use crate::config::{CampaignConfig, MachineAction};
-use crate::dialer::amd::{AmdResult, Cause, SitCategory, Verdict};
+use crate::dialer::amd::{AmdResult, BeepResult, Cause, Cue, SitCategory, Verdict};
 use crate::sip::endpoint::calls::{DialerEventKind, MediaEvent, Side};
 
 fn amd_campaign(action: MachineAction) -> CampaignConfig {
@@ -86,29 +86,108 @@ fn a_machine_is_hung_up_and_counted_machine_without_a_message() {
     assert!(dialer_events(&mut h).is_empty());
 }
 
-#[test]
-fn a_machine_hears_the_message_then_goodbye() {
-    let mut h = setup();
-    let call = answered(&mut h, MachineAction::Message);
-    feed(&mut h, call, verdict(Verdict::Machine, Cause::MaxWords));
+/// The machine verdict with action `message`: the relay is asked to wait for the beep,
+/// nothing plays and nothing is reported yet.
+fn machine_awaiting_beep(h: &mut H) -> (CallRef, Msg) {
+    let (call, invite) = answered_invite(h, MachineAction::Message);
+    feed(h, call, verdict(Verdict::Machine, Cause::MaxWords));
+    let outs = h.take_outs();
+    let wait = outs.iter().find_map(|(_, o)| match o {
+        Output::Media(MediaCommand::AwaitBeep { call: c, amd }) if *c == call => Some(amd),
+        _ => None,
+    });
+    assert_eq!(
+        wait.expect("the relay waits for the beep")
+            .message_max_wait_secs,
+        20
+    );
+    assert!(played(&outs).is_empty(), "no message before the beep");
+    assert!(!outs.iter().any(|(_, o)| matches!(o, Output::Dialer(_))));
+    assert!(h.take_sent_to(TRUNK).is_empty());
+    (call, invite)
+}
+
+fn message_played(h: &mut H) -> u64 {
     let outs = h.take_outs();
     assert!(played(&outs).contains(&(vec!["vm.wav".to_string()], false)));
-    let id = outs
-        .iter()
-        .find_map(|(_, o)| match o {
-            Output::Media(MediaCommand::Play { id, .. }) => Some(*id),
-            _ => None,
-        })
-        .expect("a play id");
     assert!(outs.iter().any(|(_, o)| matches!(
         o,
         Output::Dialer(e) if e.kind == DialerEventKind::Machine { left_message: true }
     )));
+    outs.iter()
+        .find_map(|(_, o)| match o {
+            Output::Media(MediaCommand::Play { id, .. }) => Some(*id),
+            _ => None,
+        })
+        .expect("a play id")
+}
+
+#[test]
+fn a_machine_hears_the_message_after_its_beep_then_goodbye() {
+    let mut h = setup();
+    let (call, _) = machine_awaiting_beep(&mut h);
+    h.advance(Duration::from_secs(4));
+    feed(
+        &mut h,
+        call,
+        MediaEvent::MessageCue(BeepResult {
+            cue: Cue::Beep,
+            after_ms: 4000,
+            beep_hz: Some(1000.0),
+        }),
+    );
+    let id = message_played(&mut h);
     assert!(h.take_sent_to(TRUNK).is_empty(), "the message plays first");
     feed(&mut h, call, MediaEvent::PlayDone { side: Side::A, id });
     assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["BYE"]);
     let cdr = h.take_cdr_ends().remove(0);
     assert_eq!(cdr.end_cause.as_deref(), Some("campaign-machine"));
+    // The guard timer does nothing once the message started.
+    h.advance(Duration::from_secs(30));
+    assert!(played(&h.take_outs()).is_empty());
+}
+
+#[test]
+fn no_cue_from_the_relay_still_leaves_the_message_after_the_max_wait() {
+    let mut h = setup();
+    let _ = machine_awaiting_beep(&mut h);
+    h.advance(Duration::from_secs(20));
+    assert!(played(&h.take_outs()).is_empty());
+    h.advance(Duration::from_secs(2));
+    message_played(&mut h);
+}
+
+#[test]
+fn a_machine_hanging_up_before_its_beep_got_no_message() {
+    let mut h = setup();
+    let (call, invite) = machine_awaiting_beep(&mut h);
+    let bye = format!(
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {TRUNK};branch=z9hG4bKbye3\r\n\
+         Max-Forwards: 70\r\nFrom: {};tag=tk\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 5 BYE\r\n\
+         Content-Length: 0\r\n\r\n",
+        invite.header("To").unwrap(),
+        invite.header("From").unwrap(),
+        invite.header("Call-ID").unwrap()
+    );
+    h.trunk_sends(&bye);
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["200"]);
+    assert_eq!(
+        dialer_events(&mut h),
+        [DialerEventKind::Machine {
+            left_message: false
+        }]
+    );
+    // A late cue is ignored.
+    feed(
+        &mut h,
+        call,
+        MediaEvent::MessageCue(BeepResult {
+            cue: Cue::Silence,
+            after_ms: 3000,
+            beep_hz: None,
+        }),
+    );
+    assert!(played(&h.take_outs()).is_empty());
 }
 
 #[test]
