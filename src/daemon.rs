@@ -540,7 +540,8 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             }
             Output::Acd(ev) => {
                 io.metrics.acd_event(&ev);
-                io.dialer.handle_acd_event(Instant::now(), &ev);
+                io.dialer
+                    .handle_acd_event(Instant::now(), SystemTime::now(), &ev);
                 if let Some(b) = io.api.as_deref_mut() {
                     let mut pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
                     if let crate::acd::EventKind::Offered { call, .. } = &ev.kind {

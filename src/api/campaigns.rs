@@ -73,6 +73,10 @@ pub fn dialer_event(ev: &DialerEvent, unix_ms: i64) -> pb::Event {
         DialerEventKind::Busy => (K::Busy, String::new(), false, String::new()),
         DialerEventKind::NoAnswer => (K::NoAnswer, String::new(), false, String::new()),
         DialerEventKind::Failed { cause } => (K::Failed, cause.clone(), false, String::new()),
+        DialerEventKind::NotDialed { reason } => {
+            (K::NotDialed, reason.clone(), false, String::new())
+        }
+        DialerEventKind::Ended { agent } => (K::Ended, String::new(), false, agent.clone()),
     };
     pb::Event {
         seq: 0,

@@ -33,6 +33,7 @@ fn order() -> CampaignDial {
         attempt_id: 70,
         number: "+15550100".into(),
         vars: vec![("account".into(), "A-42".into())],
+        agent: None,
     }
 }
 
