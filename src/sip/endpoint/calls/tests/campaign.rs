@@ -26,7 +26,7 @@ pub(super) fn campaign() -> CampaignConfig {
     }
 }
 
-fn order() -> CampaignDial {
+pub(super) fn order() -> CampaignDial {
     CampaignDial {
         campaign: "spring".into(),
         lead_id: 7,
