@@ -295,6 +295,18 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
             Some(req) = api_rx.recv() => {
+                if let api::Command::DialPreviewLead { agent, lead_id } = &req.command {
+                    let reply = api::execute_preview_dial(
+                        &mut endpoint,
+                        &mut dialer,
+                        Instant::now(),
+                        SystemTime::now(),
+                        agent,
+                        *lead_id,
+                    );
+                    let _ = req.reply.send(reply);
+                    continue;
+                }
                 if api::is_campaign_command(&req.command) {
                     campaign_command(&mut dialer, &store, req);
                     continue;
@@ -433,7 +445,7 @@ fn campaign_command(
         api::Command::Campaign { campaign, state } => Some((campaign.clone(), *state)),
         _ => None,
     };
-    let reply = api::execute_campaign(dialer, Instant::now(), req.command);
+    let reply = api::execute_campaign(dialer, Instant::now(), SystemTime::now(), req.command);
     let (Some((name, state)), Ok(done)) = (change, &reply) else {
         let _ = req.reply.send(reply);
         return;
