@@ -306,6 +306,18 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             },
             Some((call, ev)) = media_rx.recv() => endpoint.handle_media_event(Instant::now(), call, ev),
             Some(req) = api_rx.recv() => {
+                if let api::Command::DialPreviewLead { agent, lead_id } = &req.command {
+                    let reply = api::execute_preview_dial(
+                        &mut endpoint,
+                        &mut dialer,
+                        Instant::now(),
+                        SystemTime::now(),
+                        agent,
+                        *lead_id,
+                    );
+                    let _ = req.reply.send(reply);
+                    continue;
+                }
                 if api::is_campaign_command(&req.command) {
                     campaign_command(&mut dialer, &store, req);
                     continue;
@@ -444,7 +456,7 @@ fn campaign_command(
         api::Command::Campaign { campaign, state } => Some((campaign.clone(), *state)),
         _ => None,
     };
-    let reply = api::execute_campaign(dialer, Instant::now(), req.command);
+    let reply = api::execute_campaign(dialer, Instant::now(), SystemTime::now(), req.command);
     let (Some((name, state)), Ok(done)) = (change, &reply) else {
         let _ = req.reply.send(reply);
         return;
@@ -551,7 +563,8 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
             }
             Output::Acd(ev) => {
                 io.metrics.acd_event(&ev);
-                io.dialer.handle_acd_event(Instant::now(), &ev);
+                io.dialer
+                    .handle_acd_event(Instant::now(), SystemTime::now(), &ev);
                 if let Some(b) = io.api.as_deref_mut() {
                     let mut pb_ev = b.convert.acd_event(&ev, |id| endpoint.acd_call_uuid(id));
                     if let crate::acd::EventKind::Offered { call, .. } = &ev.kind {

@@ -5,7 +5,9 @@
 //! dialed, answered, connected), records busy and no-answer; a fixed-ratio campaign with
 //! one agent over-dials and the people nobody can take hear the abandon message and are
 //! counted abandoned. A campaign without `numbers` dials from the lead book (imported and
-//! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice.
+//! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice. A preview
+//! campaign shows its agent a lead over gRPC (custom fields and all), skips one, and dials
+//! the next agent first: the agent's phone answers, then the customer's.
 
 mod common;
 
@@ -596,6 +598,16 @@ fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
         got["dials"], 0,
         "no numbers, no agents: nothing to dial: {got}"
     );
+    // Preview rpcs: `control` scope; an agent not logged in is a state to fix, not a name.
+    assert_eq!(got["preview_denied"], "PERMISSION_DENIED", "{got}");
+    assert_eq!(got["preview"], "FAILED_PRECONDITION", "{got}");
+    assert!(
+        got["preview_detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("AgentLogin")),
+        "{got}"
+    );
+    assert_eq!(got["preview_unknown"], "NOT_FOUND", "{got}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     d.kill9();
     let d = Daemon::start_with(dir.path(), port, &d.config);
@@ -650,6 +662,209 @@ fn leads(config: &Path) -> std::collections::HashMap<String, (String, u64, Strin
             )
         })
         .collect()
+}
+
+/// (result, agent) of each attempt at `number` in the lead book, oldest first.
+fn attempts(d: &Daemon, number: &str) -> Vec<(Option<String>, Option<String>)> {
+    let conn = rusqlite::Connection::open(d.dir.join("switchboard.db")).expect("the store");
+    let mut stmt = conn
+        .prepare(
+            "SELECT a.result, a.agent FROM lead_attempts a JOIN leads l ON l.id = a.lead
+             WHERE l.number = ?1 ORDER BY a.id",
+        )
+        .expect("lead_attempts");
+    stmt.query_map([number], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+#[test]
+fn a_preview_agent_sees_a_lead_skips_it_and_dials_the_next_with_their_phone_first() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let text = config_with_leads(
+        dir.path(),
+        port,
+        farm_port,
+        api_port,
+        "mode = \"preview\"\n",
+        "window = { default = \"00:00-24:00\" }",
+    );
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(&config, &text).unwrap();
+    let cfg = config.to_str().unwrap();
+    // Both answer at the farm (last digit 1 and 4).
+    let (first, second) = ("+12015550101", "+12015550104");
+    let csv = dir.path().join("leads.csv");
+    std::fs::write(
+        &csv,
+        format!("phone,name,account\n{first},Ann,A-1\n{second},Eve,A-4\n"),
+    )
+    .unwrap();
+    let report = cli(&[
+        "leads",
+        "import",
+        "--config",
+        cfg,
+        "--campaign",
+        "spring",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(report.contains("2 imported"), "{report}");
+    let d = Daemon::start_with(dir.path(), port, &config);
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    let mut farm = farm(dir.path(), farm_port, 1);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let seen = follow(ch.clone()).await;
+        let mut c = pb::control_client::ControlClient::new(ch.clone());
+        let get = |c: &mut pb::control_client::ControlClient<Channel>| {
+            let mut c = c.clone();
+            async move {
+                c.get_preview_lead(authed(
+                    pb::GetPreviewLeadRequest {
+                        agent: "1002".into(),
+                    },
+                    CONTROL,
+                ))
+                .await
+                .map(|r| r.into_inner().lead.expect("a lead in the reply"))
+            }
+        };
+        // Stopped (enabled = false): a state to fix, said so.
+        let e = get(&mut c).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+        assert!(e.message().contains("StartCampaign"), "{e:?}");
+        start(ch.clone(), ADMIN, "spring").await.expect("started");
+        let lead = get(&mut c).await.expect("the first lead");
+        assert_eq!(
+            (lead.number.as_str(), lead.name.as_str(), lead.attempt_no),
+            (first, "Ann", 1)
+        );
+        assert_eq!(lead.fields.get("account").map(String::as_str), Some("A-1"));
+        assert_eq!(
+            get(&mut c).await.unwrap(),
+            lead,
+            "the same lead until dialed or skipped"
+        );
+        // Pacing dials nothing in preview mode.
+        assert_eq!(spring(ch.clone()).await.dials, 0);
+        let wrong = c
+            .dial_preview_lead(authed(
+                pb::PreviewLeadRequest {
+                    agent: "1002".into(),
+                    lead_id: lead.lead_id + 1,
+                },
+                CONTROL,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.code(), Code::InvalidArgument, "{wrong:?}");
+        c.skip_preview_lead(authed(
+            pb::PreviewLeadRequest {
+                agent: "1002".into(),
+                lead_id: lead.lead_id,
+            },
+            CONTROL,
+        ))
+        .await
+        .expect("skipped");
+        let next = get(&mut c).await.expect("the next lead");
+        assert_eq!((next.number.as_str(), next.name.as_str()), (second, "Eve"));
+        assert_eq!(next.fields.get("account").map(String::as_str), Some("A-4"));
+        let dialed = c
+            .dial_preview_lead(authed(
+                pb::PreviewLeadRequest {
+                    agent: "1002".into(),
+                    lead_id: next.lead_id,
+                },
+                CONTROL,
+            ))
+            .await
+            .expect("dialed")
+            .into_inner();
+        assert_eq!(dialed.attempt_id, next.attempt_id);
+        assert!(!dialed.call_id.is_empty());
+        wait_stats(&ch, 30, "the preview call connected", |s| {
+            s.connected == 1 && s.dials == 1
+        })
+        .await;
+        use pb::CampaignEventKind as K;
+        let evs: Vec<(K, String)> = campaign_events(&seen)
+            .into_iter()
+            .filter(|(call, ..)| *call == dialed.call_id)
+            .map(|(_, k, a)| (k, a))
+            .collect();
+        assert_eq!(
+            evs,
+            [
+                (K::Dialed, String::new()),
+                (K::Answered, String::new()),
+                (K::Connected, "1002".to_string())
+            ],
+        );
+        // The agent hears the customer's tone, then hangs up.
+        assert!(
+            poll_until(Duration::from_secs(10), || dec_bytes(&bob) > 48_000),
+            "the agent decoded no audio:\n{}",
+            bob.log()
+        );
+        let resp = bob.command("hangup", "");
+        assert!(resp.contains("\"ok\":true"), "{resp}");
+        assert_hears(&bob, 1000.0, 440.0);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while !campaign_events(&seen)
+            .iter()
+            .any(|(call, k, _)| *call == dialed.call_id && *k == K::Ended)
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no ENDED event: {:#?}",
+                campaign_events(&seen)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let s = spring(ch.clone()).await;
+        assert_eq!(
+            (s.answered, s.in_progress, s.abandoned),
+            (1, 0, 0),
+            "{s:#?}"
+        );
+    });
+    let cdr = campaign_cdr(&d, second);
+    assert!(cdr.answered);
+    assert_eq!(cdr.agent.as_deref(), Some("1002"));
+    assert_eq!(cdr.trunk.as_deref(), Some("farm"));
+    assert!(cdr.a_to_b > 0 && cdr.b_to_a > 0, "RTP both ways: {cdr:?}");
+    assert_eq!(dialled(&d, first), 0, "the skipped lead was never dialed");
+    assert_eq!(
+        attempts(&d, second),
+        [(Some("connected".into()), Some("1002".into()))]
+    );
+    assert_eq!(
+        attempts(&d, first),
+        [(Some("skipped".into()), Some("1002".into()))]
+    );
+    let book = leads(&config);
+    assert_eq!(book[second].2, "connected", "{book:?}");
+    assert_eq!(
+        book[first].1, 0,
+        "a skip does not count as an attempt: {book:?}"
+    );
+    assert_eq!(
+        farm.wait(Duration::from_secs(30)),
+        Some(true),
+        "the customer's scenario completed: {}",
+        std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
+    );
 }
 
 /// Campaign CDRs that dialled `number`.

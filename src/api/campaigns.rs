@@ -1,7 +1,7 @@
 //! Outbound campaigns over the API: `ListCampaigns` and Start/Pause/Stop run on the dialer
 //! runtime in the main loop; campaign call steps become `CampaignEvent`s on the bus.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tonic::Status;
 
@@ -32,8 +32,21 @@ pub fn campaign_info(v: &CampaignView) -> pb::CampaignInfo {
 }
 
 /// Carry out a campaign command on the runtime (in the main loop).
-pub fn execute(runtime: &mut Runtime, now: Instant, cmd: Command) -> Result<ApiReply, Status> {
+pub fn execute(
+    runtime: &mut Runtime,
+    now: Instant,
+    wall: SystemTime,
+    cmd: Command,
+) -> Result<ApiReply, Status> {
     match cmd {
+        Command::GetPreviewLead { agent } => runtime
+            .preview_next(wall, &agent)
+            .map(|l| ApiReply::PreviewLead(super::preview::lead_pb(l)))
+            .map_err(super::preview::preview_error),
+        Command::SkipPreviewLead { agent, lead_id } => runtime
+            .preview_skip(wall, &agent, lead_id)
+            .map(|()| ApiReply::Done)
+            .map_err(super::preview::preview_error),
         Command::ListCampaigns => Ok(ApiReply::Campaigns(
             runtime.campaigns().iter().map(campaign_info).collect(),
         )),
@@ -56,7 +69,13 @@ pub fn execute(runtime: &mut Runtime, now: Instant, cmd: Command) -> Result<ApiR
 
 /// Whether the command is the runtime's to run.
 pub fn is_campaign_command(cmd: &Command) -> bool {
-    matches!(cmd, Command::ListCampaigns | Command::Campaign { .. })
+    matches!(
+        cmd,
+        Command::ListCampaigns
+            | Command::Campaign { .. }
+            | Command::GetPreviewLead { .. }
+            | Command::SkipPreviewLead { .. }
+    )
 }
 
 /// A campaign call's step as a bus event (payload field 23).
@@ -73,6 +92,10 @@ pub fn dialer_event(ev: &DialerEvent, unix_ms: i64) -> pb::Event {
         DialerEventKind::Busy => (K::Busy, String::new(), false, String::new()),
         DialerEventKind::NoAnswer => (K::NoAnswer, String::new(), false, String::new()),
         DialerEventKind::Failed { cause } => (K::Failed, cause.clone(), false, String::new()),
+        DialerEventKind::NotDialed { reason } => {
+            (K::NotDialed, reason.clone(), false, String::new())
+        }
+        DialerEventKind::Ended { agent } => (K::Ended, String::new(), false, agent.clone()),
     };
     pb::Event {
         seq: 0,

@@ -41,6 +41,19 @@ pub enum Command {
         campaign: String,
         state: crate::dialer::runtime::RunState,
     },
+    /// Run by the dialer runtime (see `campaigns::execute`).
+    GetPreviewLead {
+        agent: String,
+    },
+    SkipPreviewLead {
+        agent: String,
+        lead_id: i64,
+    },
+    /// Run by the dialer runtime and the endpoint (see `preview::dial`).
+    DialPreviewLead {
+        agent: String,
+        lead_id: i64,
+    },
     /// `side` None: the customer.
     Hold {
         call_id: String,
@@ -109,6 +122,11 @@ pub enum ApiReply {
     Monitor(String),
     Campaigns(Vec<pb::CampaignInfo>),
     Campaign(pb::CampaignInfo),
+    PreviewLead(pb::PreviewLead),
+    PreviewDialed {
+        call_id: String,
+        attempt_id: i64,
+    },
     /// The side put on hold.
     Held(Side),
     /// What a transfer target turned out to be (extension | queue | number).
@@ -235,7 +253,11 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
                     Status::failed_precondition(why)
                 }
             }),
-        Command::ListCampaigns | Command::Campaign { .. } => Err(Status::internal(
+        Command::ListCampaigns
+        | Command::Campaign { .. }
+        | Command::GetPreviewLead { .. }
+        | Command::SkipPreviewLead { .. }
+        | Command::DialPreviewLead { .. } => Err(Status::internal(
             "campaign commands are run by the dialer runtime",
         )),
         Command::Hold { call_id, side } => endpoint

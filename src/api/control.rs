@@ -28,6 +28,17 @@ fn required(field: &str, value: &str) -> Result<String, Status> {
     }
 }
 
+/// (agent, lead_id) of a Dial/SkipPreviewLead request.
+fn preview_args(r: &pb::PreviewLeadRequest) -> Result<(String, i64), Status> {
+    let agent = required("agent", &r.agent)?;
+    if r.lead_id <= 0 {
+        return Err(Status::invalid_argument(
+            "`lead_id` is required: PreviewLead.lead_id from GetPreviewLead",
+        ));
+    }
+    Ok((agent, r.lead_id))
+}
+
 impl ControlService {
     async fn run(&self, command: Command) -> Result<ApiReply, Status> {
         let (reply, rx) = oneshot::channel();
@@ -241,6 +252,52 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::CampaignRequest>,
     ) -> Result<Response<pb::CampaignResponse>, Status> {
         self.campaign(req, RunState::Stopped).await
+    }
+
+    async fn get_preview_lead(
+        &self,
+        req: Request<pb::GetPreviewLeadRequest>,
+    ) -> Result<Response<pb::GetPreviewLeadResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let agent = required("agent", &req.get_ref().agent)?;
+        match self.run(Command::GetPreviewLead { agent }).await? {
+            ApiReply::PreviewLead(lead) => Ok(Response::new(pb::GetPreviewLeadResponse {
+                lead: Some(lead),
+            })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn dial_preview_lead(
+        &self,
+        req: Request<pb::PreviewLeadRequest>,
+    ) -> Result<Response<pb::DialPreviewLeadResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let (agent, lead_id) = preview_args(req.get_ref())?;
+        match self
+            .run(Command::DialPreviewLead { agent, lead_id })
+            .await?
+        {
+            ApiReply::PreviewDialed {
+                call_id,
+                attempt_id,
+            } => Ok(Response::new(pb::DialPreviewLeadResponse {
+                call_id,
+                attempt_id,
+            })),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    async fn skip_preview_lead(
+        &self,
+        req: Request<pb::PreviewLeadRequest>,
+    ) -> Result<Response<pb::SkipPreviewLeadResponse>, Status> {
+        self.tokens.check(&req, ApiScope::Control)?;
+        let (agent, lead_id) = preview_args(req.get_ref())?;
+        self.run(Command::SkipPreviewLead { agent, lead_id })
+            .await?;
+        Ok(Response::new(pb::SkipPreviewLeadResponse {}))
     }
 
     async fn hold(

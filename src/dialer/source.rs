@@ -59,7 +59,28 @@ pub enum AttemptResult {
 pub trait LeadSource {
     /// The next lead of `campaign` that may be dialed at `now` (window, retry time, DNC, max
     /// attempts all checked), or None. Records the attempt before returning.
+    /// Never a personal callback: those wait for their agent (`next_personal_callback`).
     fn next_lead(&mut self, now: SystemTime, campaign: &str) -> Option<LeadDial>;
+    /// Preview mode: the next lead for `agent` to look at: its own personal callbacks first,
+    /// then the campaign's due leads, never another agent's personal callback. Recorded as
+    /// for `next_lead`, with `LeadDial.agent = Some(agent)`.
+    fn next_lead_for_agent(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Option<LeadDial>;
+    /// `agent`'s due personal callback, if any (the runtime dials it to that agent first,
+    /// when the agent is free). Recorded as for `next_lead`.
+    fn next_personal_callback(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Option<LeadDial>;
+    /// Preview mode: the agent passed on the lead of `attempt_id` (from
+    /// `next_lead_for_agent`): it goes back to the line, the attempt does not count.
+    fn skip(&mut self, now: SystemTime, attempt_id: i64) -> Result<(), String>;
     /// The attempt's outcome; schedules the retry the campaign's rules ask for.
     fn handle_attempt(&mut self, now: SystemTime, attempt_id: i64, result: &AttemptResult);
     /// An agent's disposition for the lead of `attempt_id`. `callback_at` schedules a callback

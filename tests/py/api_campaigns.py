@@ -4,8 +4,11 @@
 Usage: api_campaigns.py HOST:PORT READ_TOKEN ADMIN_TOKEN CAMPAIGN
 Generates stubs from proto/ (like api_subscribe.py), then: ListCampaigns with the read token;
 StartCampaign with the read token (must be PERMISSION_DENIED); StartCampaign with the admin
-token; ListCampaigns again. Prints one JSON object: {"before": state, "denied": code,
-"started": state, "after": state, "dials": n}. Exits 1 on an unexpected RPC error.
+token; ListCampaigns again; GetPreviewLead with the read token (PERMISSION_DENIED: it needs
+`control`), then with the admin token for agent 1002 (not logged in) and for an agent that
+does not exist. Prints one JSON object: {"before": state, "denied": code, "started": state,
+"after": state, "dials": n, "preview_denied": code, "preview": code, "preview_detail": text,
+"preview_unknown": code}. Exits 1 on an unexpected RPC error.
 """
 import json
 import os
@@ -61,6 +64,18 @@ def main():
             after = state(read)
             result["after"] = after.state
             result["dials"] = after.dials
+
+            def preview(token, agent):
+                try:
+                    r = c.GetPreviewLead(control_pb2.GetPreviewLeadRequest(agent=agent),
+                                         metadata=auth(token), timeout=10)
+                    return "OK", r.lead.number
+                except grpc.RpcError as e:
+                    return e.code().name, e.details()
+
+            result["preview_denied"] = preview(read, "1002")[0]
+            result["preview"], result["preview_detail"] = preview(admin, "1002")
+            result["preview_unknown"] = preview(admin, "nobody")[0]
             print(json.dumps(result), flush=True)
             return 0
 

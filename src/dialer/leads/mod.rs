@@ -216,7 +216,7 @@ impl LeadBook {
 
 impl LeadSource for LeadBook {
     fn next_lead(&mut self, now: SystemTime, campaign: &str) -> Option<LeadDial> {
-        match self.try_next_lead(now, campaign, None) {
+        match self.try_next_lead(now, campaign, select::Pick::Anyone) {
             Ok(l) => l,
             Err(e) => {
                 // Nothing was committed: no lead is dialed, the runtime asks again later.
@@ -224,6 +224,36 @@ impl LeadSource for LeadBook {
                 None
             }
         }
+    }
+
+    fn next_lead_for_agent(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Option<LeadDial> {
+        logged(
+            campaign,
+            "next_lead_for_agent",
+            self.try_next_lead(now, campaign, select::Pick::Agent(agent)),
+        )
+    }
+
+    fn next_personal_callback(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Option<LeadDial> {
+        logged(
+            campaign,
+            "next_personal_callback",
+            self.try_next_lead(now, campaign, select::Pick::PersonalOf(agent)),
+        )
+    }
+
+    fn skip(&mut self, now: SystemTime, attempt_id: i64) -> Result<(), String> {
+        LeadBook::skip(self, now, attempt_id).map_err(|e| e.to_string())
     }
 
     fn handle_attempt(&mut self, now: SystemTime, attempt_id: i64, result: &AttemptResult) {
@@ -244,6 +274,14 @@ impl LeadSource for LeadBook {
         self.try_handle_disposition(now, attempt_id, disposition, agent, callback_at, personal)
             .map_err(|e| e.to_string())
     }
+}
+
+/// A selection's lead, its error logged: nothing was committed, the runtime asks again later.
+fn logged(campaign: &str, what: &str, r: Result<Option<LeadDial>, LeadError>) -> Option<LeadDial> {
+    r.unwrap_or_else(|e| {
+        tracing::error!(campaign, error = %e, "lead book: {what} failed");
+        None
+    })
 }
 
 /// Unix ms (times before 1970 clamp to 0).

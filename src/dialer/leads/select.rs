@@ -18,6 +18,36 @@ use crate::dialer::source::LeadDial;
 /// the customer, kept even after the last regular attempt.
 const ORDER: [&str; 3] = ["callback", "retry", "new"];
 
+/// Whose leads a selection may hand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick<'a> {
+    /// The campaign's leads for whichever agent takes them: never a personal callback (it
+    /// belongs to one agent, who must be free when it is dialed).
+    Anyone,
+    /// Preview: `agent`'s personal callbacks and the campaign's leads.
+    Agent(&'a str),
+    /// Only `agent`'s personal callbacks.
+    PersonalOf(&'a str),
+}
+
+impl<'a> Pick<'a> {
+    /// The `pick` query's mode parameter.
+    fn mode(self) -> i64 {
+        match self {
+            Pick::Anyone => 0,
+            Pick::Agent(_) => 1,
+            Pick::PersonalOf(_) => 2,
+        }
+    }
+
+    fn agent(self) -> Option<&'a str> {
+        match self {
+            Pick::Anyone => None,
+            Pick::Agent(a) | Pick::PersonalOf(a) => Some(a),
+        }
+    }
+}
+
 impl LeadBook {
     /// Preview mode: the next lead for `agent` to look at (its personal callbacks and
     /// everyone's due leads, never another agent's personal callbacks). The attempt is
@@ -29,23 +59,33 @@ impl LeadBook {
         campaign: &str,
         agent: &str,
     ) -> Result<Option<LeadDial>, LeadError> {
-        self.try_next_lead(now, campaign, Some(agent))
+        self.try_next_lead(now, campaign, Pick::Agent(agent))
     }
 
-    /// `next_lead` with the error: `agent` restricts personal callbacks to that agent (preview
-    /// mode); None hands out every due callback, personal ones with `LeadDial.agent` set.
+    /// `agent`'s due personal callback (the oldest), recorded as for `next_lead`.
+    pub fn next_personal_callback(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Result<Option<LeadDial>, LeadError> {
+        self.try_next_lead(now, campaign, Pick::PersonalOf(agent))
+    }
+
+    /// `next_lead` with the error, for the leads `who` may have.
     pub fn try_next_lead(
         &mut self,
         now: SystemTime,
         campaign: &str,
-        agent: Option<&str>,
+        who: Pick<'_>,
     ) -> Result<Option<LeadDial>, LeadError> {
+        let agent = who.agent();
         let rules = self.rules_of(campaign);
         let now_ms = ms(now);
         let tx = self.conn.transaction()?;
         let open = open_zones(&tx, &rules, campaign, now)?;
         let dial = loop {
-            let Some(id) = pick(&tx, campaign, &open, now_ms, agent)? else {
+            let Some(id) = pick(&tx, campaign, &open, now_ms, who)? else {
                 break None;
             };
             let lead = load(&tx, id)?;
@@ -120,19 +160,26 @@ fn pick(
     campaign: &str,
     open: &[String],
     now_ms: i64,
-    agent: Option<&str>,
+    who: Pick<'_>,
 ) -> Result<Option<i64>, LeadError> {
+    // ?6: 0 anyone (no personal callbacks), 1 an agent (theirs too), 2 only theirs.
     let mut stmt = tx.prepare_cached(
         "SELECT next_at_ms, id FROM leads INDEXED BY leads_due
          WHERE campaign = ?1 AND state = ?2 AND tz = ?3 AND next_at_ms <= ?4
-           AND (?5 IS NULL OR callback_agent IS NULL OR callback_agent = ?5)
+           AND CASE ?6
+               WHEN 0 THEN callback_agent IS NULL
+               WHEN 1 THEN callback_agent IS NULL OR callback_agent = ?5
+               ELSE callback_agent = ?5 END
          ORDER BY next_at_ms, id LIMIT 1",
     )?;
-    for state in ORDER {
+    let (mode, agent) = (who.mode(), who.agent());
+    // Personal callbacks are always in state `callback`: the other states cannot match.
+    let states: &[&str] = if mode == 2 { &ORDER[..1] } else { &ORDER };
+    for &state in states {
         let mut best: Option<(i64, i64)> = None;
         for tz in open {
             let row: Option<(i64, i64)> = stmt
-                .query_row(params![campaign, state, tz, now_ms, agent], |r| {
+                .query_row(params![campaign, state, tz, now_ms, agent, mode], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()?;

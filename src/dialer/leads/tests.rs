@@ -601,9 +601,27 @@ fn personal_callbacks_go_to_their_agent_only() {
     assert_eq!(other.number, "+12015550102");
     assert_eq!(other.agent.as_deref(), Some("1002"));
     b.skip(t2, other.attempt_id).unwrap();
-    // The predictive side hands it out, bound to its agent.
-    let cb = b.next_lead(t2, C).unwrap();
+    // Pacing's dials never get it: it waits for its agent.
+    assert_eq!(b.next_lead(t2, C), None);
+    assert_eq!(b.next_personal_callback(t2, C, "1002").unwrap(), None);
+    let cb = b.next_personal_callback(t2, C, "1001").unwrap().unwrap();
     assert_eq!((cb.lead_id, cb.agent.as_deref()), (l.lead_id, Some("1001")));
+    // Its agent does not take it: it stays theirs, later.
+    b.handle_attempt(
+        t2,
+        cb.attempt_id,
+        &AttemptResult::NotDialed {
+            reason: "agent-unanswered".into(),
+        },
+    );
+    assert_eq!(b.next_personal_callback(t2, C, "1001").unwrap(), None);
+    let t3 = t2 + secs(LeadRules::default().retry_skipped_secs);
+    assert_eq!(b.next_lead(t3, C).map(|l| l.lead_id), Some(other.lead_id));
+    let cb = b.next_lead_for_agent(t3, C, "1001").unwrap().unwrap();
+    assert_eq!(
+        cb.lead_id, l.lead_id,
+        "preview shows an agent their callback first"
+    );
     // A personal callback needs its agent.
     assert!(b
         .handle_disposition(t2, cb.attempt_id, "callback", None, Some(t2), true)

@@ -1,7 +1,8 @@
 //! An in-memory lead source: a list of numbers dialled in order, each until it connects or
 //! runs out of attempts (`max_attempts`), retried after the campaign's retry delays. It
 //! stands in for the lead book (SQLite, CSV import, DNC, calling windows) behind the same
-//! `LeadSource` trait; it keeps nothing across restarts.
+//! `LeadSource` trait; it keeps nothing across restarts. Callbacks an agent schedules are
+//! kept (a personal one only for its agent), as the lead book keeps them.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -16,6 +17,26 @@ struct Lead {
     attempts: u32,
     /// Dialable from then on (None: in progress or finished).
     next_at: Option<SystemTime>,
+    /// A personal callback: only this agent may take it.
+    agent: Option<String>,
+}
+
+/// Whose leads a selection may hand out (as the lead book's `Pick`).
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    Anyone,
+    Agent(&'a str),
+    PersonalOf(&'a str),
+}
+
+impl Who<'_> {
+    fn may_take(self, owner: Option<&str>) -> bool {
+        match (self, owner) {
+            (Who::Anyone, o) => o.is_none(),
+            (Who::Agent(a), o) => o.is_none_or(|o| o == a),
+            (Who::PersonalOf(a), o) => o == Some(a),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +66,7 @@ impl MemoryLeads {
                 number: n.clone(),
                 attempts: 0,
                 next_at: Some(SystemTime::UNIX_EPOCH),
+                agent: None,
             });
         }
     }
@@ -56,14 +78,23 @@ impl MemoryLeads {
             .filter(|l| l.campaign == campaign && l.next_at.is_some())
             .count()
     }
-}
 
-impl LeadSource for MemoryLeads {
-    fn next_lead(&mut self, now: SystemTime, campaign: &str) -> Option<LeadDial> {
+    /// The first due lead `who` may take, personal callbacks first; its attempt starts.
+    fn take(&mut self, now: SystemTime, campaign: &str, who: Who<'_>) -> Option<LeadDial> {
+        let due = |l: &Lead| {
+            l.campaign == campaign
+                && l.next_at.is_some_and(|t| t <= now)
+                && who.may_take(l.agent.as_deref())
+        };
         let i = self
             .leads
             .iter()
-            .position(|l| l.campaign == campaign && l.next_at.is_some_and(|t| t <= now))?;
+            .position(|l| due(l) && l.agent.is_some())
+            .or_else(|| self.leads.iter().position(due))?;
+        let to_agent = match who {
+            Who::Anyone => None,
+            Who::Agent(a) | Who::PersonalOf(a) => Some(a.to_string()),
+        };
         let l = &mut self.leads[i];
         l.attempts += 1;
         l.next_at = None;
@@ -77,8 +108,48 @@ impl LeadSource for MemoryLeads {
             number: l.number.clone(),
             name: None,
             fields: Default::default(),
-            agent: None,
+            agent: to_agent,
         })
+    }
+}
+
+impl LeadSource for MemoryLeads {
+    fn next_lead(&mut self, now: SystemTime, campaign: &str) -> Option<LeadDial> {
+        self.take(now, campaign, Who::Anyone)
+    }
+
+    fn next_lead_for_agent(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Option<LeadDial> {
+        self.take(now, campaign, Who::Agent(agent))
+    }
+
+    fn next_personal_callback(
+        &mut self,
+        now: SystemTime,
+        campaign: &str,
+        agent: &str,
+    ) -> Option<LeadDial> {
+        self.take(now, campaign, Who::PersonalOf(agent))
+    }
+
+    fn skip(&mut self, now: SystemTime, attempt_id: i64) -> Result<(), String> {
+        let &i = self
+            .attempts
+            .get(&attempt_id)
+            .ok_or_else(|| format!("no attempt {attempt_id}"))?;
+        let l = &mut self.leads[i];
+        if l.next_at.is_some() {
+            return Err(format!("attempt {attempt_id} is over"));
+        }
+        let rules = self.rules.get(&l.campaign).cloned().unwrap_or_default();
+        l.attempts = l.attempts.saturating_sub(1);
+        l.next_at = Some(now + Duration::from_secs(rules.retry_skipped_secs));
+        self.attempts.remove(&attempt_id);
+        Ok(())
     }
 
     fn handle_attempt(&mut self, now: SystemTime, attempt_id: i64, result: &AttemptResult) {
@@ -97,11 +168,20 @@ impl LeadSource for MemoryLeads {
             AttemptResult::NoAnswer => Some(rules.retry_no_answer_secs),
             AttemptResult::Failed { .. } => Some(rules.retry_failed_secs),
             // Never reached the network: it does not use up an attempt.
+            // A personal callback stays its agent's, and waits a while: its agent just
+            // did not take it (the lead book's `retry_skipped_secs`).
             AttemptResult::NotDialed { .. } => {
                 l.attempts = l.attempts.saturating_sub(1);
-                Some(0)
+                let wait = if l.agent.is_some() {
+                    rules.retry_skipped_secs
+                } else {
+                    0
+                };
+                l.next_at = Some(now + Duration::from_secs(wait));
+                return;
             }
         };
+        l.agent = None;
         l.next_at = retry
             .filter(|_| l.attempts < rules.max_attempts)
             .map(|s| now + Duration::from_secs(s));
@@ -112,9 +192,9 @@ impl LeadSource for MemoryLeads {
         _now: SystemTime,
         attempt_id: i64,
         disposition: &str,
-        _agent: Option<&str>,
-        _callback_at: Option<SystemTime>,
-        _personal: bool,
+        agent: Option<&str>,
+        callback_at: Option<SystemTime>,
+        personal: bool,
     ) -> Result<(), String> {
         let &i = self
             .attempts
@@ -124,6 +204,10 @@ impl LeadSource for MemoryLeads {
         let rules = self.rules.get(&l.campaign).cloned().unwrap_or_default();
         if rules.final_dispositions.iter().any(|d| d == disposition) {
             l.next_at = None;
+            l.agent = None;
+        } else if let Some(at) = callback_at {
+            l.next_at = Some(at);
+            l.agent = agent.filter(|_| personal).map(str::to_string);
         }
         Ok(())
     }

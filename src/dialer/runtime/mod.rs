@@ -5,7 +5,7 @@
 //! ```text
 //! loop {
 //!     runtime.handle_dialer_event(now, wall, &ev)      // Output::Dialer from the endpoint
-//!     runtime.handle_acd_event(now, &ev)               // agent states of campaign members
+//!     runtime.handle_acd_event(now, wall, &ev)         // agent states of campaign members
 //!     runtime.handle_timeout(now)                      // at runtime.poll_timeout()
 //!     while let Some(order) = runtime.poll_dial(now, wall) {
 //!         let placed = endpoint.dial_campaign(now, order.clone());
@@ -13,18 +13,26 @@
 //!     }
 //! }
 //! ```
+//!
+//! Preview campaigns: agents ask `preview_next`, then `preview_dial` (an agent-first order
+//! out of `poll_dial`) or `preview_skip` (`preview.rs`). Personal callbacks are dialed to
+//! their agent first, in every mode (`personal.rs`).
 
 mod agents;
 pub mod book;
 pub mod memory;
+mod personal;
+pub mod preview;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_preview;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::pacing::{CampaignId, DialId, DialOutcome, Pacing, PacingError};
-use super::source::{AttemptResult, LeadSource};
+use super::source::{AttemptResult, LeadDial, LeadSource};
 use crate::config::CampaignConfig;
 use crate::sip::endpoint::calls::{
     CallRef, CampaignDial, DialError, DialerEvent, DialerEventKind, DispositionSet,
@@ -125,6 +133,11 @@ struct Dial {
     attempt_id: i64,
     /// A person answered and waits (pacing has been told `Human`).
     waiting: bool,
+    /// An agent-first dial: the agent whose phone rings first.
+    agent: Option<String>,
+    /// Pacing knows of it (at once for a paced dial; an agent-first dial once its lead is
+    /// dialed, since until then the agent may still refuse and no dial happens).
+    placed: bool,
 }
 
 pub struct Runtime {
@@ -142,6 +155,26 @@ pub struct Runtime {
     connected: HashMap<String, (usize, i64)>,
     /// The same UUIDs by connect time, to forget them after the disposition window.
     connected_order: VecDeque<(Instant, String)>,
+    /// Preview: the lead each agent was shown and has not dialed or skipped yet.
+    previews: HashMap<String, LeadDial>,
+    /// When to look again for personal callbacks come due for agents already ready.
+    next_sweep: Option<Instant>,
+}
+
+/// The order for a lead (`agent`: dial that agent first).
+fn order_of(lead: LeadDial, agent: Option<String>) -> CampaignDial {
+    let mut vars: Vec<(String, String)> = lead.fields.into_iter().collect();
+    if let Some(n) = lead.name {
+        vars.push(("name".into(), n));
+    }
+    CampaignDial {
+        campaign: lead.campaign,
+        lead_id: lead.lead_id,
+        attempt_id: lead.attempt_id,
+        number: lead.number,
+        vars,
+        agent,
+    }
 }
 
 /// The human-readable mode name.
@@ -207,6 +240,8 @@ impl Runtime {
             sources: vec![source],
             connected: HashMap::new(),
             connected_order: VecDeque::new(),
+            previews: HashMap::new(),
+            next_sweep: None,
         })
     }
 
@@ -246,6 +281,10 @@ impl Runtime {
 
     /// The next dial to place, asking the lead source for the leads pacing wants.
     pub fn poll_dial(&mut self, now: Instant, wall: SystemTime) -> Option<CampaignDial> {
+        if self.next_sweep.is_none_or(|t| t <= now) {
+            self.next_sweep = Some(now + personal::SWEEP);
+            self.sweep_personal(now, wall);
+        }
         loop {
             if let Some(o) = self.orders.pop_front() {
                 return Some(o);
@@ -266,19 +305,7 @@ impl Runtime {
             let mut missing = 0;
             for _ in 0..req.count {
                 match self.sources[source].next_lead(wall, &name) {
-                    Some(lead) => {
-                        let mut vars: Vec<(String, String)> = lead.fields.into_iter().collect();
-                        if let Some(n) = lead.name {
-                            vars.push(("name".into(), n));
-                        }
-                        self.orders.push_back(CampaignDial {
-                            campaign: name.clone(),
-                            lead_id: lead.lead_id,
-                            attempt_id: lead.attempt_id,
-                            number: lead.number,
-                            vars,
-                        });
-                    }
+                    Some(lead) => self.orders.push_back(order_of(lead, None)),
                     None => missing += 1,
                 }
             }
@@ -304,6 +331,35 @@ impl Runtime {
         };
         let c = &mut self.campaigns[ci];
         match placed {
+            Ok(call) if order.agent.is_some() => {
+                let id = DialId(self.next_dial);
+                self.next_dial += 1;
+                self.dials.insert(
+                    call,
+                    Dial {
+                        id,
+                        campaign: ci,
+                        attempt_id: order.attempt_id,
+                        waiting: false,
+                        agent: order.agent.clone(),
+                        placed: false,
+                    },
+                );
+            }
+            Err(e) if order.agent.is_some() => {
+                tracing::info!(campaign = %order.campaign, agent = ?order.agent, error = %e, "agent-first dial not placed");
+                let source = c.source;
+                if let Some(a) = &order.agent {
+                    self.agents.release(&mut self.pacing, now, a);
+                }
+                self.sources[source].handle_attempt(
+                    wall,
+                    order.attempt_id,
+                    &AttemptResult::NotDialed {
+                        reason: e.to_string(),
+                    },
+                );
+            }
             Ok(call) => {
                 let id = DialId(self.next_dial);
                 self.next_dial += 1;
@@ -319,6 +375,8 @@ impl Runtime {
                         campaign: ci,
                         attempt_id: order.attempt_id,
                         waiting: false,
+                        agent: None,
+                        placed: true,
                     },
                 );
             }
@@ -338,13 +396,51 @@ impl Runtime {
 
     /// A step of a campaign call (from `Output::Dialer`).
     pub fn handle_dialer_event(&mut self, now: Instant, wall: SystemTime, ev: &DialerEvent) {
+        if let DialerEventKind::Ended { agent } = &ev.kind {
+            // The dial resolved at its connect; its agent is free again.
+            return self.agents.call_ended(&mut self.pacing, now, agent);
+        }
         let Some(d) = self.dials.get_mut(&ev.call) else {
             return;
         };
         let (id, ci, attempt) = (d.id, d.campaign, d.attempt_id);
         let outcome = |o| (Some(o), None::<AttemptResult>);
         let (pacing_outcome, result) = match &ev.kind {
-            DialerEventKind::Dialed => return,
+            DialerEventKind::Dialed => {
+                if let (Some(agent), false) = (d.agent.clone(), d.placed) {
+                    // The agent took the call and their lead is dialed: a dial as any
+                    // other for pacing and the figures from now on.
+                    d.placed = true;
+                    let c = &mut self.campaigns[ci];
+                    if let Err(e) = self.pacing.handle_dial_placed(now, c.id, id) {
+                        tracing::warn!(error = %e, "pacing refused an agent-first dial");
+                    }
+                    c.stats.dials += 1;
+                    c.stats.in_progress += 1;
+                    self.agents.release(&mut self.pacing, now, &agent);
+                }
+                return;
+            }
+            DialerEventKind::NotDialed { reason } => {
+                if d.placed {
+                    // Only an agent-first dial before its lead was dialed says this.
+                    return;
+                }
+                if let Some(agent) = d.agent.clone() {
+                    self.agents.release(&mut self.pacing, now, &agent);
+                }
+                let source = self.campaigns[ci].source;
+                self.sources[source].handle_attempt(
+                    wall,
+                    attempt,
+                    &AttemptResult::NotDialed {
+                        reason: reason.clone(),
+                    },
+                );
+                self.dials.remove(&ev.call);
+                return;
+            }
+            DialerEventKind::Ended { .. } => return,
             DialerEventKind::Answered => {
                 d.waiting = true;
                 self.campaigns[ci].stats.answered += 1;
@@ -418,7 +514,13 @@ impl Runtime {
             self.sources[source].handle_attempt(wall, attempt, &r);
             self.campaigns[ci].stats.in_progress =
                 self.campaigns[ci].stats.in_progress.saturating_sub(1);
-            self.dials.remove(&ev.call);
+            if let Some(Dial {
+                agent: Some(agent), ..
+            }) = self.dials.remove(&ev.call)
+            {
+                // (Released at `Dialed` already; a no-op then.)
+                self.agents.release(&mut self.pacing, now, &agent);
+            }
         }
     }
 
@@ -480,11 +582,19 @@ impl Runtime {
         }
     }
 
-    /// An ACD event: agent state changes of campaign agents go to pacing.
-    pub fn handle_acd_event(&mut self, now: Instant, ev: &crate::acd::AcdEvent) {
-        if let crate::acd::EventKind::AgentState { agent, to, .. } = &ev.kind {
-            self.agents.state(&mut self.pacing, now, agent.0, *to);
+    /// An ACD event: agent state changes of campaign agents go to pacing. An agent who
+    /// becomes ready first gets their due personal callback, if any (dialed to them first),
+    /// before pacing counts them for its dials.
+    pub fn handle_acd_event(&mut self, now: Instant, wall: SystemTime, ev: &crate::acd::AcdEvent) {
+        let crate::acd::EventKind::AgentState { agent, to, .. } = &ev.kind else {
+            return;
+        };
+        match *to {
+            crate::acd::StateKind::Ready => self.personal_on_ready(now, wall, agent.0),
+            crate::acd::StateKind::LoggedOut => self.preview_logged_out(wall, agent.0),
+            _ => {}
         }
+        self.agents.state(&mut self.pacing, now, agent.0, *to);
     }
 
     /// Blending: the inbound queues' load (name, callers waiting, longest wait, service
@@ -503,7 +613,11 @@ impl Runtime {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.pacing.poll_timeout()
+        let sweep = self.next_sweep.filter(|_| self.agents.any_logged_in());
+        [self.pacing.poll_timeout(), sweep]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {

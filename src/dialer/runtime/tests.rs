@@ -13,11 +13,30 @@ use crate::dialer::pacing::{Mode, PacingConfig};
 use crate::dialer::source::LeadRules;
 
 /// The lead source shared with the test, so it can look at what was reported.
-struct Shared(Arc<Mutex<MemoryLeads>>);
+pub(super) struct Shared(pub(super) Arc<Mutex<MemoryLeads>>);
 
 impl LeadSource for Shared {
     fn next_lead(&mut self, now: SystemTime, c: &str) -> Option<crate::dialer::source::LeadDial> {
         self.0.lock().unwrap().next_lead(now, c)
+    }
+    fn next_lead_for_agent(
+        &mut self,
+        now: SystemTime,
+        c: &str,
+        agent: &str,
+    ) -> Option<crate::dialer::source::LeadDial> {
+        self.0.lock().unwrap().next_lead_for_agent(now, c, agent)
+    }
+    fn next_personal_callback(
+        &mut self,
+        now: SystemTime,
+        c: &str,
+        agent: &str,
+    ) -> Option<crate::dialer::source::LeadDial> {
+        self.0.lock().unwrap().next_personal_callback(now, c, agent)
+    }
+    fn skip(&mut self, now: SystemTime, a: i64) -> Result<(), String> {
+        self.0.lock().unwrap().skip(now, a)
     }
     fn handle_attempt(&mut self, now: SystemTime, a: i64, r: &AttemptResult) {
         self.0.lock().unwrap().handle_attempt(now, a, r)
@@ -38,7 +57,7 @@ impl LeadSource for Shared {
     }
 }
 
-fn campaign(mode: Mode) -> CampaignConfig {
+pub(super) fn campaign(mode: Mode) -> CampaignConfig {
     CampaignConfig {
         name: "spring".into(),
         enabled: true,
@@ -60,15 +79,15 @@ fn campaign(mode: Mode) -> CampaignConfig {
     }
 }
 
-struct T {
-    rt: Runtime,
-    leads: Arc<Mutex<MemoryLeads>>,
-    now: Instant,
-    wall: SystemTime,
-    next_call: CallRef,
+pub(super) struct T {
+    pub rt: Runtime,
+    pub leads: Arc<Mutex<MemoryLeads>>,
+    pub now: Instant,
+    pub wall: SystemTime,
+    pub next_call: CallRef,
 }
 
-fn setup(mode: Mode, numbers: usize) -> T {
+pub(super) fn setup(mode: Mode, numbers: usize) -> T {
     let c = campaign(mode);
     let mut m = MemoryLeads::new();
     let numbers: Vec<String> = (0..numbers).map(|i| format!("+1555010{i}")).collect();
@@ -93,7 +112,7 @@ fn setup(mode: Mode, numbers: usize) -> T {
 }
 
 impl T {
-    fn agent(&mut self, a: u32, from: StateKind, to: StateKind) {
+    pub fn agent(&mut self, a: u32, from: StateKind, to: StateKind) {
         let ev = AcdEvent {
             at_ms: 0,
             kind: EventKind::AgentState {
@@ -104,11 +123,11 @@ impl T {
                 reason: None,
             },
         };
-        self.rt.handle_acd_event(self.now, &ev);
+        self.rt.handle_acd_event(self.now, self.wall, &ev);
     }
 
     /// Place every dial the runtime hands out; returns (call, number) of each.
-    fn place_all(&mut self) -> Vec<(CallRef, String)> {
+    pub fn place_all(&mut self) -> Vec<(CallRef, String)> {
         let mut v = Vec::new();
         while let Some(o) = self.rt.poll_dial(self.now, self.wall) {
             let call = self.next_call;
@@ -119,7 +138,7 @@ impl T {
         v
     }
 
-    fn event(&mut self, call: CallRef, kind: DialerEventKind) {
+    pub fn event(&mut self, call: CallRef, kind: DialerEventKind) {
         let ev = DialerEvent {
             call,
             uuid: format!("u{call}"),
@@ -131,11 +150,11 @@ impl T {
         self.rt.handle_dialer_event(self.now, self.wall, &ev);
     }
 
-    fn stats(&self) -> Stats {
+    pub fn stats(&self) -> Stats {
         self.rt.campaign("spring").unwrap().stats
     }
 
-    fn results(&self) -> Vec<(String, AttemptResult)> {
+    pub fn results(&self) -> Vec<(String, AttemptResult)> {
         self.leads
             .lock()
             .unwrap()

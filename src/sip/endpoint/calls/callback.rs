@@ -119,6 +119,7 @@ impl Endpoint {
             priority: entry.record.priority,
             codecs: None,
             cdr_parties: None,
+            auto_answer: false,
         };
         match self.originate(now, seed) {
             Ok(call) => {

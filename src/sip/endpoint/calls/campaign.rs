@@ -4,6 +4,7 @@
 //! offers them to an agent whose phone is rung with auto-answer headers; nobody within the
 //! reach time and they hear the campaign's message and we hang up (an abandon). Every step
 //! goes out as `Output::Dialer` for the runtime (pacing, lead book) and the event bus.
+//! A dial with a target agent rings that agent first instead (`campaign_agent.rs`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -30,6 +31,9 @@ pub struct CampaignDial {
     pub number: String,
     /// The lead's custom fields: they become the call's variables (the agent's screen pop).
     pub vars: Vec<(String, String)>,
+    /// Ring this agent (login id) first, then dial the lead: a preview dial, a personal
+    /// callback. None: the lead first, and an answer joins the campaign's queue.
+    pub agent: Option<String>,
 }
 
 /// Why a dial could not be placed at all (nothing reached the network).
@@ -43,6 +47,8 @@ pub enum DialError {
     TooManyCalls,
     #[error("{0}")]
     NotPlaced(&'static str),
+    #[error("agent `{agent}` cannot take the call: {why}")]
+    AgentUnavailable { agent: String, why: &'static str },
 }
 
 /// A dialer-relevant step of one campaign call.
@@ -76,11 +82,19 @@ pub enum DialerEventKind {
     NoAnswer,
     /// Anything else: an invalid number, a carrier failure, early media then an error.
     Failed { cause: String },
+    /// An agent-first dial's agent did not take the call (refused, no answer, hung up):
+    /// the lead was never dialed.
+    NotDialed { reason: String },
+    /// An agent-first call that reached its agent ended (the ACD never had it: this is
+    /// when the agent is free again).
+    Ended { agent: String },
 }
 
 /// Where one campaign call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(super) enum Phase {
+    /// Agent-first: the agent's phone rings; the lead is not dialed yet.
+    AgentRinging,
     /// INVITE sent, no provisional yet.
     Calling,
     /// A provisional came (CANCEL is allowed now).
@@ -95,23 +109,24 @@ enum Phase {
     Done,
 }
 
-struct Dialing {
-    order: CampaignDial,
-    uuid: String,
-    phase: Phase,
-    /// Our INVITE (CANCEL and the authenticated retry are built from it).
-    invite: rsip::Request,
-    peer: Peer,
-    auth_tried: bool,
+pub(super) struct Dialing {
+    pub order: CampaignDial,
+    pub uuid: String,
+    pub phase: Phase,
+    /// Our INVITE (CANCEL and the authenticated retry are built from it); agent-first: the
+    /// one to the agent's phone.
+    pub invite: rsip::Request,
+    pub peer: Peer,
+    pub auth_tried: bool,
     /// The carrier sent early media (a SIT or an announcement may be in it).
-    early_media: bool,
+    pub early_media: bool,
 }
 
 /// The campaign calls in progress, and the campaigns they follow.
 #[derive(Default)]
 pub(super) struct Campaigns {
-    configs: HashMap<String, CampaignConfig>,
-    calls: HashMap<CallRef, Dialing>,
+    pub configs: HashMap<String, CampaignConfig>,
+    pub calls: HashMap<CallRef, Dialing>,
 }
 
 /// AMD's verdict arrives this long after its `total_analysis_ms` at the latest (the relay
@@ -139,6 +154,9 @@ impl Endpoint {
         now: Instant,
         order: CampaignDial,
     ) -> Result<CallRef, DialError> {
+        if order.agent.is_some() {
+            return self.dial_campaign_agent_first(now, order);
+        }
         let cfg = self
             .calls
             .campaigns
@@ -175,6 +193,7 @@ impl Endpoint {
             priority: u8::MAX,
             codecs: None,
             cdr_parties: None,
+            auto_answer: false,
         };
         let (call, invite) = self
             .originate_with(now, seed, Some(format!("<{ruri}>")), Purpose::Campaign)
@@ -210,7 +229,7 @@ impl Endpoint {
         self.calls.campaigns.calls.contains_key(&call)
     }
 
-    fn dialer_event(&mut self, call: CallRef, kind: DialerEventKind) {
+    pub(super) fn dialer_event(&mut self, call: CallRef, kind: DialerEventKind) {
         let Some(d) = self.calls.campaigns.calls.get(&call) else {
             return;
         };
@@ -225,7 +244,7 @@ impl Endpoint {
     }
 
     /// Report how the dial ended (once) and mark it resolved.
-    fn resolve(&mut self, call: CallRef, kind: DialerEventKind) {
+    pub(super) fn resolve(&mut self, call: CallRef, kind: DialerEventKind) {
         let Some(d) = self.calls.campaigns.calls.get_mut(&call) else {
             return;
         };
@@ -360,6 +379,9 @@ impl Endpoint {
 
     /// The ring timeout: CANCEL, and the dial is a no-answer.
     pub(super) fn campaign_ring_timeout(&mut self, now: Instant, call: CallRef) {
+        if self.calls.campaigns.calls.get(&call).map(|d| d.phase) == Some(Phase::AgentRinging) {
+            return self.campaign_agent_ring_timeout(now, call);
+        }
         if !matches!(
             self.calls.campaigns.calls.get(&call).map(|d| d.phase),
             Some(Phase::Calling | Phase::Early)
@@ -374,7 +396,7 @@ impl Endpoint {
 
     /// CANCEL our INVITE. (Before any provisional RFC 3261 §9.1 says wait for one; the call
     /// is over for us by then, so a late 2xx is ACKed and hung up as an orphan instead.)
-    fn campaign_cancel(&mut self, now: Instant, call: CallRef) {
+    pub(super) fn campaign_cancel(&mut self, now: Instant, call: CallRef) {
         let Some(d) = self.calls.campaigns.calls.get(&call) else {
             return;
         };
@@ -722,10 +744,16 @@ impl Endpoint {
 
     /// The call is ending (any reason): report what is not reported yet, forget it.
     pub(super) fn campaign_call_over(&mut self, now: Instant, call: CallRef, cause: &str) {
-        let Some(phase) = self.calls.campaigns.calls.get(&call).map(|d| d.phase) else {
+        let Some(d) = self.calls.campaigns.calls.get(&call) else {
             return;
         };
-        match phase {
+        if d.order.agent.is_some() {
+            self.campaign_agent_call_over(call, cause);
+            self.calls.campaigns.calls.remove(&call);
+            return;
+        }
+        match d.phase {
+            Phase::AgentRinging => {}
             Phase::Calling | Phase::Early => {
                 self.campaign_cancel(now, call);
                 self.resolve(

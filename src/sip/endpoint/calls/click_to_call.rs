@@ -149,6 +149,7 @@ impl Endpoint {
             priority: 0,
             codecs: None,
             cdr_parties: Some((phone.clone(), number.clone())),
+            auto_answer: false,
         };
         let call = self.originate(now, seed).map_err(E::Failed)?;
         let Some(c) = self.calls.calls.get_mut(&call) else {
@@ -208,7 +209,7 @@ impl Endpoint {
     }
 
     /// Whether `ext` is a party of, or kept busy by, an active call.
-    fn ext_is_on_call(&self, ext: &str) -> bool {
+    pub(super) fn ext_is_on_call(&self, ext: &str) -> bool {
         self.calls.calls.values().any(|c| {
             c.busy_exts.iter().any(|e| e == ext) || c.cdr.caller == ext || c.cdr.callee == ext
         })
@@ -255,5 +256,7 @@ impl Endpoint {
             true,
         );
         self.dial_customer(now, call, number, trunk);
+        // An agent-first campaign dial: the lead rings now.
+        self.campaign_agent_answered(now, call);
     }
 }

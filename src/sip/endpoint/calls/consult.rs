@@ -101,6 +101,7 @@ impl Endpoint {
             priority: 0,
             codecs: Some(vec![codec]),
             cdr_parties: None,
+            auto_answer: false,
         };
         let (consult, invite) = self
             .originate_with(now, o, None, Purpose::AgentFirst)

@@ -251,7 +251,8 @@ impl Endpoint {
         };
         let trunk_leg = matches!(
             c.cdr.direction.as_str(),
-            "callback" | super::CLICK_TO_CALL_DIRECTION
+            // (A campaign call here is an agent-first one: the lead after the agent.)
+            "callback" | "campaign" | super::CLICK_TO_CALL_DIRECTION
         ) && c.cdr.trunk.is_some();
         let target = match (&c.cdr.trunk, trunk_leg) {
             (Some(t), true) => Target::Trunk {

@@ -10,6 +10,7 @@ mod api;
 mod block;
 mod callback;
 mod campaign;
+mod campaign_agent;
 mod click_to_call;
 mod consult;
 mod control;

@@ -133,6 +133,7 @@ impl Endpoint {
             priority: 0,
             codecs: None,
             cdr_parties: None,
+            auto_answer: false,
         };
         let call = self.originate(now, seed).map_err(str::to_string)?;
         self.drain_transactions(now);

@@ -34,6 +34,9 @@ pub(super) struct Origination {
     /// The CDR's caller and callee when they are not (`from_number`, `phone`): a
     /// click-to-call is the agent calling the customer.
     pub cdr_parties: Option<(String, String)>,
+    /// Ask the phone to pick up by itself (an agent-first campaign dial: the agent is
+    /// logged in waiting for exactly this).
+    pub auto_answer: bool,
 }
 
 impl Endpoint {
@@ -86,11 +89,19 @@ impl Endpoint {
         let to_uri = to.unwrap_or_else(|| format!("<sip:{phone}@{}>", self.cfg.domain));
         let (mut forks, mut reqs) =
             self.make_forks(std::slice::from_ref(&first), &[to_uri], &from_uri, &body);
-        let (Some(fork), Some((_, invite, peer))) = (forks.pop(), reqs.pop()) else {
+        let (Some(fork), Some((_, mut invite, peer))) = (forks.pop(), reqs.pop()) else {
             self.calls.ports.give_back(a_port);
             self.calls.ports.give_back(b_port);
             return Err("INVITE not built");
         };
+        if o.auto_answer {
+            for (name, value) in super::campaign::AUTO_ANSWER {
+                invite.headers.push(crate::sip::rsip::headers::make_header(
+                    name,
+                    value.to_string(),
+                ));
+            }
+        }
         let call = self.calls.next;
         self.calls.next += 1;
         let uuid = format!("{:016x}", rand::Rng::random::<u64>(&mut self.rng));

@@ -26,13 +26,14 @@ pub(super) fn campaign() -> CampaignConfig {
     }
 }
 
-fn order() -> CampaignDial {
+pub(super) fn order() -> CampaignDial {
     CampaignDial {
         campaign: "spring".into(),
         lead_id: 7,
         attempt_id: 70,
         number: "+15550100".into(),
         vars: vec![("account".into(), "A-42".into())],
+        agent: None,
     }
 }
 

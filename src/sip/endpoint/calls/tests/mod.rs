@@ -7,6 +7,7 @@ mod agents;
 mod answer;
 mod callback;
 mod campaign;
+mod campaign_agent;
 mod campaign_amd;
 mod consult;
 mod control;
