@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{e164, ms, LeadBook, LeadError};
 
@@ -86,7 +86,9 @@ impl LeadBook {
             .into_iter()
             .map(|r| self.dnc_number(r, campaign))
             .collect::<Result<Vec<_>, _>>()?;
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut added = 0;
         for n in &numbers {
             added += usize::from(insert(&tx, now, n, campaign, reason)?);

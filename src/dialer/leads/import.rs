@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::time::SystemTime;
 
-use rusqlite::params;
+use rusqlite::{params, TransactionBehavior};
 
 use super::{dnc, e164, ms, zone, LeadBook, LeadError};
 
@@ -176,7 +176,9 @@ impl LeadBook {
         }
         // Zones first: a lead is never stored in a zone that selection does not know.
         {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             for z in &zones {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO lead_zones (campaign, tz) VALUES (?1, ?2)",
@@ -187,7 +189,9 @@ impl LeadBook {
         }
         let mut report = ImportReport::default();
         for chunk in rows.chunks(CHUNK) {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO leads (campaign, number, name, tz, fields, state, next_at_ms,
                     invalid_reason, imported_at_ms)

@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{dnc, ms, secs_ms, LeadBook, LeadError, Rules};
 use crate::dialer::amd::SitCategory;
@@ -122,7 +122,7 @@ impl LeadBook {
     ) -> Result<(), LeadError> {
         let now_ms = ms(now);
         // `&mut self` already makes this the only transaction on the connection.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let a = attempt(&tx, attempt_id)?;
         if let Some(r) = a.result {
             return Err(LeadError::AttemptClosed {
@@ -164,7 +164,7 @@ impl LeadBook {
     pub fn skip(&mut self, now: SystemTime, attempt_id: i64) -> Result<(), LeadError> {
         let now_ms = ms(now);
         // `&mut self` already makes this the only transaction on the connection.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let a = attempt(&tx, attempt_id)?;
         if let Some(r) = a.result {
             return Err(LeadError::AttemptClosed {
@@ -203,7 +203,7 @@ impl LeadBook {
         }
         let now_ms = ms(now);
         // `&mut self` already makes this the only transaction on the connection.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let a = attempt(&tx, attempt_id)?;
         let rules = self.rules_of(&a.campaign);
         tx.execute(
@@ -251,7 +251,7 @@ impl LeadBook {
     pub fn recover(&mut self, now: SystemTime) -> Result<usize, LeadError> {
         let now_ms = ms(now);
         // `&mut self` already makes this the only transaction on the connection.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let open: Vec<(i64, i64, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT id, lead, campaign FROM lead_attempts WHERE result IS NULL ORDER BY id",

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{dnc, ms, LeadBook, LeadError, Rules};
 use crate::dialer::source::LeadDial;
@@ -82,7 +82,11 @@ impl LeadBook {
         let agent = who.agent();
         let rules = self.rules_of(campaign);
         let now_ms = ms(now);
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: a deferred transaction that reads and then writes cannot wait for the
+        // daemon's other writer (SQLite answers BUSY at once); this one waits busy_timeout.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let open = open_zones(&tx, &rules, campaign, now)?;
         let dial = loop {
             let Some(id) = pick(&tx, campaign, &open, now_ms, who)? else {

@@ -181,7 +181,12 @@ impl Endpoint {
             Phase::AgentRinging => DialerEventKind::NotDialed {
                 reason: cause.to_string(),
             },
-            Phase::Calling | Phase::Early | Phase::Analyzing | Phase::Waiting => {
+            // (No AMD on agent-first calls: AwaitingBeep only for completeness.)
+            Phase::Calling
+            | Phase::Early
+            | Phase::Analyzing
+            | Phase::AwaitingBeep
+            | Phase::Waiting => {
                 let code = self.calls.calls.get(&call).and_then(|c| c.cdr.b_sip_code);
                 match (code, cause) {
                     (Some(486 | 600 | 603), _) => DialerEventKind::Busy,
