@@ -153,15 +153,13 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             tracing::info!(campaign = %name, live, abandoned, "pacing seeded with the last 30 days' abandons");
             dialer.seed_abandons(&name, live, abandoned);
         }
-        for (name, events) in crate::dialer::runtime::book::rolling_seeds(
-            &book,
-            &cfg.campaigns,
-            SystemTime::now(),
-            Instant::now(),
-        ) {
+        let now = Instant::now();
+        for (name, events) in
+            crate::dialer::runtime::book::recent_seeds(&book, &cfg.campaigns, SystemTime::now())
+        {
             let abandoned = events.iter().filter(|(_, a)| *a).count();
-            tracing::info!(campaign = %name, answers = events.len(), abandoned, "pacing's rolling hour seeded with the last hour's answers");
-            dialer.seed_abandon_events(&name, &events);
+            tracing::info!(campaign = %name, answers = events.len(), abandoned, "pacing's day and rolling hour seeded with the last day's answers");
+            dialer.seed_abandon_events(now, &name, &events);
         }
         let names = crate::dialer::runtime::book::book_campaigns(&cfg.campaigns);
         dialer.add_source(Box::new(book), &names);

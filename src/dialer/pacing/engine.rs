@@ -82,14 +82,15 @@ impl Pacing {
         Ok(())
     }
 
-    /// Seed `c`'s rolling abandon window with live answers from before a restart (time,
-    /// abandoned), already counted by [`Pacing::seed_abandons`].
+    /// Seed `c`'s day and rolling-hour abandon windows with live answers from before a
+    /// restart (age at `now`, abandoned), already counted by [`Pacing::seed_abandons`].
     pub fn seed_abandon_events(
         &mut self,
+        now: Instant,
         c: CampaignId,
-        events: &[(Instant, bool)],
+        events: &[(std::time::Duration, bool)],
     ) -> Result<(), PacingError> {
-        self.campaign(c)?.abandon.seed_rolling(events);
+        self.campaign(c)?.abandon.seed_recent(now, events);
         Ok(())
     }
 

@@ -52,6 +52,7 @@ mod counts;
 mod engine;
 mod ids;
 pub mod predictive;
+mod rate_window;
 pub mod window;
 
 #[cfg(test)]

@@ -397,11 +397,11 @@ fn seeded_recent_abandons_make_the_planner_dial_less() {
                                                       // 30 days: 2000 answers, 1.5 % abandoned (the last hour's 30 included).
         p.seed_abandons(c, 2000, 30).expect("campaign");
         if recent {
-            let now = clock.now();
-            let events: Vec<(Instant, bool)> = (0..300u64)
-                .map(|i| (now - Duration::from_secs(3000 - i * 10), i % 10 == 0))
+            let events: Vec<(Duration, bool)> = (0..300u64)
+                .map(|i| (Duration::from_secs(3000 - i * 10), i % 10 == 0))
                 .collect();
-            p.seed_abandon_events(c, &events).expect("campaign");
+            p.seed_abandon_events(clock.now(), c, &events)
+                .expect("campaign");
         }
         login_ready(&mut p, clock.now(), c, 0..10);
         let e = p.estimates(c).expect("campaign");

@@ -7,7 +7,7 @@
 //! calls it on its event loop; at dialer rates (tens of dials a second) that is acceptable.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::config::CampaignConfig;
 use crate::dialer::leads::{LeadBook, LeadError};
@@ -41,26 +41,24 @@ pub fn abandon_seeds(
         .collect()
 }
 
-/// How far back the rolling abandon guard is seeded (pacing's window, one hour).
-const ROLLING_SEED: Duration = Duration::from_secs(3600);
+/// How far back pacing's abandon windows are seeded (its longest: the regulators' day).
+const RECENT_SEED: Duration = Duration::from_secs(24 * 3600);
 
-/// Each book campaign's live answers of the last hour (time on the monotonic clock,
-/// abandoned), to seed pacing's rolling-hour guard after a restart. A wall time is placed
-/// at `now - (wall_now - ended)`; one the monotonic clock cannot go back to (a host up for
-/// less than the hour) is placed at `now`, which only keeps it in the window longer.
-pub fn rolling_seeds(
+/// Each book campaign's live answers of the last day (age at `wall_now`, abandoned), to
+/// seed pacing's day rate and rolling-hour guard after a restart. Ages, not instants: the
+/// monotonic clock of a host up for less than a day cannot go back that far.
+pub fn recent_seeds(
     book: &LeadBook,
     campaigns: &[CampaignConfig],
     wall_now: SystemTime,
-    now: Instant,
-) -> Vec<(String, Vec<(Instant, bool)>)> {
+) -> Vec<(String, Vec<(Duration, bool)>)> {
     book_campaigns(campaigns)
         .into_iter()
         .filter_map(|c| {
-            match book.live_answers_since(c, wall_now - ROLLING_SEED, wall_now) {
-                Ok(rows) => Some((c.to_string(), to_instants(&rows, wall_now, now))),
+            match book.live_answers_since(c, wall_now - RECENT_SEED, wall_now) {
+                Ok(rows) => Some((c.to_string(), to_ages(&rows, wall_now))),
                 Err(e) => {
-                    tracing::warn!(campaign = c, error = %e, "lead book: no recent answers to seed the rolling abandon guard");
+                    tracing::warn!(campaign = c, error = %e, "lead book: no recent answers to seed the abandon windows");
                     None
                 }
             }
@@ -68,15 +66,12 @@ pub fn rolling_seeds(
         .collect()
 }
 
-fn to_instants(
-    rows: &[(SystemTime, bool)],
-    wall_now: SystemTime,
-    now: Instant,
-) -> Vec<(Instant, bool)> {
+fn to_ages(rows: &[(SystemTime, bool)], wall_now: SystemTime) -> Vec<(Duration, bool)> {
     rows.iter()
         .map(|&(at, abandoned)| {
+            // A clock step put it in the future: it is now.
             let age = wall_now.duration_since(at).unwrap_or(Duration::ZERO);
-            (now.checked_sub(age).unwrap_or(now), abandoned)
+            (age, abandoned)
         })
         .collect()
 }
@@ -132,22 +127,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wall_times_move_to_the_monotonic_clock_by_their_age() {
+    fn wall_times_become_ages() {
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let now = Instant::now() + Duration::from_secs(7200);
         let rows = [
             (wall - Duration::from_secs(600), true),
             (wall, false),
             // A clock step put it in the future: it is now.
             (wall + Duration::from_secs(5), false),
         ];
-        let got = to_instants(&rows, wall, now);
+        let got = to_ages(&rows, wall);
         assert_eq!(
             got,
             [
-                (now - Duration::from_secs(600), true),
-                (now, false),
-                (now, false)
+                (Duration::from_secs(600), true),
+                (Duration::ZERO, false),
+                (Duration::ZERO, false)
             ]
         );
     }

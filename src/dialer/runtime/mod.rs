@@ -534,13 +534,18 @@ impl Runtime {
         }
     }
 
-    /// A campaign's live answers of the last hour before this run (time on the pacing
-    /// clock, abandoned) for pacing's rolling-hour abandon guard.
-    pub fn seed_abandon_events(&mut self, campaign: &str, events: &[(Instant, bool)]) {
+    /// A campaign's live answers of the last day before this run (age at `now`, abandoned)
+    /// for pacing's day rate and rolling-hour abandon guard.
+    pub fn seed_abandon_events(
+        &mut self,
+        now: Instant,
+        campaign: &str,
+        events: &[(Duration, bool)],
+    ) {
         if let Some(&ci) = self.by_name.get(campaign) {
             let _ = self
                 .pacing
-                .seed_abandon_events(self.campaigns[ci].id, events);
+                .seed_abandon_events(now, self.campaigns[ci].id, events);
         }
     }
 
