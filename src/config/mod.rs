@@ -2,6 +2,7 @@
 //! typed values. Every problem is reported with file:line:col; semantic checks collect all
 //! problems in one pass.
 
+pub mod campaign_rules;
 mod cidr;
 mod error;
 mod schema;

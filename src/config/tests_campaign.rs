@@ -101,7 +101,7 @@ fn unknown_mode_and_keys_are_refused() {
          caller_id = \"+15551230000\"\nqueue = \"sales\"\n"
     );
     let errs = parse(&text).unwrap_err();
-    assert!(errs[0].contains("unknown mode `turbo`"), "{errs:?}");
+    assert!(errs[0].contains("mode `turbo` is unknown"), "{errs:?}");
     let text = format!(
         "{BASE}[[campaigns]]\nname = \"x\"\nmode = \"progressive\"\ntrunk = \"carrier\"\n\
          caller_id = \"+15551230000\"\nqueue = \"sales\"\nspeed = 3\n"

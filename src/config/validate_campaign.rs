@@ -17,10 +17,8 @@ use crate::dialer::pacing::{Mode, PacingConfig};
 use crate::dialer::source::LeadRules;
 use crate::media::prompt::Prompt;
 
-/// The regulators' limits (FCC/Ofcom style): refused, not merely warned about.
-pub const MIN_RING_SECS: u64 = 15;
-pub const MAX_REACH_SECS: f64 = 2.0;
-pub const MAX_ABANDON_RATE: f64 = 0.03;
+use super::campaign_rules::{self as rules, RuleError};
+use super::campaign_rules::{is_e164ish, MAX_REACH_SECS};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,10 +93,11 @@ pub struct Known<'a> {
     pub base: &'a Path,
 }
 
-/// `+` optional, then 3 to 15 digits (E.164 allows 15).
-pub fn is_e164ish(s: &str) -> bool {
-    let digits = s.strip_prefix('+').unwrap_or(s);
-    (3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+/// Report a broken rule at `span` (the value's place in the file).
+fn report(c: &mut Collector, span: std::ops::Range<usize>, r: Result<(), RuleError>) {
+    if let Err(e) = r {
+        c.at(span, e.to_string());
+    }
 }
 
 pub fn campaigns(
@@ -118,29 +117,20 @@ pub fn campaigns(
                 format!("campaign name `{name}` is empty or used twice"),
             );
         }
-        let mode = match (r.mode.get_ref().as_str(), &r.ratio) {
-            ("preview", _) => Mode::Preview,
-            ("progressive", _) => Mode::Progressive,
-            ("predictive", _) => Mode::Predictive,
-            ("fixed_ratio", Some(ratio)) => {
-                let v = *ratio.get_ref();
-                if !(v.is_finite() && (1.0..=50.0).contains(&v)) {
-                    c.at(ratio.span(), "ratio must be within 1..=50");
+        let ratio = r.ratio.as_ref().map(|v| *v.get_ref());
+        let mode = match rules::mode(r.mode.get_ref(), ratio) {
+            Ok(m) => m,
+            Err(e) => {
+                // A bad ratio is reported at the ratio, the rest at the mode.
+                let span = match (&r.ratio, e.field) {
+                    (Some(v), "ratio") => v.span(),
+                    _ => r.mode.span(),
+                };
+                c.at(span, e.to_string());
+                match ratio {
+                    Some(ratio) if e.field == "ratio" => Mode::FixedRatio { ratio },
+                    _ => Mode::Progressive,
                 }
-                Mode::FixedRatio { ratio: v }
-            }
-            ("fixed_ratio", None) => {
-                c.at(r.mode.span(), "mode = \"fixed_ratio\" needs `ratio`");
-                Mode::Progressive
-            }
-            (other, _) => {
-                c.at(
-                    r.mode.span(),
-                    format!(
-                        "unknown mode `{other}`: preview | progressive | fixed_ratio | predictive"
-                    ),
-                );
-                Mode::Progressive
             }
         };
         if !known.trunks.iter().any(|t| t.name == *r.trunk.get_ref()) {
@@ -155,44 +145,26 @@ pub fn campaigns(
                 format!("no [[queues]] entry named `{}`", r.queue.get_ref()),
             );
         }
-        if !is_e164ish(r.caller_id.get_ref()) {
-            c.at(
-                r.caller_id.span(),
-                "caller_id must be a number like +15551230000 (an optional + and 3-15 digits)",
-            );
-        }
+        report(
+            c,
+            r.caller_id.span(),
+            rules::check_caller_id(r.caller_id.get_ref()),
+        );
         let ring = r.ring_timeout_secs.as_ref().map_or(26, |v| *v.get_ref());
         if let Some(v) = &r.ring_timeout_secs {
-            if !(MIN_RING_SECS..=300).contains(v.get_ref()) {
-                c.at(
-                    v.span(),
-                    format!("ring_timeout_secs must be {MIN_RING_SECS}..=300 (regulators require at least {MIN_RING_SECS} s of ringing)"),
-                );
-            }
+            report(c, v.span(), rules::check_ring_timeout(*v.get_ref()));
         }
         let reach = r.reach_secs.as_ref().map_or(2.0, |v| *v.get_ref());
         if let Some(v) = &r.reach_secs {
-            if !(v.get_ref().is_finite() && *v.get_ref() > 0.0 && *v.get_ref() <= MAX_REACH_SECS) {
-                c.at(
-                    v.span(),
-                    format!("reach_secs must be within (0, {MAX_REACH_SECS}]: a person who answers must reach an agent within 2 s"),
-                );
-            }
+            report(c, v.span(), rules::check_reach(*v.get_ref()));
         }
         let abandon = r.max_abandon_rate.as_ref().map_or(0.03, |v| *v.get_ref());
         if let Some(v) = &r.max_abandon_rate {
-            if !(*v.get_ref() > 0.0 && *v.get_ref() <= MAX_ABANDON_RATE) {
-                c.at(
-                    v.span(),
-                    format!("max_abandon_rate must be within (0, {MAX_ABANDON_RATE}] (the 3 % regulatory cap)"),
-                );
-            }
+            report(c, v.span(), rules::check_abandon_rate(*v.get_ref()));
         }
         let max_lines = r.max_lines.as_ref().map_or(100, |v| *v.get_ref());
         if let Some(v) = &r.max_lines {
-            if *v.get_ref() == 0 {
-                c.at(v.span(), "max_lines must be at least 1");
-            }
+            report(c, v.span(), rules::check_max_lines(*v.get_ref()));
         }
         let abandon_message = r
             .abandon_message
