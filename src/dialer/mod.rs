@@ -6,6 +6,7 @@
 pub mod amd;
 pub mod amd_config;
 pub mod leads;
+pub mod overrides;
 pub mod pacing;
 pub mod runtime;
 pub mod sim;

@@ -62,6 +62,13 @@ impl AbandonController {
         }
     }
 
+    /// A new cap (an operator's `UpdateCampaign`): the counts, windows and gain carry on,
+    /// and the target moves with the cap as `new` sets it.
+    pub fn set_cap(&mut self, cap: f64, target_fraction: f64) {
+        self.cap = cap;
+        self.target = cap * target_fraction;
+    }
+
     /// A live answer was connected (`abandoned == false`) or abandoned.
     pub fn record(&mut self, now: Instant, abandoned: bool) {
         self.live += 1;

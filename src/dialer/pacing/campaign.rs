@@ -69,6 +69,21 @@ impl Campaign {
         }
     }
 
+    /// New settings mid-run (already validated): the estimates are kept; the abandon cap
+    /// and the planner's horizon follow the new values.
+    pub fn update_config(&mut self, cfg: PacingConfig) {
+        if cfg.max_abandon_rate != self.cfg.max_abandon_rate
+            || cfg.target_fraction != self.cfg.target_fraction
+        {
+            self.abandon
+                .set_cap(cfg.max_abandon_rate, cfg.target_fraction);
+        }
+        if cfg.ring_timeout_secs != self.cfg.ring_timeout_secs {
+            self.planner = Planner::new(cfg.ring_timeout_secs);
+        }
+        self.cfg = cfg;
+    }
+
     pub fn outcome(&mut self, now: Instant, dial: DialId, placed: Instant, outcome: DialOutcome) {
         let after = now.saturating_duration_since(placed).as_secs_f64();
         let live = outcome == DialOutcome::Human;

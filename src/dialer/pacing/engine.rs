@@ -71,6 +71,25 @@ impl Pacing {
         Ok(())
     }
 
+    /// Replace a campaign's settings (an operator's `UpdateCampaign`: mode, cap, ring
+    /// timeout, max lines) and re-plan at once. The estimates gathered so far are kept.
+    pub fn update_config(
+        &mut self,
+        now: Instant,
+        c: CampaignId,
+        cfg: PacingConfig,
+    ) -> Result<(), PacingError> {
+        cfg.validate()?;
+        self.campaign(c)?.update_config(cfg);
+        self.decide(now, c, true);
+        Ok(())
+    }
+
+    /// The settings a campaign paces with.
+    pub fn config(&self, c: CampaignId) -> Option<&PacingConfig> {
+        self.campaigns.get(c.0 as usize).map(|camp| &camp.cfg)
+    }
+
     /// Seed `c`'s abandon controller with live answers and abandons from before a restart.
     pub fn seed_abandons(
         &mut self,

@@ -418,3 +418,28 @@ fn seeded_recent_abandons_make_the_planner_dial_less() {
     assert!(without > 10, "without seeds: {without} dials for 10 agents");
     assert_eq!(with, 10, "a bad last hour: progressive only");
 }
+
+#[test]
+fn update_config_takes_effect_at_once() {
+    let clock = Clock::new();
+    let now = clock.now();
+    let (mut p, c) = pacing(Mode::Progressive);
+    login_ready(&mut p, now, c, 0..2);
+    assert_eq!(drain(&mut p), 2, "progressive: one per ready agent");
+    let mut cfg = p.config(c).expect("campaign exists").clone();
+    cfg.mode = Mode::FixedRatio { ratio: 3.0 };
+    cfg.max_outstanding = 5;
+    p.update_config(now, c, cfg.clone()).expect("valid");
+    assert_eq!(
+        drain(&mut p),
+        3,
+        "3 per ready agent, capped at 5 lines, 2 out already"
+    );
+    assert_eq!(p.config(c).map(|k| k.mode), Some(cfg.mode));
+    cfg.ring_timeout_secs = 10.0;
+    assert!(
+        p.update_config(now, c, cfg).is_err(),
+        "rings under 15 s are refused"
+    );
+    assert_eq!(p.config(c).map(|k| k.ring_timeout_secs), Some(26.0));
+}

@@ -178,7 +178,7 @@ fn order_of(lead: LeadDial, agent: Option<String>) -> CampaignDial {
 }
 
 /// The human-readable mode name.
-fn mode_name(m: super::pacing::Mode) -> &'static str {
+pub fn mode_name(m: super::pacing::Mode) -> &'static str {
     use super::pacing::Mode;
     match m {
         Mode::Preview => "preview",
