@@ -27,10 +27,13 @@ pub mod preview;
 mod tests;
 #[cfg(test)]
 mod tests_preview;
+#[cfg(test)]
+mod tests_update;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::overrides::Overrides;
 use super::pacing::{CampaignId, DialId, DialOutcome, Pacing, PacingError};
 use super::source::{AttemptResult, LeadDial, LeadSource};
 use crate::config::CampaignConfig;
@@ -107,6 +110,14 @@ pub struct CampaignView {
     pub stats: Stats,
     /// Campaign agents logged in.
     pub agents: u32,
+    /// The effective settings (the config's, or an override's).
+    pub ratio: Option<f64>,
+    pub caller_id: String,
+    pub ring_timeout_secs: u64,
+    pub max_abandon_rate: f64,
+    pub max_lines: u32,
+    /// The settings an override sets (UpdateCampaign), in a fixed order.
+    pub overridden: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,8 +126,23 @@ pub enum ControlError {
     UnknownCampaign(String),
 }
 
+/// Why `update_campaign` refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UpdateError {
+    #[error("no campaign `{0}` (ListCampaigns shows them)")]
+    UnknownCampaign(String),
+    #[error("{0}")]
+    Invalid(#[from] crate::config::campaign_rules::RuleError),
+    #[error("pacing refused the settings: {0}")]
+    Pacing(#[from] PacingError),
+}
+
 struct Campaign {
+    /// The effective settings: `base` with `overrides` applied.
     cfg: CampaignConfig,
+    /// As `[[campaigns]]` has it.
+    base: CampaignConfig,
+    overrides: Overrides,
     id: CampaignId,
     state: RunState,
     stats: Stats,
@@ -210,6 +236,8 @@ impl Runtime {
             by_name.insert(c.name.clone(), out.len());
             out.push(Campaign {
                 cfg: c.clone(),
+                base: c.clone(),
+                overrides: Overrides::default(),
                 id,
                 state: if c.enabled {
                     RunState::Running
@@ -651,6 +679,41 @@ impl Runtime {
         Ok(())
     }
 
+    /// Change a campaign's settings (the API; admin scope): `update`'s fields over the
+    /// overrides it has (none with `clear`), over its `[[campaigns]]` values. Pacing and
+    /// the next dials follow at once; dials in progress keep theirs. Returns the overrides
+    /// now in force (what to store; empty: none).
+    pub fn update_campaign(
+        &mut self,
+        now: Instant,
+        name: &str,
+        update: &Overrides,
+        clear: bool,
+    ) -> Result<Overrides, UpdateError> {
+        let &ci = self
+            .by_name
+            .get(name)
+            .ok_or_else(|| UpdateError::UnknownCampaign(name.to_string()))?;
+        let c = &mut self.campaigns[ci];
+        let overrides = if clear {
+            update.clone()
+        } else {
+            c.overrides.merged(update)
+        };
+        let cfg = overrides.apply(&c.base)?;
+        self.pacing.update_config(now, c.id, cfg.pacing.clone())?;
+        tracing::info!(campaign = %name, overrides = %overrides.to_json(), "campaign settings changed");
+        c.cfg = cfg;
+        c.overrides = overrides.clone();
+        Ok(overrides)
+    }
+
+    /// A campaign's effective settings (what the endpoint places its dials with).
+    pub fn campaign_config(&self, name: &str) -> Option<&CampaignConfig> {
+        let &ci = self.by_name.get(name)?;
+        Some(&self.campaigns[ci].cfg)
+    }
+
     /// A campaign's run state at startup (restored from the store).
     pub fn restore_state(&mut self, name: &str, state: RunState) {
         if let Some(&ci) = self.by_name.get(name) {
@@ -669,6 +732,15 @@ impl Runtime {
                 queue: c.cfg.queue.clone(),
                 stats: c.stats.clone(),
                 agents: self.agents.logged_in(i),
+                ratio: match c.cfg.pacing.mode {
+                    super::pacing::Mode::FixedRatio { ratio } => Some(ratio),
+                    _ => None,
+                },
+                caller_id: c.cfg.caller_id.clone(),
+                ring_timeout_secs: c.cfg.ring_timeout.as_secs(),
+                max_abandon_rate: c.cfg.pacing.max_abandon_rate,
+                max_lines: c.cfg.pacing.max_outstanding,
+                overridden: c.overrides.fields(),
             })
             .collect()
     }
