@@ -66,6 +66,12 @@ pub(crate) enum Op {
         state: String,
         at_ms: i64,
     },
+    /// A campaign's runtime overrides as JSON; `None` deletes them.
+    PutCampaignOverrides {
+        campaign: String,
+        json: Option<String>,
+        at_ms: i64,
+    },
     PutAcdEvent {
         at_ms: u64,
         kind: String,
@@ -245,6 +251,24 @@ impl Store {
         let conn = schema::open(&self.path)?;
         let mut stmt =
             conn.prepare("SELECT campaign, state FROM campaign_state ORDER BY campaign")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// A campaign's runtime overrides (UpdateCampaign) as JSON; `None`: cleared.
+    pub fn put_campaign_overrides(&self, campaign: &str, json: Option<String>, at_ms: i64) -> Ack {
+        self.submit(Op::PutCampaignOverrides {
+            campaign: campaign.into(),
+            json,
+            at_ms,
+        })
+    }
+
+    /// Every stored campaign override: (campaign, JSON).
+    pub fn load_campaign_overrides(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let conn = schema::open(&self.path)?;
+        let mut stmt =
+            conn.prepare("SELECT campaign, json FROM campaign_overrides ORDER BY campaign")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }

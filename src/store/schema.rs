@@ -162,6 +162,13 @@ const MIGRATIONS: &[&str] = &[
     );",
     // The agent's free text beside the call's disposition code.
     "ALTER TABLE cdrs ADD COLUMN disposition_notes TEXT;",
+    // Campaign settings changed over the API (UpdateCampaign) as a JSON object of the
+    // fields set: re-applied over [[campaigns]] at start until cleared.
+    "CREATE TABLE IF NOT EXISTS campaign_overrides (
+        campaign TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        updated_unix_ms INTEGER NOT NULL
+    );",
 ];
 
 /// A read-only connection for tools (`report`) that must neither create the file nor migrate

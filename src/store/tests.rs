@@ -225,3 +225,22 @@ fn blocked_numbers_round_trip_and_unblock_deletes() {
     rt.block_on(store.delete_blocked("+1800")).unwrap().unwrap();
     assert_eq!(store.load_blocked().unwrap(), vec![row("+1900", None)]);
 }
+
+#[test]
+fn campaign_overrides_round_trip_and_none_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.db")).unwrap();
+    let rt = rt();
+    let json = r#"{"caller_id":"+15550001"}"#.to_string();
+    rt.block_on(store.put_campaign_overrides("spring", Some(json.clone()), 5))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.load_campaign_overrides().unwrap(),
+        vec![("spring".to_string(), json)]
+    );
+    rt.block_on(store.put_campaign_overrides("spring", None, 6))
+        .unwrap()
+        .unwrap();
+    assert!(store.load_campaign_overrides().unwrap().is_empty());
+}

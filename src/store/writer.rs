@@ -140,6 +140,25 @@ fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
                 )?
                 .execute(params![campaign, state, at_ms])?;
             }
+            Op::PutCampaignOverrides {
+                campaign,
+                json: Some(json),
+                at_ms,
+            } => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO campaign_overrides (campaign, json, updated_unix_ms)
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![campaign, json, at_ms])?;
+            }
+            Op::PutCampaignOverrides {
+                campaign,
+                json: None,
+                ..
+            } => {
+                tx.prepare_cached("DELETE FROM campaign_overrides WHERE campaign = ?1")?
+                    .execute(params![campaign])?;
+            }
             Op::PutCallback(c) => {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO acd_callbacks
