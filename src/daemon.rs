@@ -200,6 +200,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
             }
         }
     }
+    apply_overrides(&mut endpoint, &mut dialer, &store)?;
     let mut queue_log = crate::acd_driver::QueueLog::open(cfg.acd.queue_log.as_deref(), directory);
     let orphans = store.close_orphan_cdrs(unix_ms(SystemTime::now()))?;
     if orphans > 0 {
@@ -317,7 +318,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     continue;
                 }
                 if api::is_campaign_command(&req.command) {
-                    campaign_command(&mut dialer, &store, req);
+                    campaign_command(&mut endpoint, &mut dialer, &store, req);
                     continue;
                 }
                 let durable = req.command.is_durable();
@@ -443,9 +444,39 @@ fn flush(endpoint: &mut Endpoint, io: &mut Io<'_>) {
     io.queue_log.flush();
 }
 
-/// A campaign command from the API. A run state change is written through: the client hears
-/// of it once it is on disk (a `kill -9` after the reply keeps it).
+/// The campaign overrides stored by UpdateCampaign, over the `[[campaigns]]` values. One
+/// that no longer passes (the config or the rules changed) is skipped, and left stored.
+fn apply_overrides(
+    endpoint: &mut Endpoint,
+    dialer: &mut crate::dialer::runtime::Runtime,
+    store: &Store,
+) -> Result<(), DaemonError> {
+    for (name, json) in store.load_campaign_overrides()? {
+        let applied = crate::dialer::overrides::Overrides::from_json(&json)
+            .map_err(|e| e.to_string())
+            .and_then(|o| {
+                dialer
+                    .update_campaign(Instant::now(), &name, &o, true)
+                    .map_err(|e| e.to_string())
+            });
+        match (applied, dialer.campaign_config(&name)) {
+            (Ok(o), Some(cfg)) => {
+                tracing::info!(campaign = %name, overrides = ?o.fields(), "campaign overrides (UpdateCampaign) applied over [[campaigns]]");
+                endpoint.set_campaign(cfg.clone());
+            }
+            (Ok(_), None) => {}
+            (Err(e), _) => {
+                tracing::warn!(campaign = %name, overrides = %json, error = %e, "stored campaign overrides skipped: they no longer apply");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A campaign command from the API. A run state change or an update is written through:
+/// the client hears of it once it is on disk (a `kill -9` after the reply keeps it).
 fn campaign_command(
+    endpoint: &mut Endpoint,
     dialer: &mut crate::dialer::runtime::Runtime,
     store: &Store,
     req: api::ApiRequest,
@@ -455,6 +486,13 @@ fn campaign_command(
         _ => None,
     };
     let reply = api::execute_campaign(dialer, Instant::now(), SystemTime::now(), req.command);
+    if let Ok(api::ApiReply::CampaignUpdated {
+        campaign,
+        overrides,
+    }) = reply
+    {
+        return campaign_updated(endpoint, dialer, store, campaign, overrides, req.reply);
+    }
     let (Some((name, state)), Ok(done)) = (change, &reply) else {
         let _ = req.reply.send(reply);
         return;
@@ -470,6 +508,33 @@ fn campaign_command(
             ))),
         };
         let _ = req.reply.send(reply);
+    });
+}
+
+/// UpdateCampaign done on the runtime: the endpoint dials with the new settings, and the
+/// client hears of it once the overrides are on disk.
+fn campaign_updated(
+    endpoint: &mut Endpoint,
+    dialer: &crate::dialer::runtime::Runtime,
+    store: &Store,
+    info: api::pb::CampaignInfo,
+    overrides: crate::dialer::overrides::Overrides,
+    reply: tokio::sync::oneshot::Sender<Result<api::ApiReply, tonic::Status>>,
+) {
+    if let Some(cfg) = dialer.campaign_config(&info.name) {
+        endpoint.set_campaign(cfg.clone());
+    }
+    let json = (!overrides.is_empty()).then(|| overrides.to_json());
+    let ack = store.put_campaign_overrides(&info.name, json, unix_ms(SystemTime::now()));
+    tokio::spawn(async move {
+        let out = match ack.await {
+            Ok(Ok(())) => Ok(api::ApiReply::Campaign(info)),
+            _ => Err(tonic::Status::unavailable(format!(
+                "campaign `{}` has its new settings now, but they could not be stored: they will not survive a restart (check the store's disk)",
+                info.name
+            ))),
+        };
+        let _ = reply.send(out);
     });
 }
 

@@ -7,7 +7,8 @@ use tonic::Status;
 
 use super::command::{ApiReply, Command};
 use super::pb;
-use crate::dialer::runtime::{CampaignView, ControlError, Runtime};
+use crate::dialer::overrides::Overrides;
+use crate::dialer::runtime::{CampaignView, ControlError, Runtime, UpdateError};
 use crate::sip::endpoint::calls::{DialerEvent, DialerEventKind};
 
 pub fn campaign_info(v: &CampaignView) -> pb::CampaignInfo {
@@ -28,6 +29,12 @@ pub fn campaign_info(v: &CampaignView) -> pb::CampaignInfo {
         failed: s.failed,
         in_progress: s.in_progress,
         agents: v.agents,
+        caller_id: v.caller_id.clone(),
+        ring_timeout_secs: u32::try_from(v.ring_timeout_secs).unwrap_or(u32::MAX),
+        max_abandon_rate: v.max_abandon_rate,
+        max_lines: v.max_lines,
+        ratio: v.ratio.unwrap_or(0.0),
+        overridden: v.overridden.iter().map(|f| f.to_string()).collect(),
     }
 }
 
@@ -61,9 +68,44 @@ pub fn execute(
                 .ok_or_else(|| Status::not_found(format!("no campaign `{campaign}`")))?;
             Ok(ApiReply::Campaign(campaign_info(&v)))
         }
+        Command::UpdateCampaign {
+            campaign,
+            update,
+            clear,
+        } => {
+            let stored = runtime
+                .update_campaign(now, &campaign, &update, clear)
+                .map_err(update_error)?;
+            let v = runtime
+                .campaign(&campaign)
+                .ok_or_else(|| Status::not_found(format!("no campaign `{campaign}`")))?;
+            Ok(ApiReply::CampaignUpdated {
+                campaign: campaign_info(&v),
+                overrides: stored,
+            })
+        }
         other => Err(Status::internal(format!(
             "not a campaign command: {other:?}"
         ))),
+    }
+}
+
+fn update_error(e: UpdateError) -> Status {
+    match e {
+        UpdateError::UnknownCampaign(_) => Status::not_found(e.to_string()),
+        UpdateError::Invalid(_) | UpdateError::Pacing(_) => Status::invalid_argument(e.to_string()),
+    }
+}
+
+/// The request's fields as overrides (unset fields stay `None`).
+pub fn overrides_of(r: &pb::UpdateCampaignRequest) -> Overrides {
+    Overrides {
+        mode: r.mode.clone(),
+        ratio: r.ratio,
+        caller_id: r.caller_id.clone(),
+        ring_timeout_secs: r.ring_timeout_secs.map(u64::from),
+        max_abandon_rate: r.max_abandon_rate,
+        max_lines: r.max_lines,
     }
 }
 
@@ -73,6 +115,7 @@ pub fn is_campaign_command(cmd: &Command) -> bool {
         cmd,
         Command::ListCampaigns
             | Command::Campaign { .. }
+            | Command::UpdateCampaign { .. }
             | Command::GetPreviewLead { .. }
             | Command::SkipPreviewLead { .. }
     )

@@ -41,6 +41,13 @@ pub enum Command {
         campaign: String,
         state: crate::dialer::runtime::RunState,
     },
+    /// Run by the dialer runtime; the daemon hands the endpoint the new settings and
+    /// stores the overrides before replying.
+    UpdateCampaign {
+        campaign: String,
+        update: crate::dialer::overrides::Overrides,
+        clear: bool,
+    },
     /// Run by the dialer runtime (see `campaigns::execute`).
     GetPreviewLead {
         agent: String,
@@ -122,6 +129,12 @@ pub enum ApiReply {
     Monitor(String),
     Campaigns(Vec<pb::CampaignInfo>),
     Campaign(pb::CampaignInfo),
+    /// UpdateCampaign done on the runtime: the daemon stores `overrides` (empty: none) and
+    /// gives the endpoint the new settings, then replies `Campaign`.
+    CampaignUpdated {
+        campaign: pb::CampaignInfo,
+        overrides: crate::dialer::overrides::Overrides,
+    },
     PreviewLead(pb::PreviewLead),
     PreviewDialed {
         call_id: String,
@@ -255,6 +268,7 @@ pub fn execute(endpoint: &mut Endpoint, now: Instant, cmd: Command) -> Result<Ap
             }),
         Command::ListCampaigns
         | Command::Campaign { .. }
+        | Command::UpdateCampaign { .. }
         | Command::GetPreviewLead { .. }
         | Command::SkipPreviewLead { .. }
         | Command::DialPreviewLead { .. } => Err(Status::internal(

@@ -240,6 +240,27 @@ impl pb::control_server::Control for ControlService {
         self.campaign(req, RunState::Running).await
     }
 
+    async fn update_campaign(
+        &self,
+        req: Request<pb::UpdateCampaignRequest>,
+    ) -> Result<Response<pb::CampaignResponse>, Status> {
+        // Campaign settings, like start / pause / stop.
+        self.tokens.check(&req, ApiScope::Admin)?;
+        let r = req.get_ref();
+        let campaign = required("campaign", &r.campaign)?;
+        let update = super::campaigns::overrides_of(r);
+        let clear = r.clear;
+        let cmd = Command::UpdateCampaign {
+            campaign,
+            update,
+            clear,
+        };
+        match self.run(cmd).await? {
+            ApiReply::Campaign(c) => Ok(Response::new(pb::CampaignResponse { campaign: Some(c) })),
+            other => Err(unexpected(other)),
+        }
+    }
+
     async fn pause_campaign(
         &self,
         req: Request<pb::CampaignRequest>,

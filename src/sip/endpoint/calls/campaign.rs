@@ -148,6 +148,15 @@ impl Endpoint {
             .collect();
     }
 
+    /// One campaign's new settings (UpdateCampaign): its next dials use them; dials in
+    /// progress keep the ring timer and caller ID they were placed with.
+    pub fn set_campaign(&mut self, campaign: CampaignConfig) {
+        self.calls
+            .campaigns
+            .configs
+            .insert(campaign.name.clone(), campaign);
+    }
+
     /// Dial one lead through the campaign's trunk. The outcome arrives as `Output::Dialer`.
     pub fn dial_campaign(
         &mut self,
