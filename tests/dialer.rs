@@ -608,6 +608,15 @@ fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
         "{got}"
     );
     assert_eq!(got["preview_unknown"], "NOT_FOUND", "{got}");
+    // UpdateCampaign: `admin` scope; a setting the config would refuse is refused.
+    assert_eq!(got["update_denied"], "PERMISSION_DENIED", "{got}");
+    assert_eq!(got["update_invalid"], "INVALID_ARGUMENT", "{got}");
+    assert!(
+        got["update_detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ring_timeout_secs") && d.contains("15")),
+        "{got}"
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     d.kill9();
     let d = Daemon::start_with(dir.path(), port, &d.config);
@@ -619,6 +628,114 @@ fn a_campaign_started_over_the_api_is_still_running_after_kill_9() {
             "the config says enabled = false; the store remembers the start:\n{}",
             d.log_text()
         );
+    });
+}
+
+async fn update(
+    ch: Channel,
+    req: pb::UpdateCampaignRequest,
+) -> Result<pb::CampaignInfo, tonic::Status> {
+    let mut c = pb::control_client::ControlClient::new(ch);
+    c.update_campaign(authed(req, ADMIN))
+        .await
+        .map(|r| r.into_inner().campaign.expect("campaign in the reply"))
+}
+
+#[test]
+fn campaign_settings_changed_over_the_api_are_checked_shown_and_survive_kill_9() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let mut d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"progressive\"\n",
+        ),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let req = |f: fn(&mut pb::UpdateCampaignRequest)| {
+        let mut r = pb::UpdateCampaignRequest {
+            campaign: "spring".into(),
+            ..Default::default()
+        };
+        f(&mut r);
+        r
+    };
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let before = spring(ch.clone()).await;
+        assert_eq!(
+            (
+                before.caller_id.as_str(),
+                before.ring_timeout_secs,
+                before.max_lines
+            ),
+            ("+15551230000", 15, 5),
+            "the config's values: {before:#?}"
+        );
+        let e = update(ch.clone(), req(|r| r.ring_timeout_secs = Some(10)))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+        assert!(
+            e.message().contains("ring_timeout_secs") && e.message().contains("15"),
+            "{e:?}"
+        );
+        let mut unknown = req(|r| r.max_lines = Some(3));
+        unknown.campaign = "autumn".into();
+        let e = update(ch.clone(), unknown).await.unwrap_err();
+        assert_eq!(e.code(), Code::NotFound, "{e:?}");
+        let got = update(
+            ch.clone(),
+            req(|r| {
+                r.caller_id = Some("+15559876543".into());
+                r.max_abandon_rate = Some(0.02);
+            }),
+        )
+        .await
+        .expect("UpdateCampaign");
+        assert_eq!(got.caller_id, "+15559876543", "{got:#?}");
+        assert_eq!(got.max_abandon_rate, 0.02, "{got:#?}");
+        let listed = spring(ch).await;
+        assert_eq!(
+            (listed.caller_id.as_str(), listed.max_abandon_rate),
+            ("+15559876543", 0.02),
+            "{listed:#?}"
+        );
+        assert_eq!(listed.overridden, ["caller_id", "max_abandon_rate"]);
+        assert_eq!(
+            listed.ring_timeout_secs, 15,
+            "the refused update changed nothing"
+        );
+    });
+    d.kill9();
+    let d = Daemon::start_with(dir.path(), port, &d.config);
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let after = spring(ch.clone()).await;
+        assert_eq!(
+            (after.caller_id.as_str(), after.max_abandon_rate),
+            ("+15559876543", 0.02),
+            "the overrides are re-applied over the config:\n{after:#?}\n{}",
+            d.log_text()
+        );
+        assert!(
+            d.log_text()
+                .contains("campaign overrides (UpdateCampaign) applied"),
+            "{}",
+            d.log_text()
+        );
+        // `clear`: back to the config's values, and that is stored too.
+        let cleared = update(ch.clone(), req(|r| r.clear = true))
+            .await
+            .expect("clear");
+        assert_eq!(cleared.caller_id, "+15551230000", "{cleared:#?}");
+        assert_eq!(cleared.max_abandon_rate, 0.03, "{cleared:#?}");
+        assert!(cleared.overridden.is_empty(), "{cleared:#?}");
     });
 }
 

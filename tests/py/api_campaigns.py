@@ -6,9 +6,12 @@ Generates stubs from proto/ (like api_subscribe.py), then: ListCampaigns with th
 StartCampaign with the read token (must be PERMISSION_DENIED); StartCampaign with the admin
 token; ListCampaigns again; GetPreviewLead with the read token (PERMISSION_DENIED: it needs
 `control`), then with the admin token for agent 1002 (not logged in) and for an agent that
-does not exist. Prints one JSON object: {"before": state, "denied": code, "started": state,
-"after": state, "dials": n, "preview_denied": code, "preview": code, "preview_detail": text,
-"preview_unknown": code}. Exits 1 on an unexpected RPC error.
+does not exist; UpdateCampaign with the read token (PERMISSION_DENIED: it needs `admin`),
+then with the admin token and ring_timeout_secs = 10 (INVALID_ARGUMENT: at least 15).
+Prints one JSON object: {"before": state, "denied": code, "started": state, "after": state,
+"dials": n, "preview_denied": code, "preview": code, "preview_detail": text,
+"preview_unknown": code, "update_denied": code, "update_invalid": code,
+"update_detail": text}. Exits 1 on an unexpected RPC error.
 """
 import json
 import os
@@ -76,6 +79,18 @@ def main():
             result["preview_denied"] = preview(read, "1002")[0]
             result["preview"], result["preview_detail"] = preview(admin, "1002")
             result["preview_unknown"] = preview(admin, "nobody")[0]
+
+            def update(token, **fields):
+                try:
+                    c.UpdateCampaign(control_pb2.UpdateCampaignRequest(campaign=name, **fields),
+                                     metadata=auth(token), timeout=10)
+                    return "OK", ""
+                except grpc.RpcError as e:
+                    return e.code().name, e.details()
+
+            result["update_denied"] = update(read, caller_id="+15550001111")[0]
+            result["update_invalid"], result["update_detail"] = update(
+                admin, ring_timeout_secs=10)
             print(json.dumps(result), flush=True)
             return 0
 
