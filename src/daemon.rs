@@ -456,7 +456,7 @@ fn apply_overrides(
             .map_err(|e| e.to_string())
             .and_then(|o| {
                 dialer
-                    .update_campaign(Instant::now(), &name, &o, true)
+                    .update_campaign(Instant::now(), SystemTime::now(), &name, &o, true)
                     .map_err(|e| e.to_string())
             });
         match (applied, dialer.campaign_config(&name)) {

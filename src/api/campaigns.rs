@@ -74,7 +74,7 @@ pub fn execute(
             clear,
         } => {
             let stored = runtime
-                .update_campaign(now, &campaign, &update, clear)
+                .update_campaign(now, wall, &campaign, &update, clear)
                 .map_err(update_error)?;
             let v = runtime
                 .campaign(&campaign)

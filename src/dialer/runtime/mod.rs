@@ -686,6 +686,7 @@ impl Runtime {
     pub fn update_campaign(
         &mut self,
         now: Instant,
+        wall: SystemTime,
         name: &str,
         update: &Overrides,
         clear: bool,
@@ -703,8 +704,13 @@ impl Runtime {
         let cfg = overrides.apply(&c.base)?;
         self.pacing.update_config(now, c.id, cfg.pacing.clone())?;
         tracing::info!(campaign = %name, overrides = %overrides.to_json(), "campaign settings changed");
+        let left_preview = c.cfg.pacing.mode == super::pacing::Mode::Preview
+            && cfg.pacing.mode != super::pacing::Mode::Preview;
         c.cfg = cfg;
         c.overrides = overrides.clone();
+        if left_preview {
+            self.preview_mode_left(wall, ci);
+        }
         Ok(overrides)
     }
 

@@ -190,6 +190,27 @@ impl Runtime {
         }
     }
 
+    /// Campaign `ci` left preview mode (UpdateCampaign): the leads shown to its agents go
+    /// back to the line, as they would at a logout (nobody can dial them now).
+    pub(super) fn preview_mode_left(&mut self, wall: SystemTime, ci: usize) {
+        let name = &self.campaigns[ci].cfg.name;
+        let agents: Vec<String> = self
+            .previews
+            .iter()
+            .filter(|(_, l)| l.campaign == *name)
+            .map(|(a, _)| a.clone())
+            .collect();
+        let source = self.campaigns[ci].source;
+        for a in agents {
+            let Some(lead) = self.previews.remove(&a) else {
+                continue;
+            };
+            if let Err(e) = self.sources[source].skip(wall, lead.attempt_id) {
+                tracing::warn!(agent = %a, lead = lead.lead_id, error = %e, "a preview lead shown before the mode change was not put back");
+            }
+        }
+    }
+
     /// ACD agent `a` logged out: the lead shown to them goes back.
     pub(super) fn preview_logged_out(&mut self, wall: SystemTime, a: u32) {
         let Some((name, ci)) = self.agents.member(a).map(|(n, ci)| (n.to_string(), ci)) else {

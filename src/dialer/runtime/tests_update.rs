@@ -22,7 +22,9 @@ fn a_mode_change_paces_the_next_dials() {
         o.ratio = Some(3.0);
         o.caller_id = Some("+15550009999".into());
     });
-    let stored = t.rt.update_campaign(t.now, "spring", &o, false).unwrap();
+    let stored =
+        t.rt.update_campaign(t.now, t.wall, "spring", &o, false)
+            .unwrap();
     assert_eq!(stored, o);
     assert_eq!(t.place_all().len(), 2, "3 per ready agent, 1 out already");
     let v = t.rt.campaign("spring").unwrap();
@@ -43,6 +45,7 @@ fn refused_updates_change_nothing_and_clear_restores_the_config() {
     let e =
         t.rt.update_campaign(
             t.now,
+            t.wall,
             "spring",
             &update(|o| o.ring_timeout_secs = Some(10)),
             false,
@@ -52,18 +55,25 @@ fn refused_updates_change_nothing_and_clear_restores_the_config() {
     assert!(e.to_string().contains("15"), "{e}");
     assert_eq!(t.rt.campaign("spring").unwrap(), before);
     assert_eq!(
-        t.rt.update_campaign(t.now, "nope", &Overrides::default(), false),
+        t.rt.update_campaign(t.now, t.wall, "nope", &Overrides::default(), false),
         Err(UpdateError::UnknownCampaign("nope".into()))
     );
     t.rt.update_campaign(
         t.now,
+        t.wall,
         "spring",
         &update(|o| o.max_abandon_rate = Some(0.02)),
         false,
     )
     .unwrap();
-    t.rt.update_campaign(t.now, "spring", &update(|o| o.max_lines = Some(4)), false)
-        .unwrap();
+    t.rt.update_campaign(
+        t.now,
+        t.wall,
+        "spring",
+        &update(|o| o.max_lines = Some(4)),
+        false,
+    )
+    .unwrap();
     let v = t.rt.campaign("spring").unwrap();
     assert_eq!(
         (v.max_abandon_rate, v.max_lines),
@@ -71,8 +81,32 @@ fn refused_updates_change_nothing_and_clear_restores_the_config() {
         "updates add up"
     );
     let left =
-        t.rt.update_campaign(t.now, "spring", &Overrides::default(), true)
+        t.rt.update_campaign(t.now, t.wall, "spring", &Overrides::default(), true)
             .unwrap();
     assert!(left.is_empty());
     assert_eq!(t.rt.campaign("spring").unwrap(), before);
+}
+
+#[test]
+fn leaving_preview_puts_the_shown_leads_back() {
+    let mut t = setup(Mode::Preview, 1);
+    t.agent(0, StateKind::LoggedOut, StateKind::NotReady);
+    let lead = t.rt.preview_next(t.wall, "a1").expect("a lead to show");
+    assert_eq!(
+        t.leads.lock().unwrap().remaining("spring"),
+        0,
+        "held for a1"
+    );
+    let o = update(|o| o.mode = Some("progressive".into()));
+    t.rt.update_campaign(t.now, t.wall, "spring", &o, false)
+        .unwrap();
+    assert_eq!(
+        t.leads.lock().unwrap().remaining("spring"),
+        1,
+        "back in line"
+    );
+    assert!(
+        t.rt.preview_skip(t.wall, "a1", lead.lead_id).is_err(),
+        "no longer shown"
+    );
 }
