@@ -459,13 +459,14 @@ fn apply_overrides(
                     .update_campaign(Instant::now(), SystemTime::now(), &name, &o, true)
                     .map_err(|e| e.to_string())
             });
-        match (applied, dialer.campaign_config(&name)) {
-            (Ok(o), Some(cfg)) => {
+        match applied {
+            Ok(o) => {
                 tracing::info!(campaign = %name, overrides = ?o.fields(), "campaign overrides (UpdateCampaign) applied over [[campaigns]]");
-                endpoint.set_campaign(cfg.clone());
+                if let Some(cfg) = dialer.campaign_config(&name) {
+                    endpoint.set_campaign(cfg.clone());
+                }
             }
-            (Ok(_), None) => {}
-            (Err(e), _) => {
+            Err(e) => {
                 tracing::warn!(campaign = %name, overrides = %json, error = %e, "stored campaign overrides skipped: they no longer apply");
             }
         }

@@ -9,6 +9,7 @@ mod callback;
 mod campaign;
 mod campaign_agent;
 mod campaign_amd;
+mod campaign_update;
 mod consult;
 mod control;
 mod indialog;
