@@ -5,7 +5,8 @@
 //! dialed, answered, connected), records busy and no-answer; a fixed-ratio campaign with
 //! one agent over-dials and the people nobody can take hear the abandon message and are
 //! counted abandoned. A campaign without `numbers` dials from the lead book (imported and
-//! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice. A preview
+//! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice; settings
+//! changed with UpdateCampaign are checked, listed and survive `kill -9`. A preview
 //! campaign shows its agent a lead over gRPC (custom fields and all), skips one, and dials
 //! the next agent first: the agent's phone answers, then the customer's.
 

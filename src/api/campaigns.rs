@@ -1,5 +1,6 @@
-//! Outbound campaigns over the API: `ListCampaigns` and Start/Pause/Stop run on the dialer
-//! runtime in the main loop; campaign call steps become `CampaignEvent`s on the bus.
+//! Outbound campaigns over the API: `ListCampaigns`, Start/Pause/Stop and `UpdateCampaign`
+//! run on the dialer runtime in the main loop (the daemon stores what changed before the
+//! reply); campaign call steps become `CampaignEvent`s on the bus.
 
 use std::time::{Instant, SystemTime};
 
