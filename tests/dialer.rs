@@ -725,8 +725,10 @@ fn campaign_settings_changed_over_the_api_are_checked_shown_and_survive_kill_9()
             d.log_text()
         );
         assert!(
-            d.log_text()
-                .contains("campaign overrides (UpdateCampaign) applied"),
+            d.wait_log(
+                "campaign overrides (UpdateCampaign) applied",
+                Duration::from_secs(10)
+            ),
             "{}",
             d.log_text()
         );
@@ -738,6 +740,59 @@ fn campaign_settings_changed_over_the_api_are_checked_shown_and_survive_kill_9()
         assert_eq!(cleared.max_abandon_rate, 0.03, "{cleared:#?}");
         assert!(cleared.overridden.is_empty(), "{cleared:#?}");
     });
+}
+
+#[test]
+fn a_stored_override_the_config_no_longer_allows_is_skipped_at_startup() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    let fixed = "mode = \"fixed_ratio\"\nratio = 2.0\n";
+    let mut d = Daemon::start(
+        dir.path(),
+        port,
+        &config(dir.path(), port, farm_port, api_port, fixed),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        // A ratio alone: fine while the config says fixed_ratio.
+        let got = update(
+            ch,
+            pb::UpdateCampaignRequest {
+                campaign: "spring".into(),
+                ratio: Some(3.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("UpdateCampaign");
+        assert_eq!(
+            (got.mode.as_str(), got.ratio),
+            ("fixed_ratio", 3.0),
+            "{got:#?}"
+        );
+    });
+    d.kill9();
+    // The config moves the campaign to progressive: a ratio no longer applies.
+    let text = std::fs::read_to_string(&d.config).unwrap();
+    assert!(text.contains(fixed));
+    std::fs::write(&d.config, text.replace(fixed, "mode = \"progressive\"\n")).unwrap();
+    let d = Daemon::start_with(dir.path(), port, &d.config);
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let after = spring(ch).await;
+        assert_eq!(
+            (after.mode.as_str(), after.ratio),
+            ("progressive", 0.0),
+            "{after:#?}"
+        );
+        assert!(after.overridden.is_empty(), "{after:#?}");
+    });
+    assert!(
+        d.wait_log("stored campaign overrides skipped", Duration::from_secs(10)),
+        "{}",
+        d.log_text()
+    );
 }
 
 /// Run `switchboard ARGS...`; its stdout, asserting it succeeded.
