@@ -48,11 +48,18 @@ pub struct MemoryLeads {
     next_attempt: i64,
     /// Every result reported, in order (for tests and the log).
     pub results: Vec<(i64, String, AttemptResult)>,
+    /// `[dispositions]` codes flagged `final`: they end a lead in every campaign.
+    final_codes: Vec<String>,
 }
 
 impl MemoryLeads {
     pub fn new() -> Self {
         MemoryLeads::default()
+    }
+
+    /// `[dispositions]`' final codes (as `LeadBook::set_dispositions`).
+    pub fn set_final_codes(&mut self, codes: impl IntoIterator<Item = String>) {
+        self.final_codes = codes.into_iter().collect();
     }
 
     /// The campaign's leads, dialable at once.
@@ -202,7 +209,12 @@ impl LeadSource for MemoryLeads {
             .ok_or_else(|| format!("no attempt {attempt_id}"))?;
         let l = &mut self.leads[i];
         let rules = self.rules.get(&l.campaign).cloned().unwrap_or_default();
-        if rules.final_dispositions.iter().any(|d| d == disposition) {
+        if rules
+            .final_dispositions
+            .iter()
+            .chain(&self.final_codes)
+            .any(|d| d == disposition)
+        {
             l.next_at = None;
             l.agent = None;
         } else if let Some(at) = callback_at {
@@ -210,5 +222,39 @@ impl LeadSource for MemoryLeads {
             l.agent = agent.filter(|_| personal).map(str::to_string);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `[dispositions]` final code ends the lead although the campaign's own
+    /// `final_dispositions` does not name it, even with a callback time; another code with
+    /// a callback time brings the lead back then.
+    #[test]
+    fn a_final_code_from_dispositions_ends_the_lead() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let cb = t0 + Duration::from_secs(3600);
+        let rules = LeadRules::default();
+        assert!(!rules.final_dispositions.contains(&"closed-won".to_string()));
+        let mut m = MemoryLeads::new();
+        m.set_final_codes(["closed-won".to_string()]);
+        m.add_campaign("c", rules, &["+15550100".into(), "+15550101".into()]);
+        for code in ["closed-won", "call-me-later"] {
+            let d = m.next_lead(t0, "c").expect("a lead");
+            let connected = AttemptResult::Connected {
+                agent: "1001".into(),
+            };
+            m.handle_attempt(t0, d.attempt_id, &connected);
+            m.handle_disposition(t0, d.attempt_id, code, None, Some(cb), false)
+                .expect("attempt known");
+        }
+        let again = m.next_lead(cb, "c").expect("the callback comes back");
+        assert_eq!(again.number, "+15550101");
+        assert!(
+            m.next_lead(cb, "c").is_none(),
+            "the closed lead is never dialled again"
+        );
     }
 }

@@ -301,6 +301,12 @@ impl Runtime {
             })
             .collect();
         let mut leads = memory::MemoryLeads::new();
+        leads.set_final_codes(
+            cfg.dispositions
+                .iter()
+                .filter(|d| d.is_final)
+                .map(|d| d.code.clone()),
+        );
         for c in &cfg.campaigns {
             leads.add_campaign(&c.name, c.leads.clone(), &c.numbers);
         }
