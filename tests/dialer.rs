@@ -8,7 +8,9 @@
 //! DNC'd with the real CLI) and survives `kill -9` without dialling a lead twice; settings
 //! changed with UpdateCampaign are checked, listed and survive `kill -9`. A preview
 //! campaign shows its agent a lead over gRPC (custom fields and all), skips one, and dials
-//! the next agent first: the agent's phone answers, then the customer's.
+//! the next agent first: the agent's phone answers, then the customer's. With AMD and
+//! `machine_action = "message"`, answering machines (tests/sipp/dialer_vm_uas.xml) get the
+//! message after their beep, or after the silence that follows a greeting without one.
 
 mod common;
 
@@ -194,11 +196,16 @@ type Seen = Arc<Mutex<Vec<pb::Event>>>;
 
 /// Campaign events from the bus, collected in the background.
 async fn follow(ch: Channel) -> Seen {
+    follow_kinds(ch, &[pb::EventKind::Campaign]).await
+}
+
+/// Events of `kinds` from the bus, collected in the background.
+async fn follow_kinds(ch: Channel, kinds: &[pb::EventKind]) -> Seen {
     let mut client = pb::events_client::EventsClient::new(ch);
     let mut stream = client
         .subscribe(authed(
             pb::SubscribeRequest {
-                kinds: vec![pb::EventKind::Campaign as i32],
+                kinds: kinds.iter().map(|&k| k as i32).collect(),
                 ..Default::default()
             },
             READ,
@@ -1383,6 +1390,194 @@ fn with_amd_a_sit_in_early_media_fails_the_dial_with_its_category() {
         farm.wait(Duration::from_secs(30)),
         Some(true),
         "the dead number got our CANCEL: {}",
+        std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
+    );
+}
+
+/// The corpus's long machine greeting without its own beep and trailing silence (it ends
+/// with a 400–800 ms 1000 Hz beep and 1 s of digital silence; everything from 800 ms
+/// before the last sound on is cut).
+fn greeting_without_beep() -> Vec<i16> {
+    use switchboard::dialer::amd::corpus::amd_clips;
+    let audio = amd_clips(7, 1)
+        .into_iter()
+        .find(|c| c.family == "greeting")
+        .expect("the corpus has a greeting")
+        .audio;
+    let last = audio
+        .iter()
+        .rposition(|&s| s != 0)
+        .expect("not all silence");
+    let cut = (last + 1).saturating_sub(800 * 8);
+    assert!(cut >= 2500 * 8, "the greeting is long: {} ms", cut / 8);
+    audio[..cut].to_vec()
+}
+
+/// Raw PCMU of the greeting, then (with `beep`) a 1000 Hz beep of 400 ms, then 4 s of
+/// silence: played once, so the daemon hears the silence it may wait for.
+fn voicemail_ulaw(dir: &Path, beep: bool) -> String {
+    let mut audio = greeting_without_beep();
+    audio.extend(std::iter::repeat_n(0i16, 300 * 8));
+    if beep {
+        audio.extend((0..400 * 8).map(|i| {
+            let t = i as f64 / 8000.0;
+            ((t * 1000.0 * 2.0 * std::f64::consts::PI).sin() * 6000.0) as i16
+        }));
+    }
+    audio.extend(std::iter::repeat_n(0i16, 4000 * 8));
+    let path = dir.join(format!(
+        "voicemail-{}.ulaw",
+        if beep { "beep" } else { "quiet" }
+    ));
+    let bytes: Vec<u8> = audio
+        .iter()
+        .map(|&s| switchboard::media::g711::ulaw_encode(s))
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+/// Each `machine message starts` line's cue, in order.
+fn message_cues(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.contains("machine message starts"))
+        .filter_map(|l| {
+            let rest = &l[l.find("cue=")? + 4..];
+            Some(
+                rest.split_whitespace()
+                    .next()?
+                    .trim_matches('"')
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn with_amd_a_machine_message_starts_after_the_beep_or_the_silence_after_the_greeting() {
+    let dir = temp_dir();
+    let (port, farm_port, api_port) = (free_port(), free_port(), free_port());
+    // +...7 greets, beeps, then is silent; +...8 greets, then is silent.
+    let d = Daemon::start(
+        dir.path(),
+        port,
+        &config(
+            dir.path(),
+            port,
+            farm_port,
+            api_port,
+            "mode = \"progressive\"\nnumbers = [\"+15550177\", \"+15550178\"]\n\
+             machine_action = \"message\"\nmachine_message = \"prompts/campaign-message.wav\"\n\
+             [campaigns.amd]\nenabled = true\nmessage_wait_silence_ms = 1200\n\
+             message_max_wait_secs = 8\n",
+        ),
+    );
+    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
+    assert!(
+        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
+        "the agent's phone never registered:\n{}",
+        d.log_text()
+    );
+    login(&d, &bob, port, 1);
+    let beep = voicemail_ulaw(dir.path(), true);
+    let quiet = voicemail_ulaw(dir.path(), false);
+    let scen = sipp::filled(
+        dir.path(),
+        "dialer_vm_uas.xml",
+        &[("BEEP_FILE", &beep), ("QUIET_FILE", &quiet)],
+    );
+    let mut farm = sipp::Uas::spawn(
+        dir.path(),
+        "farm",
+        &scen,
+        (farm_port, free_port()),
+        2,
+        &["-timeout", "90s"],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ch = channel(api_port).await;
+        let seen = follow_kinds(
+            ch.clone(),
+            &[pb::EventKind::Campaign, pb::EventKind::CallEnded],
+        )
+        .await;
+        start(ch.clone(), ADMIN, "spring").await.expect("started");
+        wait_stats(&ch, 60, "two machines", |s| s.machines == 2).await;
+        // (call id, when, left_message) of each machine.
+        let machines: Vec<(String, i64, bool)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match &e.payload {
+                Some(pb::event::Payload::Campaign(c))
+                    if c.kind == pb::CampaignEventKind::Machine as i32 =>
+                {
+                    Some((e.call_id.clone(), e.unix_ms, c.left_message))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            machines.iter().map(|m| m.2).collect::<Vec<_>>(),
+            [true, true],
+            "both got the message: {machines:?}"
+        );
+        // The message (6.4 s) plays out before we hang up.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        for (call, at, _) in &machines {
+            let ended = loop {
+                let ended = seen.lock().unwrap().iter().find_map(|e| {
+                    matches!(e.payload, Some(pb::event::Payload::CallEnded(_)))
+                        .then_some(e)
+                        .filter(|e| e.call_id == *call)
+                        .map(|e| e.unix_ms)
+                });
+                if let Some(t) = ended {
+                    break t;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{call} never ended: {:#?}",
+                    seen.lock().unwrap()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            assert!(
+                ended - at >= 6000,
+                "{call} hung up {} ms after the message started",
+                ended - at
+            );
+        }
+        let s = spring(ch.clone()).await;
+        assert_eq!((s.connected, s.answered, s.failed), (0, 0, 0), "{s:#?}");
+    });
+    for number in ["+15550177", "+15550178"] {
+        let cdr = campaign_cdr(&d, number);
+        assert_eq!(
+            cdr.end_cause.as_deref(),
+            Some("campaign-machine"),
+            "{cdr:?}"
+        );
+        assert!(cdr.agent.is_none(), "{cdr:?}");
+    }
+    // The beep's number was cued by its beep, the other by the silence after its greeting
+    // (neither by the max wait; the quiet greeting has no tone in it, so a beep cue can only
+    // be the first number's).
+    assert!(
+        poll_until(Duration::from_secs(10), || message_cues(&d.log_text())
+            .len()
+            == 2),
+        "{}",
+        d.log_text()
+    );
+    let mut cues = message_cues(&d.log_text());
+    cues.sort();
+    assert_eq!(cues, ["beep", "silence"], "{}", d.log_text());
+    assert_eq!(
+        farm.wait(Duration::from_secs(30)),
+        Some(true),
+        "both machines got our BYE after the message: {}",
         std::fs::read_to_string(dir.path().join("farm.errors.log")).unwrap_or_default()
     );
 }
