@@ -175,20 +175,6 @@ impl Agents {
         }
     }
 
-    /// An agent-first call that reached `name` ended: the ACD never saw it (its state stayed
-    /// as it was), so pacing's talk ends here.
-    pub fn call_ended(&mut self, pacing: &mut Pacing, now: Instant, name: &str) {
-        let Some(&a) = self.by_name.get(name) else {
-            return;
-        };
-        if self.mirror.get(&a) != Some(&Mirror::Talk) {
-            return;
-        }
-        if let Some(&kind) = self.last.get(&a) {
-            self.state(pacing, now, a, kind);
-        }
-    }
-
     /// The campaign `name` works, when they are logged in.
     pub fn campaign_of(&self, name: &str) -> Option<usize> {
         let a = self.by_name.get(name)?;

@@ -757,7 +757,7 @@ impl Endpoint {
             return;
         };
         if d.order.agent.is_some() {
-            self.campaign_agent_call_over(call, cause);
+            self.campaign_agent_call_over(now, call, cause);
             self.calls.campaigns.calls.remove(&call);
             return;
         }
