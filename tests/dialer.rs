@@ -870,7 +870,9 @@ fn a_preview_agent_sees_a_lead_skips_it_and_dials_the_next_with_their_phone_firs
         api_port,
         "mode = \"preview\"\n",
         "window = { default = \"00:00-24:00\" }",
-    );
+    )
+    // Long enough a wrap-up to see it over gRPC.
+    .replace("wrap_up_secs = 1", "wrap_up_secs = 3");
     let config = dir.path().join("switchboard.toml");
     std::fs::write(&config, &text).unwrap();
     let cfg = config.to_str().unwrap();
@@ -1018,6 +1020,28 @@ fn a_preview_agent_sees_a_lead_skips_it_and_dials_the_next_with_their_phone_firs
             (1, 0, 0),
             "{s:#?}"
         );
+        // As after a queue call: the outbound queue's wrap-up, then Ready.
+        let mut acd = pb::control_client::ControlClient::new(ch.clone());
+        for want in [pb::AgentState::WrapUp, pb::AgentState::Ready] {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let agents = acd
+                    .list_agents(authed(pb::ListAgentsRequest {}, READ))
+                    .await
+                    .expect("list agents")
+                    .into_inner()
+                    .agents;
+                let bob = agents.iter().find(|a| a.agent == "1002").expect("bob");
+                if bob.state == want as i32 {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the agent never got to {want:?}: {bob:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     });
     let cdr = campaign_cdr(&d, second);
     assert!(cdr.answered);

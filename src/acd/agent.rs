@@ -90,6 +90,9 @@ pub(crate) struct Agent {
     pub pending: Option<Pending>,
     /// The call being wrapped up (for the WrapUpDone event and its handle time).
     pub wrapping: Option<(CallId, QueueId, u64)>,
+    /// A call the ACD did not route (an agent-first campaign dial): its id, the queue whose
+    /// wrap-up follows it, and when the talk began.
+    pub external: Option<(CallId, QueueId, Instant)>,
 }
 
 impl Agent {

@@ -217,4 +217,6 @@ pub enum AcdError {
     NotQueued,
     #[error("call is not connected")]
     NotConnected,
+    #[error("agent is on a call, or a call rings there")]
+    AgentBusy,
 }

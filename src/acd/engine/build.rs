@@ -115,6 +115,7 @@ impl Engine {
                 gen: 0,
                 pending: None,
                 wrapping: None,
+                external: None,
             });
         }
         Ok(Engine {

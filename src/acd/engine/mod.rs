@@ -2,7 +2,7 @@
 //! through `handle_*(now, ..)`, output through `poll_output()` and `poll_timeout()`.
 //!
 //! Split by concern: `build` (config → state), `agents` (agent inputs and state changes, the
-//! ready indexes), `calls` (caller inputs), `offers` (offer lifecycle), `routing` (matching),
+//! ready indexes), `calls` (caller inputs), `external` (calls the ACD did not route), `offers` (offer lifecycle), `routing` (matching),
 //! `timeouts` (deadlines), `views` (read-only queries).
 //!
 //! The routing invariant, kept by every handler: **no available agent is indexed as ready for a
@@ -14,6 +14,7 @@
 mod agents;
 mod build;
 mod calls;
+mod external;
 mod offers;
 mod routing;
 mod timeouts;

@@ -1,5 +1,6 @@
 //! Virtual-clock tests of the engine: a harness that owns the clock and collects outputs.
 
+mod external;
 mod flows;
 mod props;
 mod steps;

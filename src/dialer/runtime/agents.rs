@@ -4,7 +4,9 @@
 //! An agent-first dial (preview, personal callback) *reserves* its agent: while their phone
 //! rings pacing counts them not ready (the ACD still says ready: the endpoint only keeps
 //! other calls away), so no other dial is paced on them; once the lead is dialed the
-//! reservation ends and the dial, outstanding, stands for them as any dial does.
+//! reservation ends and the dial, outstanding, stands for them as any dial does. Once the
+//! lead answers the ACD has them OnCall, then in wrap-up: those states end pacing's talk and
+//! wrap, as for a queue call (the dialer's `Ended` does not free them).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -168,20 +170,6 @@ impl Agents {
             return;
         };
         if !self.reserved.remove(&a) {
-            return;
-        }
-        if let Some(&kind) = self.last.get(&a) {
-            self.state(pacing, now, a, kind);
-        }
-    }
-
-    /// An agent-first call that reached `name` ended: the ACD never saw it (its state stayed
-    /// as it was), so pacing's talk ends here.
-    pub fn call_ended(&mut self, pacing: &mut Pacing, now: Instant, name: &str) {
-        let Some(&a) = self.by_name.get(name) else {
-            return;
-        };
-        if self.mirror.get(&a) != Some(&Mirror::Talk) {
             return;
         }
         if let Some(&kind) = self.last.get(&a) {

@@ -430,10 +430,6 @@ impl Runtime {
 
     /// A step of a campaign call (from `Output::Dialer`).
     pub fn handle_dialer_event(&mut self, now: Instant, wall: SystemTime, ev: &DialerEvent) {
-        if let DialerEventKind::Ended { agent } = &ev.kind {
-            // The dial resolved at its connect; its agent is free again.
-            return self.agents.call_ended(&mut self.pacing, now, agent);
-        }
         let Some(d) = self.dials.get_mut(&ev.call) else {
             return;
         };
@@ -474,6 +470,8 @@ impl Runtime {
                 self.dials.remove(&ev.call);
                 return;
             }
+            // The dial resolved at its connect. The agent is not free yet: the ACD has them
+            // OnCall, then in wrap-up, and its states end pacing's talk and wrap.
             DialerEventKind::Ended { .. } => return,
             DialerEventKind::Answered => {
                 d.waiting = true;

@@ -269,3 +269,32 @@ fn a_callback_come_due_while_its_agent_sits_ready_is_found_by_the_sweep() {
     t.later(11);
     assert!(t.place_orders().is_empty());
 }
+
+#[test]
+fn an_agent_first_call_frees_its_agent_for_pacing_only_when_their_wrap_up_ends() {
+    let mut t = setup(Mode::Progressive, 3);
+    t.agent(0, StateKind::LoggedOut, StateKind::Ready);
+    let (call, _) = t.place_orders().remove(0);
+    t.event(call, DialerEventKind::Answered);
+    t.event(call, DialerEventKind::Connected { agent: "a1".into() });
+    t.agent(0, StateKind::Offered, StateKind::OnCall);
+    t.personal_callback(call, 60);
+    t.agent(0, StateKind::OnCall, StateKind::WrapUp);
+    t.later(120);
+    t.agent(0, StateKind::WrapUp, StateKind::Ready);
+    let (cb, order) = t.place_orders().remove(0);
+    assert_eq!(order.agent.as_deref(), Some("a1"));
+    t.event(cb, DialerEventKind::Dialed);
+    t.event(cb, DialerEventKind::Answered);
+    t.event(cb, DialerEventKind::Connected { agent: "a1".into() });
+    // The endpoint has the ACD put a1 OnCall right after `Connected`.
+    t.agent(0, StateKind::Ready, StateKind::OnCall);
+    t.event(cb, DialerEventKind::Ended { agent: "a1".into() });
+    assert!(t.place_orders().is_empty(), "ended, but a1 is not free yet");
+    t.agent(0, StateKind::OnCall, StateKind::WrapUp);
+    assert!(t.place_orders().is_empty(), "a1 wraps up");
+    t.agent(0, StateKind::WrapUp, StateKind::Ready);
+    let next = t.place_orders();
+    assert_eq!(next.len(), 1, "one paced dial once a1 is ready: {next:?}");
+    assert_eq!(next[0].1.agent, None);
+}

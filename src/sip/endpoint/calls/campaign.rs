@@ -85,8 +85,8 @@ pub enum DialerEventKind {
     /// An agent-first dial's agent did not take the call (refused, no answer, hung up):
     /// the lead was never dialed.
     NotDialed { reason: String },
-    /// An agent-first call that reached its agent ended (the ACD never had it: this is
-    /// when the agent is free again).
+    /// An agent-first call that reached its agent ended (for the API; the agent now wraps
+    /// up in the ACD, whose states say when they are free).
     Ended { agent: String },
 }
 
@@ -757,7 +757,7 @@ impl Endpoint {
             return;
         };
         if d.order.agent.is_some() {
-            self.campaign_agent_call_over(call, cause);
+            self.campaign_agent_call_over(now, call, cause);
             self.calls.campaigns.calls.remove(&call);
             return;
         }

@@ -8,7 +8,11 @@
 //! the lead's INVITE goes out, then `Busy` / `NoAnswer` / `Failed`, or `Answered` and at once
 //! `Connected` (the agent is already there). Two more: `NotDialed` when the agent did not
 //! take the call (the lead was never dialed: the attempt does not count), and `Ended` when
-//! a connected call is over (the ACD never had it, so it cannot say the agent is free).
+//! a connected call is over (for the API: the agent's state comes from the ACD).
+//!
+//! The ACD routes none of this, but it is the agent's work: at `Connected` the engine hears
+//! of an external call (the agent is OnCall), at its end the agent wraps up for the
+//! campaign queue's `wrap_up_secs` and then is Ready, as after a queue call.
 
 use std::time::Instant;
 
@@ -17,7 +21,7 @@ use super::local::App;
 use super::originate::Origination;
 use super::{CallRef, CallTimer, Purpose};
 use super::{CampaignDial, DialError, DialerEventKind};
-use crate::acd::StateKind;
+use crate::acd::{self, StateKind};
 use crate::sip::endpoint::Endpoint;
 
 impl Endpoint {
@@ -157,7 +161,7 @@ impl Endpoint {
     }
 
     /// The lead answered an agent-first dial: they are with the agent at once.
-    pub(super) fn campaign_customer_answered(&mut self, call: CallRef) {
+    pub(super) fn campaign_customer_answered(&mut self, now: Instant, call: CallRef) {
         let Some(d) = self.calls.campaigns.calls.get(&call) else {
             return;
         };
@@ -167,12 +171,34 @@ impl Endpoint {
         let Some(agent) = d.order.agent.clone() else {
             return;
         };
+        let queue = self
+            .calls
+            .campaigns
+            .configs
+            .get(&d.order.campaign)
+            .map(|c| c.queue.clone());
         self.dialer_event(call, DialerEventKind::Answered);
-        self.resolve(call, DialerEventKind::Connected { agent });
+        self.resolve(
+            call,
+            DialerEventKind::Connected {
+                agent: agent.clone(),
+            },
+        );
+        // After `Connected`: pacing counts the talk from the dial, then sees OnCall as it.
+        if let Some(e) = self.acd.engine.as_mut() {
+            let a = e.agent_id(&agent);
+            let q = queue.and_then(|q| e.queue_id(&q));
+            if let (Some(a), Some(q)) = (a, q) {
+                if let Err(err) = e.handle_external_call_started(now, a, acd::CallId(call), q) {
+                    tracing::warn!(call, agent = %agent, error = %err, "the ACD did not take the agent-first call");
+                }
+            }
+        }
+        self.acd_pump(now);
     }
 
     /// An agent-first call is ending with `cause`: the step not reported yet.
-    pub(super) fn campaign_agent_call_over(&mut self, call: CallRef, cause: &str) {
+    pub(super) fn campaign_agent_call_over(&mut self, now: Instant, call: CallRef, cause: &str) {
         let Some(d) = self.calls.campaigns.calls.get(&call) else {
             return;
         };
@@ -201,8 +227,20 @@ impl Endpoint {
                 }
             }
             Phase::Done => {
-                // Resolved as connected: the agent is free from now on.
-                return self.dialer_event(call, DialerEventKind::Ended { agent });
+                // Resolved as connected: the agent wraps up (the ACD says when they are free).
+                self.dialer_event(
+                    call,
+                    DialerEventKind::Ended {
+                        agent: agent.clone(),
+                    },
+                );
+                if let Some(e) = self.acd.engine.as_mut() {
+                    if let Some(a) = e.agent_id(&agent) {
+                        // NotConnected: the start was refused (logged out), nothing to end.
+                        let _ = e.handle_external_call_ended(now, a);
+                    }
+                }
+                return self.acd_pump(now);
             }
         };
         self.resolve(call, kind);

@@ -248,7 +248,7 @@ impl Endpoint {
         } else if connecting {
             self.bridge_local(now, call);
             self.count_callee_busy(now, call);
-            self.campaign_customer_answered(call);
+            self.campaign_customer_answered(now, call);
         } else {
             self.ok_to_caller(now, call);
             self.count_callee_busy(now, call);

@@ -2,12 +2,18 @@
 //! 1002's phone rings first with the auto-answer hint and is kept from ACD offers; once it
 //! answers the lead is dialed through the campaign's trunk with its caller ID and bridged;
 //! the dialer hears the same steps as for a lead-first dial, `NotDialed` when the agent
-//! does not take it, and `Ended` when the connected call is over.
+//! does not take it, and `Ended` when the connected call is over. The ACD has the agent
+//! OnCall from the connect, then in the campaign queue's wrap-up, then Ready.
 
 use super::campaign::{campaign, dialer_events, order};
 use super::queue::{agent_replies, setup, AGENT};
 use super::*;
+use crate::acd::{EventKind, StateKind};
 use crate::sip::endpoint::calls::{CampaignDial, DialError, DialerEventKind};
+
+fn agent_kind(h: &H) -> Option<StateKind> {
+    h.ep.agent_state("1002").map(|s| s.kind())
+}
 
 fn agent_first() -> CampaignDial {
     CampaignDial {
@@ -101,6 +107,18 @@ fn the_agent_rings_first_then_the_lead_is_dialed_with_the_campaigns_caller_id_an
             }
         ]
     );
+    // Pacing hears `Connected` before the ACD's OnCall (it counts the talk from the dial).
+    let connected_at = outs
+        .iter()
+        .position(|(_, o)| matches!(o, Output::Dialer(e) if matches!(e.kind, DialerEventKind::Connected { .. })));
+    let on_call_at = outs.iter().position(|(_, o)| {
+        matches!(o, Output::Acd(ev) if matches!(ev.kind, EventKind::AgentState { to: StateKind::OnCall, .. }))
+    });
+    assert!(
+        matches!((connected_at, on_call_at), (Some(c), Some(t)) if c < t),
+        "{outs:#?}"
+    );
+    assert_eq!(agent_kind(&h), Some(StateKind::OnCall));
     // Past the campaign's ring timeout nothing changes: they talk.
     h.advance(Duration::from_secs(30));
     assert!(dialer_events(&mut h).is_empty());
@@ -123,6 +141,12 @@ fn the_agent_rings_first_then_the_lead_is_dialed_with_the_campaigns_caller_id_an
             agent: "1002".into()
         }]
     );
+    // The campaign queue's (sales) 5 s wrap-up, then Ready, as after a queue call.
+    assert_eq!(agent_kind(&h), Some(StateKind::WrapUp));
+    h.advance(Duration::from_secs(4));
+    assert_eq!(agent_kind(&h), Some(StateKind::WrapUp));
+    h.advance(Duration::from_secs(1));
+    assert_eq!(agent_kind(&h), Some(StateKind::Ready));
     let cdr = outs
         .into_iter()
         .find_map(|(_, o)| match o {
