@@ -78,56 +78,71 @@ impl Phone {
         std::fs::create_dir_all(&snd).unwrap();
         let tone = home.join("tone.wav");
         write_tone(&tone, freq, 30);
-        let sip_port = free_port();
-        let ctrl_port = free_port();
-        std::fs::write(
-            home.join("config"),
-            format!(
-                "poll_method\t\tepoll\n\
-                 sip_listen\t\t127.0.0.1:{sip_port}\n\
-                 module_path\t\t/usr/lib/baresip/modules\n\
-                 module\t\t\tg711.so\n\
-                 module\t\t\taufile.so\n\
-                 module\t\t\taubridge.so\n\
-                 module\t\t\tsndfile.so\n\
-                 module_app\t\taccount.so\n\
-                 module_app\t\tmenu.so\n\
-                 module_app\t\tctrl_tcp.so\n\
-                 ctrl_tcp_listen\t\t127.0.0.1:{ctrl_port}\n\
-                 snd_path\t\t{snd}\n\
-                 audio_source\t\taufile,{tone}\n\
-                 audio_player\t\taubridge,{name}\n\
-                 audio_alert\t\taubridge,{name}\n\
-                 rtp_ports\t\t61000-64999\n\
-                 audio_srate\t\t8000\n\
-                 audio_channels\t\t1\n",
-                snd = snd.display(),
-                tone = tone.display(),
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            home.join("accounts"),
-            format!(
-                "<sip:{ext}@127.0.0.1:{daemon};transport=udp>;auth_pass={ext}pass;answermode={answer};regint=600\n"
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(home.join("baresip.log")).unwrap();
-        let child = Command::new(tool("baresip"))
-            .arg("-f")
-            .arg(&home)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start baresip");
-        Phone {
-            child,
-            home,
-            ctrl_port,
-            ext,
+        // A port free_port saw free can be taken before baresip binds it (another test's
+        // ephemeral port): baresip then exits at once ("init failed", 98). Start it again
+        // on fresh ports rather than fail the test on someone else's timing.
+        for attempt in 0..5 {
+            let sip_port = free_port();
+            let ctrl_port = free_port();
+            std::fs::write(
+                home.join("config"),
+                format!(
+                    "poll_method\t\tepoll\n\
+                     sip_listen\t\t127.0.0.1:{sip_port}\n\
+                     module_path\t\t/usr/lib/baresip/modules\n\
+                     module\t\t\tg711.so\n\
+                     module\t\t\taufile.so\n\
+                     module\t\t\taubridge.so\n\
+                     module\t\t\tsndfile.so\n\
+                     module_app\t\taccount.so\n\
+                     module_app\t\tmenu.so\n\
+                     module_app\t\tctrl_tcp.so\n\
+                     ctrl_tcp_listen\t\t127.0.0.1:{ctrl_port}\n\
+                     snd_path\t\t{snd}\n\
+                     audio_source\t\taufile,{tone}\n\
+                     audio_player\t\taubridge,{name}\n\
+                     audio_alert\t\taubridge,{name}\n\
+                     rtp_ports\t\t61000-64999\n\
+                     audio_srate\t\t8000\n\
+                     audio_channels\t\t1\n",
+                    snd = snd.display(),
+                    tone = tone.display(),
+                ),
+            )
+            .unwrap();
+            std::fs::write(
+                home.join("accounts"),
+                format!(
+                    "<sip:{ext}@127.0.0.1:{daemon};transport=udp>;auth_pass={ext}pass;answermode={answer};regint=600\n"
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(home.join("baresip.log")).unwrap();
+            let mut child = Command::new(tool("baresip"))
+                .arg("-f")
+                .arg(&home)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("start baresip");
+            if let Some(status) = started(&mut child, ctrl_port) {
+                eprintln!(
+                    "baresip {ext} exited at start ({status}), attempt {attempt}: retrying on new ports"
+                );
+                continue;
+            }
+            return Phone {
+                child,
+                home,
+                ctrl_port,
+                ext,
+            };
         }
+        panic!(
+            "baresip {ext} would not start:\n{}",
+            std::fs::read_to_string(home.join("baresip.log")).unwrap_or_default()
+        );
     }
 
     pub fn log(&self) -> String {
@@ -175,6 +190,19 @@ impl Phone {
             .ok()?;
         (samples.len() >= RATE as usize).then_some(samples)
     }
+}
+
+/// Wait until `child` listens on its control port (None) or exits (its status).
+fn started(child: &mut Child, ctrl_port: u16) -> Option<std::process::ExitStatus> {
+    let mut exited = None;
+    poll_until(Duration::from_secs(10), || {
+        if let Ok(Some(status)) = child.try_wait() {
+            exited = Some(status);
+            return true;
+        }
+        TcpStream::connect(("127.0.0.1", ctrl_port)).is_ok()
+    });
+    exited
 }
 
 /// One netstring ("len:payload,") from `s`.
