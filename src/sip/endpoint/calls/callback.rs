@@ -9,6 +9,7 @@ use super::local::App;
 use super::originate::Origination;
 use super::{CallRef, CallTimer, Side, State};
 use crate::acd::{self, CallId, OfferFailure, OfferId};
+use crate::call::dialplan::Target;
 use crate::call::sipstr;
 use crate::sdp;
 use crate::sip::endpoint::{Endpoint, Output};
@@ -350,6 +351,13 @@ impl Endpoint {
             self.bye(now, call, Side::A);
             return self.end_call(now, call, cause, "system");
         }
-        self.connect_targets(now, call, targets, number);
+        let target = match trunk {
+            Some(t) => Target::Trunk {
+                trunk: t.to_string(),
+                number: number.to_string(),
+            },
+            None => Target::Extension(number.to_string()),
+        };
+        self.connect_to(now, call, targets, number, target);
     }
 }

@@ -207,7 +207,8 @@ impl Endpoint {
             Phase::AgentRinging => DialerEventKind::NotDialed {
                 reason: cause.to_string(),
             },
-            // (No AMD on agent-first calls: AwaitingBeep only for completeness.)
+            // The lead's leg did not connect. (Analyzing, AwaitingBeep and Waiting are
+            // customer-first phases, never reached here: no AMD, no queue.)
             Phase::Calling
             | Phase::Early
             | Phase::Analyzing

@@ -2,7 +2,7 @@
 //! for a queued callback: `originate`), and once the agent answers the customer is dialled
 //! — an extension, or an outside number through the dial plan's routes as the agent's own
 //! extension may dial — and the two are bridged (`agent_first_response` → `dial_customer`
-//! → `connect_targets`, the callback's path).
+//! → `connect_to`, the callback's path).
 //!
 //! Caller ID shown to the customer: the request's `caller_id`, else the trunk's
 //! `caller_id`, else the agent's extension.

@@ -234,38 +234,12 @@ impl Endpoint {
             self.bye(now, call, Side::A);
             return self.end_call(now, call, "unavailable", "system");
         }
-        self.connect_targets(now, call, contacts, ext);
+        self.connect_to(now, call, contacts, ext, Target::Extension(ext.to_string()));
     }
 
-    /// Ring `targets` (an extension's devices, or a trunk) for the answered A side, which
-    /// hears ringback until one answers; `callee` names the destination in the CDR.
-    pub(super) fn connect_targets(
-        &mut self,
-        now: Instant,
-        call: CallRef,
-        contacts: Vec<(String, crate::sip::Peer)>,
-        callee: &str,
-    ) {
-        let Some(c) = self.calls.calls.get(&call) else {
-            return;
-        };
-        let trunk_leg = matches!(
-            c.cdr.direction.as_str(),
-            // (A campaign call here is an agent-first one: the lead after the agent.)
-            "callback" | "campaign" | super::CLICK_TO_CALL_DIRECTION
-        ) && c.cdr.trunk.is_some();
-        let target = match (&c.cdr.trunk, trunk_leg) {
-            (Some(t), true) => Target::Trunk {
-                trunk: t.clone(),
-                number: callee.to_string(),
-            },
-            _ => Target::Extension(callee.to_string()),
-        };
-        self.connect_to(now, call, contacts, callee, target);
-    }
-
-    /// `connect_targets` with the destination's kind given: a trunk's caller ID and To URI
-    /// differ from an extension's.
+    /// Ring `contacts` (an extension's devices, or a trunk) for the answered A side, which
+    /// hears ringback until one answers; `callee` names the destination in the CDR, `target`
+    /// its kind (a trunk's caller ID and To URI differ from an extension's).
     pub(super) fn connect_to(
         &mut self,
         now: Instant,

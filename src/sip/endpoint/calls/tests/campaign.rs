@@ -372,3 +372,22 @@ fn a_lead_hanging_up_while_waiting_is_an_abandon_and_unknown_campaigns_are_refus
         ))
     );
 }
+
+#[test]
+fn a_lead_leaving_the_queue_for_an_extension_rings_it_as_an_extension() {
+    let mut h = setup_idle(super::queue::acd_with(|q| {
+        q.max_wait_secs = Some(1);
+        q.timeout_target = Some(crate::acd::Target::Extension {
+            extension: "1002".into(),
+        });
+    }));
+    let (_call, invite) = dial(&mut h);
+    answer(&mut h, &invite);
+    h.clear();
+    h.advance(Duration::from_secs(1));
+    let to_ext = h.take_sent_to(AGENT);
+    assert_eq!(kinds(&to_ext), ["INVITE"], "{to_ext:#?}");
+    // An extension's To names it in our domain, not the contact (as a trunk target would).
+    let to = to_ext[0].header("To").unwrap();
+    assert!(to.contains("<sip:1002@d>"), "{to}");
+}
