@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::detector::decode_into;
+use super::detector::for_each_decoded;
 use super::frame::{mean_abs, purity, Framer, Goertzel, FRAME_MS, FRAME_SAMPLES};
 use crate::dialer::amd_config::AmdConfig;
 use crate::sdp::CodecName;
@@ -121,11 +121,7 @@ impl BeepWait {
 
     /// One G.711 payload from the callee.
     pub fn handle_payload(&mut self, now: Instant, codec: CodecName, payload: &[u8]) {
-        let mut pcm = [0i16; FRAME_SAMPLES];
-        for chunk in payload.chunks(FRAME_SAMPLES) {
-            decode_into(codec, chunk, &mut pcm);
-            self.handle_frame(now, &pcm[..chunk.len()]);
-        }
+        for_each_decoded(codec, payload, |pcm| self.handle_frame(now, pcm));
     }
 
     /// The clock guard: with no audio (RTP stopped), the wait still ends at the max wait.

@@ -234,11 +234,7 @@ impl Amd {
 
     /// Feeds one G.711 RTP payload (decoded in 20 ms pieces on the stack).
     pub fn handle_payload(&mut self, now: Instant, codec: CodecName, payload: &[u8]) {
-        let mut pcm = [0i16; FRAME_SAMPLES];
-        for chunk in payload.chunks(FRAME_SAMPLES) {
-            decode_into(codec, chunk, &mut pcm);
-            self.handle_frame(now, &pcm[..chunk.len()]);
-        }
+        for_each_decoded(codec, payload, |pcm| self.handle_frame(now, pcm));
     }
 
     /// The clock guard: with no audio at all (RTP stopped), the analysis still ends at
@@ -276,12 +272,18 @@ impl Amd {
     }
 }
 
-pub(crate) fn decode_into(codec: CodecName, payload: &[u8], out: &mut [i16]) {
+/// Decodes a G.711 payload a frame's worth at a time (a stack buffer: no allocation) and
+/// hands each decoded piece to `f`: every detector's `handle_payload`.
+pub(crate) fn for_each_decoded(codec: CodecName, payload: &[u8], mut f: impl FnMut(&[i16])) {
     let decode = match codec {
         CodecName::Pcmu => g711::ulaw_decode,
         CodecName::Pcma => g711::alaw_decode,
     };
-    for (o, &b) in out.iter_mut().zip(payload) {
-        *o = decode(b);
+    let mut pcm = [0i16; FRAME_SAMPLES];
+    for chunk in payload.chunks(FRAME_SAMPLES) {
+        for (o, &b) in pcm.iter_mut().zip(chunk) {
+            *o = decode(b);
+        }
+        f(&pcm[..chunk.len()]);
     }
 }

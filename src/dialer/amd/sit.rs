@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::detector::decode_into;
+use super::detector::for_each_decoded;
 use super::frame::{purity, Framer, Goertzel, FRAME_MS, FRAME_SAMPLES};
 use crate::sdp::CodecName;
 
@@ -236,11 +236,7 @@ impl SitDetector {
 
     /// Feeds one G.711 RTP payload.
     pub fn handle_payload(&mut self, now: Instant, codec: CodecName, payload: &[u8]) {
-        let mut pcm = [0i16; FRAME_SAMPLES];
-        for chunk in payload.chunks(FRAME_SAMPLES) {
-            decode_into(codec, chunk, &mut pcm);
-            self.handle_frame(now, &pcm[..chunk.len()]);
-        }
+        for_each_decoded(codec, payload, |pcm| self.handle_frame(now, pcm));
     }
 
     /// The SIT, once.

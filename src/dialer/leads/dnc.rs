@@ -124,6 +124,7 @@ impl LeadBook {
     }
 
     /// Is `raw` (normalized for `campaign`) on the global list or `campaign`'s?
+    #[cfg(test)]
     pub fn is_dnc(&self, raw: &str, campaign: &str) -> Result<bool, LeadError> {
         let number = self.dnc_number(raw, Some(campaign))?;
         Ok(lookup(&self.conn, &number, campaign)?.is_some())

@@ -40,10 +40,21 @@ impl<'a> Pick<'a> {
         }
     }
 
-    fn agent(self) -> Option<&'a str> {
+    /// The agent a picked lead goes to (`LeadDial.agent`), if not whoever is free.
+    pub(crate) fn agent(self) -> Option<&'a str> {
         match self {
             Pick::Anyone => None,
             Pick::Agent(a) | Pick::PersonalOf(a) => Some(a),
+        }
+    }
+
+    /// Whether a lead whose personal callback belongs to `owner` (None: anyone's) may be
+    /// picked (what the `pick` query's mode checks in SQL).
+    pub(crate) fn may_take(self, owner: Option<&str>) -> bool {
+        match (self, owner) {
+            (Pick::Anyone, o) => o.is_none(),
+            (Pick::Agent(a), o) => o.is_none_or(|o| o == a),
+            (Pick::PersonalOf(a), o) => o == Some(a),
         }
     }
 }

@@ -131,7 +131,8 @@ impl AbandonController {
     }
 
     /// The worst of the measured rates.
-    pub fn measured(&self) -> f64 {
+    #[cfg(test)]
+    fn measured(&self) -> f64 {
         self.measured_regulated().max(self.measured_rolling())
     }
 
@@ -148,7 +149,8 @@ impl AbandonController {
         self.rolling.rate()
     }
 
-    pub fn day_rate(&self) -> f64 {
+    #[cfg(test)]
+    fn day_rate(&self) -> f64 {
         self.day.rate()
     }
 
@@ -165,10 +167,6 @@ impl AbandonController {
         let slow_rolling = ((rcap - r) / (rcap - self.cap)).clamp(0.0, 1.0);
         // The AMD share is not the planner's to spend.
         (self.cap - self.amd_fp).max(0.0) * self.gain * slow * slow_rolling
-    }
-
-    pub fn gain(&self) -> f64 {
-        self.gain
     }
 }
 

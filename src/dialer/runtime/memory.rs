@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+use crate::dialer::leads::select::Pick;
 use crate::dialer::source::{AttemptResult, LeadDial, LeadRules, LeadSource};
 
 #[derive(Debug, Clone)]
@@ -19,24 +20,6 @@ struct Lead {
     next_at: Option<SystemTime>,
     /// A personal callback: only this agent may take it.
     agent: Option<String>,
-}
-
-/// Whose leads a selection may hand out (as the lead book's `Pick`).
-#[derive(Clone, Copy)]
-enum Who<'a> {
-    Anyone,
-    Agent(&'a str),
-    PersonalOf(&'a str),
-}
-
-impl Who<'_> {
-    fn may_take(self, owner: Option<&str>) -> bool {
-        match (self, owner) {
-            (Who::Anyone, o) => o.is_none(),
-            (Who::Agent(a), o) => o.is_none_or(|o| o == a),
-            (Who::PersonalOf(a), o) => o == Some(a),
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +70,7 @@ impl MemoryLeads {
     }
 
     /// The first due lead `who` may take, personal callbacks first; its attempt starts.
-    fn take(&mut self, now: SystemTime, campaign: &str, who: Who<'_>) -> Option<LeadDial> {
+    fn take(&mut self, now: SystemTime, campaign: &str, who: Pick<'_>) -> Option<LeadDial> {
         let due = |l: &Lead| {
             l.campaign == campaign
                 && l.next_at.is_some_and(|t| t <= now)
@@ -98,10 +81,7 @@ impl MemoryLeads {
             .iter()
             .position(|l| due(l) && l.agent.is_some())
             .or_else(|| self.leads.iter().position(due))?;
-        let to_agent = match who {
-            Who::Anyone => None,
-            Who::Agent(a) | Who::PersonalOf(a) => Some(a.to_string()),
-        };
+        let to_agent = who.agent().map(str::to_string);
         let l = &mut self.leads[i];
         l.attempts += 1;
         l.next_at = None;
@@ -122,7 +102,7 @@ impl MemoryLeads {
 
 impl LeadSource for MemoryLeads {
     fn next_lead(&mut self, now: SystemTime, campaign: &str) -> Option<LeadDial> {
-        self.take(now, campaign, Who::Anyone)
+        self.take(now, campaign, Pick::Anyone)
     }
 
     fn next_lead_for_agent(
@@ -131,7 +111,7 @@ impl LeadSource for MemoryLeads {
         campaign: &str,
         agent: &str,
     ) -> Option<LeadDial> {
-        self.take(now, campaign, Who::Agent(agent))
+        self.take(now, campaign, Pick::Agent(agent))
     }
 
     fn next_personal_callback(
@@ -140,7 +120,7 @@ impl LeadSource for MemoryLeads {
         campaign: &str,
         agent: &str,
     ) -> Option<LeadDial> {
-        self.take(now, campaign, Who::PersonalOf(agent))
+        self.take(now, campaign, Pick::PersonalOf(agent))
     }
 
     fn skip(&mut self, now: SystemTime, attempt_id: i64) -> Result<(), String> {
