@@ -331,13 +331,8 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                     // Write-through: the client hears of a block or a disposition only
                     // once it is committed (the store commits in submission order).
                     flush(&mut endpoint, &mut io!());
-                    let committed = store.barrier();
-                    tokio::spawn(async move {
-                        let reply = match committed.await {
-                            Ok(Ok(())) => reply,
-                            _ => Err(tonic::Status::unavailable("the store could not commit the change; try again")),
-                        };
-                        let _ = req.reply.send(reply);
+                    reply_once_stored(store.barrier(), req.reply, reply, || {
+                        "the store could not commit the change; try again".to_string()
                     });
                 } else {
                     // The client may have gone meanwhile: nothing to tell it then.
@@ -498,17 +493,13 @@ fn campaign_command(
         let _ = req.reply.send(reply);
         return;
     };
-    let done = done.clone();
+    let done = Ok(done.clone());
     let ack = store.put_campaign_state(&name, state.as_str(), unix_ms(SystemTime::now()));
-    tokio::spawn(async move {
-        let reply = match ack.await {
-            Ok(Ok(())) => Ok(done),
-            _ => Err(tonic::Status::unavailable(format!(
-                "campaign `{name}` is {} now, but that could not be stored: it will not survive a restart (check the store's disk)",
-                state.as_str()
-            ))),
-        };
-        let _ = req.reply.send(reply);
+    reply_once_stored(ack, req.reply, done, move || {
+        format!(
+            "campaign `{name}` is {} now, but that could not be stored: it will not survive a restart (check the store's disk)",
+            state.as_str()
+        )
     });
 }
 
@@ -527,15 +518,29 @@ fn campaign_updated(
     }
     let json = (!overrides.is_empty()).then(|| overrides.to_json());
     let ack = store.put_campaign_overrides(&info.name, json, unix_ms(SystemTime::now()));
+    let name = info.name.clone();
+    reply_once_stored(ack, reply, Ok(api::ApiReply::Campaign(info)), move || {
+        format!(
+            "campaign `{name}` has its new settings now, but they could not be stored: they will not survive a restart (check the store's disk)"
+        )
+    });
+}
+
+/// Write-through: send `reply` once `ack` reports the write committed, else UNAVAILABLE
+/// with `why()` (the store commits in submission order).
+fn reply_once_stored(
+    ack: crate::store::Ack,
+    tx: tokio::sync::oneshot::Sender<Result<api::ApiReply, tonic::Status>>,
+    reply: Result<api::ApiReply, tonic::Status>,
+    why: impl FnOnce() -> String + Send + 'static,
+) {
     tokio::spawn(async move {
-        let out = match ack.await {
-            Ok(Ok(())) => Ok(api::ApiReply::Campaign(info)),
-            _ => Err(tonic::Status::unavailable(format!(
-                "campaign `{}` has its new settings now, but they could not be stored: they will not survive a restart (check the store's disk)",
-                info.name
-            ))),
+        let reply = match ack.await {
+            Ok(Ok(())) => reply,
+            _ => Err(tonic::Status::unavailable(why())),
         };
-        let _ = reply.send(out);
+        // The client may have gone meanwhile: nothing to tell it then.
+        let _ = tx.send(reply);
     });
 }
 

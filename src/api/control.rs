@@ -14,6 +14,17 @@ use crate::media::monitor::MonitorMode;
 use crate::sip::endpoint::acd::AgentCommand;
 use crate::sip::endpoint::calls::{ClickToCall, RecordingControl, Side};
 
+/// Run the command and answer with `$resp` from the reply `$pat`; any other reply is an
+/// internal error.
+macro_rules! ask {
+    ($svc:expr, $cmd:expr, $pat:pat => $resp:expr) => {
+        match $svc.run($cmd).await? {
+            $pat => Ok(Response::new($resp)),
+            other => Err(unexpected(other)),
+        }
+    };
+}
+
 pub struct ControlService {
     pub commands: mpsc::Sender<ApiRequest>,
     pub tokens: Arc<Tokens>,
@@ -50,6 +61,12 @@ impl ControlService {
             .map_err(|_| Status::unavailable("switchboard is shutting down"))?
     }
 
+    /// Run a command whose response carries nothing.
+    async fn done<T: Default>(&self, command: Command) -> Result<Response<T>, Status> {
+        self.run(command).await?;
+        Ok(Response::new(T::default()))
+    }
+
     async fn agent(&self, agent: &str, cmd: AgentCommand) -> Result<pb::AgentResponse, Status> {
         let agent = required("agent", agent)?;
         match self.run(Command::Agent { agent, cmd }).await? {
@@ -62,12 +79,12 @@ impl ControlService {
 impl ControlService {
     async fn recording(
         &self,
-        call_id: &str,
+        req: Request<pb::RecordingRequest>,
         op: RecordingControl,
     ) -> Result<Response<pb::RecordingResponse>, Status> {
-        let call_id = required("call_id", call_id)?;
-        self.run(Command::Recording { call_id, op }).await?;
-        Ok(Response::new(pb::RecordingResponse {}))
+        self.tokens.check(&req, ApiScope::Control)?;
+        let call_id = required("call_id", &req.get_ref().call_id)?;
+        self.done(Command::Recording { call_id, op }).await
     }
 }
 
@@ -94,10 +111,7 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::ListCallsRequest>,
     ) -> Result<Response<pb::ListCallsResponse>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
-        match self.run(Command::ListCalls).await? {
-            ApiReply::Calls(calls) => Ok(Response::new(pb::ListCallsResponse { calls })),
-            other => Err(unexpected(other)),
-        }
+        ask!(self, Command::ListCalls, ApiReply::Calls(calls) => pb::ListCallsResponse { calls })
     }
 
     async fn list_agents(
@@ -105,10 +119,11 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::ListAgentsRequest>,
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
-        match self.run(Command::ListAgents).await? {
-            ApiReply::Agents(agents) => Ok(Response::new(pb::ListAgentsResponse { agents })),
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::ListAgents,
+            ApiReply::Agents(agents) => pb::ListAgentsResponse { agents }
+        )
     }
 
     async fn list_queues(
@@ -116,10 +131,11 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::ListQueuesRequest>,
     ) -> Result<Response<pb::ListQueuesResponse>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
-        match self.run(Command::ListQueues).await? {
-            ApiReply::Queues(queues) => Ok(Response::new(pb::ListQueuesResponse { queues })),
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::ListQueues,
+            ApiReply::Queues(queues) => pb::ListQueuesResponse { queues }
+        )
     }
 
     async fn hangup(
@@ -128,8 +144,7 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::HangupResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let call_id = required("call_id", &req.get_ref().call_id)?;
-        self.run(Command::Hangup { call_id }).await?;
-        Ok(Response::new(pb::HangupResponse {}))
+        self.done(Command::Hangup { call_id }).await
     }
 
     async fn agent_login(
@@ -191,12 +206,11 @@ impl pb::control_server::Control for ControlService {
         let r = req.get_ref();
         let supervisor = required("supervisor", &r.supervisor)?;
         let agent = required("agent", &r.agent)?;
-        match self.run(Command::Monitor { supervisor, agent }).await? {
-            ApiReply::Monitor(supervisor_call_id) => {
-                Ok(Response::new(pb::MonitorResponse { supervisor_call_id }))
-            }
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::Monitor { supervisor, agent },
+            ApiReply::Monitor(supervisor_call_id) => pb::MonitorResponse { supervisor_call_id }
+        )
     }
 
     async fn set_monitor_mode(
@@ -216,8 +230,7 @@ impl pb::control_server::Control for ControlService {
                 ))
             }
         };
-        self.run(Command::SetMonitorMode { call_id, mode }).await?;
-        Ok(Response::new(pb::SetMonitorModeResponse {}))
+        self.done(Command::SetMonitorMode { call_id, mode }).await
     }
 
     async fn list_campaigns(
@@ -225,12 +238,11 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::ListCampaignsRequest>,
     ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
-        match self.run(Command::ListCampaigns).await? {
-            ApiReply::Campaigns(campaigns) => {
-                Ok(Response::new(pb::ListCampaignsResponse { campaigns }))
-            }
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::ListCampaigns,
+            ApiReply::Campaigns(campaigns) => pb::ListCampaignsResponse { campaigns }
+        )
     }
 
     async fn start_campaign(
@@ -255,10 +267,7 @@ impl pb::control_server::Control for ControlService {
             update,
             clear,
         };
-        match self.run(cmd).await? {
-            ApiReply::Campaign(c) => Ok(Response::new(pb::CampaignResponse { campaign: Some(c) })),
-            other => Err(unexpected(other)),
-        }
+        ask!(self, cmd, ApiReply::Campaign(c) => pb::CampaignResponse { campaign: Some(c) })
     }
 
     async fn pause_campaign(
@@ -281,12 +290,11 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::GetPreviewLeadResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let agent = required("agent", &req.get_ref().agent)?;
-        match self.run(Command::GetPreviewLead { agent }).await? {
-            ApiReply::PreviewLead(lead) => Ok(Response::new(pb::GetPreviewLeadResponse {
-                lead: Some(lead),
-            })),
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::GetPreviewLead { agent },
+            ApiReply::PreviewLead(lead) => pb::GetPreviewLeadResponse { lead: Some(lead) }
+        )
     }
 
     async fn dial_preview_lead(
@@ -295,19 +303,14 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::DialPreviewLeadResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let (agent, lead_id) = preview_args(req.get_ref())?;
-        match self
-            .run(Command::DialPreviewLead { agent, lead_id })
-            .await?
-        {
-            ApiReply::PreviewDialed {
+        ask!(
+            self,
+            Command::DialPreviewLead { agent, lead_id },
+            ApiReply::PreviewDialed { call_id, attempt_id } => pb::DialPreviewLeadResponse {
                 call_id,
                 attempt_id,
-            } => Ok(Response::new(pb::DialPreviewLeadResponse {
-                call_id,
-                attempt_id,
-            })),
-            other => Err(unexpected(other)),
-        }
+            }
+        )
     }
 
     async fn skip_preview_lead(
@@ -316,9 +319,7 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::SkipPreviewLeadResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let (agent, lead_id) = preview_args(req.get_ref())?;
-        self.run(Command::SkipPreviewLead { agent, lead_id })
-            .await?;
-        Ok(Response::new(pb::SkipPreviewLeadResponse {}))
+        self.done(Command::SkipPreviewLead { agent, lead_id }).await
     }
 
     async fn hold(
@@ -329,15 +330,11 @@ impl pb::control_server::Control for ControlService {
         let r = req.get_ref();
         let call_id = required("call_id", &r.call_id)?;
         let side = side_arg("side", r.side)?;
-        match self.run(Command::Hold { call_id, side }).await? {
-            ApiReply::Held(s) => Ok(Response::new(pb::HoldResponse {
-                held: match s {
-                    Side::A => pb::Side::Caller,
-                    Side::B => pb::Side::Callee,
-                } as i32,
-            })),
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::Hold { call_id, side },
+            ApiReply::Held(s) => pb::HoldResponse { held: super::convert::side(s) }
+        )
     }
 
     async fn resume(
@@ -346,8 +343,7 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::ResumeResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let call_id = required("call_id", &req.get_ref().call_id)?;
-        self.run(Command::Resume { call_id }).await?;
-        Ok(Response::new(pb::ResumeResponse {}))
+        self.done(Command::Resume { call_id }).await
     }
 
     async fn transfer(
@@ -364,12 +360,11 @@ impl pb::control_server::Control for ControlService {
             target,
             keep,
         };
-        match self.run(cmd).await? {
-            ApiReply::Transferred(d) => Ok(Response::new(pb::TransferResponse {
-                destination: d.to_string(),
-            })),
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            cmd,
+            ApiReply::Transferred(d) => pb::TransferResponse { destination: d.to_string() }
+        )
     }
 
     async fn start_consult(
@@ -380,12 +375,11 @@ impl pb::control_server::Control for ControlService {
         let r = req.get_ref();
         let call_id = required("call_id", &r.call_id)?;
         let target = required("target", &r.target)?;
-        match self.run(Command::StartConsult { call_id, target }).await? {
-            ApiReply::Consult(consult_call_id) => {
-                Ok(Response::new(pb::StartConsultResponse { consult_call_id }))
-            }
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::StartConsult { call_id, target },
+            ApiReply::Consult(consult_call_id) => pb::StartConsultResponse { consult_call_id }
+        )
     }
 
     async fn complete_transfer(
@@ -394,8 +388,7 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::CompleteTransferResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let call_id = required("call_id", &req.get_ref().call_id)?;
-        self.run(Command::CompleteTransfer { call_id }).await?;
-        Ok(Response::new(pb::CompleteTransferResponse {}))
+        self.done(Command::CompleteTransfer { call_id }).await
     }
 
     async fn cancel_consult(
@@ -404,8 +397,7 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::CancelConsultResponse>, Status> {
         self.tokens.check(&req, ApiScope::Control)?;
         let call_id = required("call_id", &req.get_ref().call_id)?;
-        self.run(Command::CancelConsult { call_id }).await?;
-        Ok(Response::new(pb::CancelConsultResponse {}))
+        self.done(Command::CancelConsult { call_id }).await
     }
 
     async fn originate(
@@ -422,10 +414,7 @@ impl pb::control_server::Control for ControlService {
             caller_id: r.caller_id.filter(|c| !c.trim().is_empty()),
             variables: r.variables.into_iter().collect(),
         });
-        match self.run(cmd).await? {
-            ApiReply::Originated(call_id) => Ok(Response::new(pb::OriginateResponse { call_id })),
-            other => Err(unexpected(other)),
-        }
+        ask!(self, cmd, ApiReply::Originated(call_id) => pb::OriginateResponse { call_id })
     }
 
     async fn set_disposition(
@@ -436,14 +425,13 @@ impl pb::control_server::Control for ControlService {
         let r = req.into_inner();
         let call_id = required("call_id", &r.call_id)?;
         let code = required("code", &r.code)?;
-        self.run(Command::SetDisposition {
+        self.done(Command::SetDisposition {
             call_id,
             code,
             notes: r.notes,
             callback_at_unix_ms: r.callback_at_unix_ms,
         })
-        .await?;
-        Ok(Response::new(pb::SetDispositionResponse {}))
+        .await
     }
 
     async fn list_dispositions(
@@ -451,48 +439,39 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::ListDispositionsRequest>,
     ) -> Result<Response<pb::ListDispositionsResponse>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
-        match self.run(Command::ListDispositions).await? {
-            ApiReply::Dispositions(codes) => {
-                Ok(Response::new(pb::ListDispositionsResponse { codes }))
-            }
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::ListDispositions,
+            ApiReply::Dispositions(codes) => pb::ListDispositionsResponse { codes }
+        )
     }
 
     async fn start_recording(
         &self,
         req: Request<pb::RecordingRequest>,
     ) -> Result<Response<pb::RecordingResponse>, Status> {
-        self.tokens.check(&req, ApiScope::Control)?;
-        self.recording(&req.get_ref().call_id, RecordingControl::Start)
-            .await
+        self.recording(req, RecordingControl::Start).await
     }
 
     async fn stop_recording(
         &self,
         req: Request<pb::RecordingRequest>,
     ) -> Result<Response<pb::RecordingResponse>, Status> {
-        self.tokens.check(&req, ApiScope::Control)?;
-        self.recording(&req.get_ref().call_id, RecordingControl::Stop)
-            .await
+        self.recording(req, RecordingControl::Stop).await
     }
 
     async fn pause_recording(
         &self,
         req: Request<pb::RecordingRequest>,
     ) -> Result<Response<pb::RecordingResponse>, Status> {
-        self.tokens.check(&req, ApiScope::Control)?;
-        self.recording(&req.get_ref().call_id, RecordingControl::Pause)
-            .await
+        self.recording(req, RecordingControl::Pause).await
     }
 
     async fn resume_recording(
         &self,
         req: Request<pb::RecordingRequest>,
     ) -> Result<Response<pb::RecordingResponse>, Status> {
-        self.tokens.check(&req, ApiScope::Control)?;
-        self.recording(&req.get_ref().call_id, RecordingControl::Resume)
-            .await
+        self.recording(req, RecordingControl::Resume).await
     }
 
     async fn block_number(
@@ -507,10 +486,7 @@ impl pb::control_server::Control for ControlService {
             reason: r.reason,
             expires_unix_ms: r.expires_unix_ms,
         };
-        match self.run(cmd).await? {
-            ApiReply::Blocked(b) => Ok(Response::new(pb::BlockNumberResponse { blocked: Some(b) })),
-            other => Err(unexpected(other)),
-        }
+        ask!(self, cmd, ApiReply::Blocked(b) => pb::BlockNumberResponse { blocked: Some(b) })
     }
 
     async fn unblock_number(
@@ -519,8 +495,7 @@ impl pb::control_server::Control for ControlService {
     ) -> Result<Response<pb::UnblockNumberResponse>, Status> {
         self.tokens.check(&req, ApiScope::Admin)?;
         let number = required("number", &req.get_ref().number)?;
-        self.run(Command::UnblockNumber { number }).await?;
-        Ok(Response::new(pb::UnblockNumberResponse {}))
+        self.done(Command::UnblockNumber { number }).await
     }
 
     async fn list_blocked(
@@ -528,12 +503,11 @@ impl pb::control_server::Control for ControlService {
         req: Request<pb::ListBlockedRequest>,
     ) -> Result<Response<pb::ListBlockedResponse>, Status> {
         self.tokens.check(&req, ApiScope::Read)?;
-        match self.run(Command::ListBlocked).await? {
-            ApiReply::BlockedList(blocked) => {
-                Ok(Response::new(pb::ListBlockedResponse { blocked }))
-            }
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::ListBlocked,
+            ApiReply::BlockedList(blocked) => pb::ListBlockedResponse { blocked }
+        )
     }
 }
 
@@ -546,9 +520,10 @@ impl ControlService {
     ) -> Result<Response<pb::CampaignResponse>, Status> {
         self.tokens.check(&req, ApiScope::Admin)?;
         let campaign = required("campaign", &req.get_ref().campaign)?;
-        match self.run(Command::Campaign { campaign, state }).await? {
-            ApiReply::Campaign(c) => Ok(Response::new(pb::CampaignResponse { campaign: Some(c) })),
-            other => Err(unexpected(other)),
-        }
+        ask!(
+            self,
+            Command::Campaign { campaign, state },
+            ApiReply::Campaign(c) => pb::CampaignResponse { campaign: Some(c) }
+        )
     }
 }

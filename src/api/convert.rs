@@ -33,7 +33,7 @@ pub struct Converter {
     recordings: HashMap<String, String>,
 }
 
-fn side(s: Side) -> i32 {
+pub(super) fn side(s: Side) -> i32 {
     match s {
         Side::A => pb::Side::Caller as i32,
         Side::B => pb::Side::Callee as i32,

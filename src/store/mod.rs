@@ -59,8 +59,6 @@ pub(crate) enum Op {
     PutAgent(AgentRow),
     PutCallback(CallbackRow),
     DeleteCallback(i64),
-    /// One ACD event, already serialized (on the caller's thread, so a bad event cannot
-    /// fail a whole batch).
     PutCampaignState {
         campaign: String,
         state: String,
@@ -72,6 +70,8 @@ pub(crate) enum Op {
         json: Option<String>,
         at_ms: i64,
     },
+    /// One ACD event, already serialized (on the caller's thread, so a bad event cannot
+    /// fail a whole batch).
     PutAcdEvent {
         at_ms: u64,
         kind: String,
@@ -248,9 +248,13 @@ impl Store {
 
     /// Every stored campaign run state: (campaign, state).
     pub fn load_campaign_states(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.load_pairs("SELECT campaign, state FROM campaign_state ORDER BY campaign")
+    }
+
+    /// Rows of two text columns.
+    fn load_pairs(&self, sql: &str) -> Result<Vec<(String, String)>, StoreError> {
         let conn = schema::open(&self.path)?;
-        let mut stmt =
-            conn.prepare("SELECT campaign, state FROM campaign_state ORDER BY campaign")?;
+        let mut stmt = conn.prepare(sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
@@ -266,11 +270,7 @@ impl Store {
 
     /// Every stored campaign override: (campaign, JSON).
     pub fn load_campaign_overrides(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let conn = schema::open(&self.path)?;
-        let mut stmt =
-            conn.prepare("SELECT campaign, json FROM campaign_overrides ORDER BY campaign")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.load_pairs("SELECT campaign, json FROM campaign_overrides ORDER BY campaign")
     }
 
     pub fn put_callback(&self, row: CallbackRow) -> Ack {
@@ -461,9 +461,7 @@ impl Store {
 
     /// Resolves once everything submitted before it is committed.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.submit(Op::Flush)
-            .await
-            .map_err(|_| StoreError::Closed)?
+        self.barrier().await.map_err(|_| StoreError::Closed)?
     }
 
     /// Stop the writer after it drains what is queued.
