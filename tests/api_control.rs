@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::api::*;
 use common::baresip::*;
 use common::*;
 
@@ -15,19 +16,13 @@ mod sipp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pb::event::Payload;
 use switchboard::api::pb;
 use switchboard::media::g711::ulaw_encode;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
-const ADMIN: &str = "admin-token-0123456789";
+use tonic::Code;
 
 /// A trunk to `uas_port` for every number, one queue with agent 1002, dispositions, the
 /// API with three tokens, and `extra` appended.
@@ -88,65 +83,13 @@ tokens = [
     test_config(dir, port, TRUSTING, &text)
 }
 
-async fn channel(api_port: u16) -> Channel {
-    let url = format!("http://127.0.0.1:{api_port}");
-    let mut last = None;
-    for _ in 0..50 {
-        match Channel::from_shared(url.clone()).unwrap().connect().await {
-            Ok(c) => return c,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to the API: {last:?}");
-}
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
-}
-
 fn control(ch: &Channel) -> pb::control_client::ControlClient<Channel> {
     pb::control_client::ControlClient::new(ch.clone())
 }
 
-type Seen = Arc<Mutex<Vec<pb::Event>>>;
-
 /// Subscribe (live) and collect every event in the background.
 async fn follow(ch: Channel) -> Seen {
-    let mut client = pb::events_client::EventsClient::new(ch);
-    let mut stream = client
-        .subscribe(authed(pb::SubscribeRequest::default(), READ))
-        .await
-        .expect("subscribe")
-        .into_inner();
-    let seen: Seen = Arc::default();
-    let sink = seen.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(ev)) = stream.message().await {
-            sink.lock().unwrap().push(ev);
-        }
-    });
-    seen
-}
-
-/// Poll `seen` until `f` holds (deadline 30 s).
-async fn wait_for(seen: &Seen, what: &str, f: impl Fn(&[pb::Event]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if f(&seen.lock().unwrap()) {
-            return;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!(
-                "timed out waiting for {what}; got {:#?}",
-                seen.lock().unwrap()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    subscribe(ch, pb::SubscribeRequest::default()).await
 }
 
 /// `secs` of a sine at `freq` as raw PCMU (what SIPp's rtp_stream sends).
@@ -356,7 +299,7 @@ async fn click_to_call_rings_the_agent_then_the_customer_behind_the_trunk_and_br
     // Bob heard the customer's 1000 Hz, not his own 440 Hz.
     assert_hears(&bob, 1000.0, 440.0);
 
-    wait_for(&live, "CallEnded", |e| {
+    wait_for(&live, 30, "CallEnded", |e| {
         e.iter()
             .any(|x| x.call_id == call_id && matches!(x.payload, Some(Payload::CallEnded(_))))
     })
@@ -479,7 +422,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
 
     let mut uas = tone_callee(dir.path(), uas_port, "");
     let mut uac = tone_caller(dir.path(), &daemon, "5551234", 8000);
-    wait_for(&live, "CallAnswered", |e| {
+    wait_for(&live, 30, "CallAnswered", |e| {
         e.iter()
             .any(|x| matches!(x.payload, Some(Payload::CallAnswered(_))))
     })
@@ -546,7 +489,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
 
     assert!(exited_ok(&mut uac), "caller:\n{}", daemon.log_text());
     assert!(exited_ok(&mut uas), "callee:\n{}", daemon.log_text());
-    wait_for(&live, "CallEnded", |e| {
+    wait_for(&live, 30, "CallEnded", |e| {
         e.iter()
             .any(|x| x.call_id == call_id && matches!(x.payload, Some(Payload::CallEnded(_))))
     })
@@ -574,7 +517,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
 
     // The events, in order, naming the file.
     use pb::RecordingState as S;
-    wait_for(&live, "the Recording events", |e| {
+    wait_for(&live, 30, "the Recording events", |e| {
         recording_states(e, &call_id).len() >= 4
     })
     .await;
@@ -592,7 +535,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
     let path = PathBuf::from(&states[0].1);
     assert!(path.starts_with(dir.path().join("rec")), "{path:?}");
     assert!(states.iter().all(|s| s.1 == states[0].1), "{states:?}");
-    wait_for(&live, "the Disposition events", |e| {
+    wait_for(&live, 30, "the Disposition events", |e| {
         e.iter()
             .filter(|x| matches!(x.payload, Some(Payload::Disposition(_))))
             .count()

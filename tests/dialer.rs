@@ -16,23 +16,18 @@ mod common;
 
 use common::baresip::*;
 
+use common::api::*;
 use common::*;
 
 #[path = "common/sipp.rs"]
 mod sipp;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use switchboard::api::pb;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
-const ADMIN: &str = "admin-token-0123456789";
+use tonic::Code;
 
 /// The farm as trunk `farm`, queue `outbound` served by agents 1002 and 1003, the API, and
 /// campaign `spring` (stopped until StartCampaign) dialling `numbers`.
@@ -172,28 +167,6 @@ fn login(d: &Daemon, phone: &Phone, port: u16, done: usize) {
     }
 }
 
-async fn channel(api_port: u16) -> Channel {
-    let url = format!("http://127.0.0.1:{api_port}");
-    let mut last = None;
-    for _ in 0..50 {
-        match Channel::from_shared(url.clone()).unwrap().connect().await {
-            Ok(c) => return c,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to the API: {last:?}");
-}
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
-}
-
-type Seen = Arc<Mutex<Vec<pb::Event>>>;
-
 /// Campaign events from the bus, collected in the background.
 async fn follow(ch: Channel) -> Seen {
     follow_kinds(ch, &[pb::EventKind::Campaign]).await
@@ -201,26 +174,11 @@ async fn follow(ch: Channel) -> Seen {
 
 /// Events of `kinds` from the bus, collected in the background.
 async fn follow_kinds(ch: Channel, kinds: &[pb::EventKind]) -> Seen {
-    let mut client = pb::events_client::EventsClient::new(ch);
-    let mut stream = client
-        .subscribe(authed(
-            pb::SubscribeRequest {
-                kinds: kinds.iter().map(|&k| k as i32).collect(),
-                ..Default::default()
-            },
-            READ,
-        ))
-        .await
-        .expect("subscribe")
-        .into_inner();
-    let seen: Seen = Arc::default();
-    let sink = seen.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(ev)) = stream.message().await {
-            sink.lock().unwrap().push(ev);
-        }
-    });
-    seen
+    let req = pb::SubscribeRequest {
+        kinds: kinds.iter().map(|&k| k as i32).collect(),
+        ..Default::default()
+    };
+    subscribe(ch, req).await
 }
 
 /// (call id, kind, agent) of each campaign event seen so far.
