@@ -143,6 +143,27 @@ fn feature_calls_done(d: &Daemon) -> usize {
         .count()
 }
 
+/// Phones for `agents` (name, extension) sending 440 Hz and answering by themselves, each
+/// registered and then logged in (in order) with `login`.
+fn logged_in<const N: usize>(
+    d: &Daemon,
+    port: u16,
+    agents: [(&str, &'static str); N],
+) -> [Phone; N] {
+    let phones = agents.map(|(name, ext)| Phone::start(&d.dir, name, ext, port, 440.0, "auto"));
+    assert!(
+        poll_until(Duration::from_secs(15), || agents
+            .iter()
+            .all(|(_, ext)| registered(d, ext, 1))),
+        "agents' phones never registered:\n{}",
+        d.log_text()
+    );
+    for (i, phone) in phones.iter().enumerate() {
+        login(d, phone, port, i + 1);
+    }
+    phones
+}
+
 /// Log `phone` in with *71 from itself; waits until the daemon has done it and the
 /// confirmation call is over (`done` feature calls in all), then forgets the audio that call
 /// left (so what the phone records next is the campaign call).
@@ -271,16 +292,7 @@ fn a_progressive_campaign_connects_a_person_to_an_agent_and_records_busy_and_no_
             "mode = \"progressive\"\nnumbers = [\"+15550101\", \"+15550102\", \"+15550103\"]\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    let carol = Phone::start(dir.path(), "carol", "1003", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)
-            && registered(&d, "1003", 1)),
-        "agents' phones never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
-    login(&d, &carol, port, 2);
+    let [bob, carol] = logged_in(&d, port, [("bob", "1002"), ("carol", "1003")]);
     let mut farm = farm(dir.path(), farm_port, 3);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -399,13 +411,7 @@ fn people_nobody_can_take_in_time_hear_the_abandon_message_and_count_as_abandone
         ),
     );
     // One agent: three dials, three people answer, one agent to take them.
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = farm(dir.path(), farm_port, 3);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -482,13 +488,7 @@ fn a_predictive_campaign_places_calls_and_connects_them() {
             "mode = \"predictive\"\nnumbers = [\"+15550161\", \"+15550162\"]\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = farm(dir.path(), farm_port, 2);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -853,13 +853,7 @@ fn a_preview_agent_sees_a_lead_skips_it_and_dials_the_next_with_their_phone_firs
     ]);
     assert!(report.contains("2 imported"), "{report}");
     let d = Daemon::start_with(dir.path(), port, &config);
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = farm(dir.path(), farm_port, 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -1083,13 +1077,7 @@ fn leads_from_the_lead_book_skip_dnc_schedule_retries_and_survive_kill_9() {
     assert!(report.contains("5 imported"), "{report}");
     cli(&["dnc", "add", "--config", cfg, "--campaign", "spring", dnc]);
     let mut d = Daemon::start_with(dir.path(), port, &config);
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     // The person, the busy line, the ringing one, and (after the restart) the later one.
     let _farm = farm(dir.path(), farm_port, 4);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -1256,13 +1244,7 @@ fn with_amd_a_machine_is_hung_up_and_counted_and_a_person_reaches_the_agent() {
              machine_action = \"hangup\"\n[campaigns.amd]\nenabled = true\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = amd_farm(dir.path(), farm_port, 2);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -1340,13 +1322,7 @@ fn with_amd_a_sit_in_early_media_fails_the_dial_with_its_category() {
             "mode = \"progressive\"\nnumbers = [\"+15550176\"]\n[campaigns.amd]\nenabled = true\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [_bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = amd_farm(dir.path(), farm_port, 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -1454,13 +1430,7 @@ fn with_amd_a_machine_message_starts_after_the_beep_or_the_silence_after_the_gre
              message_max_wait_secs = 8\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [_bob] = logged_in(&d, port, [("bob", "1002")]);
     let beep = voicemail_ulaw(dir.path(), true);
     let quiet = voicemail_ulaw(dir.path(), false);
     let scen = sipp::filled(
