@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use pb::event::Payload;
 use switchboard::api::pb;
-use switchboard::media::g711::ulaw_encode;
 use tonic::transport::Channel;
 use tonic::Code;
 
@@ -28,22 +27,9 @@ use tonic::Code;
 /// API with three tokens, and `extra` appended.
 fn config(dir: &Path, port: u16, uas_port: u16, api_port: u16, extra: &str) -> String {
     // The ACD's feature-code prompts.
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
-    let base = media_base();
+    let phones = phone_config(dir);
     let text = format!(
-        r#"# baresip 1.0 answers only MD5 challenges.
-[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [[trunks]]
 name = "carrier"
 address = "127.0.0.1:{uas_port}"
@@ -77,8 +63,7 @@ tokens = [
 ]
 
 {extra}
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &text)
 }
@@ -92,23 +77,10 @@ async fn follow(ch: Channel) -> Seen {
     subscribe(ch, pb::SubscribeRequest::default()).await
 }
 
-/// `secs` of a sine at `freq` as raw PCMU (what SIPp's rtp_stream sends).
-fn tone_file(dir: &Path, name: &str, freq: f64, secs: u32) -> PathBuf {
-    let path = dir.join(name);
-    let bytes: Vec<u8> = (0..(8000 * secs))
-        .map(|i| {
-            let t = f64::from(i) / 8000.0;
-            ulaw_encode(((t * freq * 2.0 * std::f64::consts::PI).sin() * 8000.0) as i16)
-        })
-        .collect();
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 /// A SIPp callee on `port` streaming 1000 Hz (no echo), checking the INVITE with `check`
 /// (an extra `<ereg>` action, or "").
 fn tone_callee(dir: &Path, port: u16, check: &str) -> Child {
-    let tone = tone_file(dir, "callee.ulaw", 1000.0, 4);
+    let tone = tone_ulaw(dir, "callee.ulaw", 1000.0, 4);
     let scen = sipp::filled(
         dir,
         "rec_uas_tone.xml",
@@ -132,7 +104,7 @@ fn tone_callee(dir: &Path, port: u16, check: &str) -> Child {
 
 /// The caller 1001 streaming 440 Hz to `number` for `talk_ms`, in the background.
 fn tone_caller(dir: &Path, daemon: &Daemon, number: &str, talk_ms: u32) -> Child {
-    let tone = tone_file(dir, "caller.ulaw", 440.0, 4);
+    let tone = tone_ulaw(dir, "caller.ulaw", 440.0, 4);
     let scen = sipp::filled(
         dir,
         "rec_uac_tone.xml",
@@ -348,24 +320,6 @@ async fn click_to_call_rings_the_agent_then_the_customer_behind_the_trunk_and_br
 }
 
 /// Decoded channels of a stereo WAV.
-fn channels(path: &Path) -> (Vec<f64>, Vec<f64>) {
-    let mut r = hound::WavReader::open(path).expect("a readable WAV");
-    let stereo = r.spec().channels == 2;
-    let s: Vec<f64> = r.samples::<i16>().map(|s| f64::from(s.unwrap())).collect();
-    if stereo {
-        (
-            s.iter().step_by(2).copied().collect(),
-            s.iter().skip(1).step_by(2).copied().collect(),
-        )
-    } else {
-        (s.clone(), s)
-    }
-}
-
-fn rms(samples: &[f64]) -> f64 {
-    (samples.iter().map(|x| x * x).sum::<f64>() / samples.len().max(1) as f64).sqrt()
-}
-
 fn recording_states(events: &[pb::Event], call: &str) -> Vec<(i32, String)> {
     events
         .iter()
@@ -592,7 +546,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
     // The WAV, judged by its content and the CDR rather than the test's wall clock: its
     // length is the CDR's recording_ms, and it holds audio, then one silent span (the
     // pause: silence is written for it), then audio again.
-    let (left, right) = channels(&path);
+    let (_, left, right) = wav_channels(&path);
     assert_eq!(
         row.4,
         Some((left.len() / 8) as i64),

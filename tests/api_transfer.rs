@@ -33,22 +33,10 @@ const MUSIC: f64 = 600.0;
 /// for numbers starting with 555.
 fn config(dir: &Path, port: u16, api_port: u16, uas_port: u16) -> String {
     // Agents confirm feature codes with the shipped prompts.
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
     write_tone(&dir.join("hold.wav"), MUSIC, 5);
-    let base = media_base();
+    let phones = phone_config(dir);
     let extra = format!(
-        r#"[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [calls]
 hold_music = "hold.wav"
 
@@ -74,8 +62,7 @@ tokens = [
   {{ token = "{READ}", scopes = ["read"] }},
   {{ token = "{CONTROL}", scopes = ["control"] }},
 ]
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &extra)
 }

@@ -44,21 +44,9 @@ fn config_with_leads(
     campaign: &str,
     leads: &str,
 ) -> String {
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
-    let base = media_base();
+    let phones = phone_config(dir);
     let extra = format!(
-        r#"[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [[trunks]]
 name = "farm"
 address = "127.0.0.1:{farm}"
@@ -102,24 +90,16 @@ max_lines = 5
 {campaign}
 [campaigns.leads]
 {leads}
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &extra)
 }
 
 /// 20 s of a 1000 Hz tone in PCMU: what the customers say.
 fn customer_audio(dir: &Path) -> String {
-    let path = dir.join("customer.ulaw");
-    let bytes: Vec<u8> = (0..8000 * 20)
-        .map(|i| {
-            let t = i as f64 / 8000.0;
-            let s = (t * 1000.0 * 2.0 * std::f64::consts::PI).sin() * 8000.0;
-            switchboard::media::g711::ulaw_encode(s as i16)
-        })
-        .collect();
-    std::fs::write(&path, bytes).unwrap();
-    path.display().to_string()
+    tone_ulaw(dir, "customer.ulaw", 1000.0, 20)
+        .display()
+        .to_string()
 }
 
 fn farm(dir: &Path, port: u16, calls: usize) -> sipp::Uas {
