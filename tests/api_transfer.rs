@@ -9,6 +9,7 @@ mod common;
 #[path = "common/sipp.rs"]
 mod sipp;
 
+use common::api::{authed, Seen, CONTROL, READ};
 use common::baresip::*;
 use common::*;
 
@@ -16,12 +17,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use switchboard::api::pb;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
+use tonic::Code;
 
 const CALLER: f64 = 440.0;
 const FIRST: f64 = 1000.0;
@@ -71,15 +68,6 @@ struct Api {
     rt: tokio::runtime::Runtime,
     channel: Channel,
     client: pb::control_client::ControlClient<Channel>,
-}
-
-type Seen = std::sync::Arc<std::sync::Mutex<Vec<pb::Event>>>;
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
 }
 
 impl Api {
