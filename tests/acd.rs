@@ -17,21 +17,9 @@ use std::time::Duration;
 /// MD5-only auth (baresip 1.0), the demo prompts, an IVR at 500 whose key 1 queues the
 /// caller for `billing` (skill billing >= 8), agents 1002 (billing 9) and 1003 (billing 3).
 fn config(dir: &Path, port: u16, ring_secs: u32) -> String {
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
-    let base = media_base();
+    let phones = phone_config(dir);
     let extra = format!(
-        r#"[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [acd]
 queue_log = "queue_log"
 
@@ -61,8 +49,7 @@ id = "1003"
 name = "Carol"
 skills = {{ billing = 3 }}
 queues = [{{ queue = "billing" }}]
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &extra)
 }

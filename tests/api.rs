@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::api::*;
 use common::*;
 
 #[path = "common/sipp.rs"]
@@ -18,13 +19,8 @@ use std::time::Duration;
 
 use pb::event::Payload;
 use switchboard::api::pb;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
-const ADMIN: &str = "admin-token-0123456789";
+use tonic::Code;
 
 static MEDIA_BLOCK: AtomicU16 = AtomicU16::new(0);
 
@@ -88,68 +84,16 @@ fn setup() -> Setup {
     }
 }
 
-async fn channel(api_port: u16) -> Channel {
-    let url = format!("http://127.0.0.1:{api_port}");
-    let mut last = None;
-    // The daemon answered OPTIONS, so the API is bound; connecting may still race its task.
-    for _ in 0..50 {
-        match Channel::from_shared(url.clone()).unwrap().connect().await {
-            Ok(c) => return c,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to the API: {last:?}");
-}
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
-}
-
-type Seen = Arc<Mutex<Vec<pb::Event>>>;
-
 /// Subscribe and collect every event into the returned list in the background.
 async fn follow(ch: Channel, after_seq: Option<u64>) -> Seen {
-    let mut client = pb::events_client::EventsClient::new(ch);
-    let mut stream = client
-        .subscribe(authed(
-            pb::SubscribeRequest {
-                after_seq,
-                ..Default::default()
-            },
-            READ,
-        ))
-        .await
-        .expect("subscribe")
-        .into_inner();
-    let seen: Seen = Arc::default();
-    let sink = seen.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(ev)) = stream.message().await {
-            sink.lock().unwrap().push(ev);
-        }
-    });
-    seen
-}
-
-/// Poll `seen` until `f` holds (deadline 20 s).
-async fn wait_for(seen: &Seen, what: &str, f: impl Fn(&[pb::Event]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if f(&seen.lock().unwrap()) {
-            return;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!(
-                "timed out waiting for {what}; got {:#?}",
-                seen.lock().unwrap()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    subscribe(
+        ch,
+        pb::SubscribeRequest {
+            after_seq,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 fn is_snapshot(e: &pb::Event) -> bool {
@@ -214,7 +158,7 @@ async fn subscriber_sees_the_call_lifecycle_snapshots_and_replays_what_it_missed
     let ch = channel(s.api_port).await;
     let live = follow(ch.clone(), None).await;
     // The first snapshot (within a second) shows the subscription is live.
-    wait_for(&live, "a first snapshot", |e| e.iter().any(is_snapshot)).await;
+    wait_for(&live, 20, "a first snapshot", |e| e.iter().any(is_snapshot)).await;
 
     let mut callee = uas(&s, "call_uas.xml");
     let (ok, log) = call(&s, caller_scenario(s.dir.path(), "call_uac.xml"))
@@ -226,7 +170,7 @@ async fn subscriber_sees_the_call_lifecycle_snapshots_and_replays_what_it_missed
         s.daemon.log_text()
     );
     assert_eq!(callee.wait(Duration::from_secs(10)), Some(true), "callee");
-    wait_for(&live, "CallEnded", |e| ended(e).is_some()).await;
+    wait_for(&live, 20, "CallEnded", |e| ended(e).is_some()).await;
 
     let events = live.lock().unwrap().clone();
     let end = ended(&events).unwrap().clone();
@@ -277,7 +221,7 @@ async fn subscriber_sees_the_call_lifecycle_snapshots_and_replays_what_it_missed
     let created_seq = of_call[0].seq;
     let last_seq = *seqs.last().unwrap();
     let again = follow(ch.clone(), Some(created_seq)).await;
-    wait_for(&again, "the replay", |e| {
+    wait_for(&again, 20, "the replay", |e| {
         e.iter().any(|x| is_sequenced(x) && x.seq == last_seq)
     })
     .await;
@@ -475,7 +419,7 @@ async fn list_calls_then_hangup_sends_bye_to_both_sides() {
         Some(true),
         "callee did not get its BYE"
     );
-    wait_for(&live, "CallEnded", |e| ended(e).is_some()).await;
+    wait_for(&live, 20, "CallEnded", |e| ended(e).is_some()).await;
     let events = live.lock().unwrap().clone();
     let end = ended(&events).unwrap();
     assert_eq!(end.call_id, call.call_id);
@@ -598,7 +542,7 @@ async fn sigterm_stops_the_daemon_with_subscribers_attached() {
     let mut s = setup();
     let ch = channel(s.api_port).await;
     let live = follow(ch, None).await;
-    wait_for(&live, "a first snapshot", |e| e.iter().any(is_snapshot)).await;
+    wait_for(&live, 20, "a first snapshot", |e| e.iter().any(is_snapshot)).await;
     s.daemon.signal("TERM");
     let code = tokio::task::spawn_blocking(move || {
         let code = s.daemon.wait_exit(Duration::from_secs(10));

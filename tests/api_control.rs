@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::api::*;
 use common::baresip::*;
 use common::*;
 
@@ -15,40 +16,20 @@ mod sipp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pb::event::Payload;
 use switchboard::api::pb;
-use switchboard::media::g711::ulaw_encode;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
-const ADMIN: &str = "admin-token-0123456789";
+use tonic::Code;
 
 /// A trunk to `uas_port` for every number, one queue with agent 1002, dispositions, the
 /// API with three tokens, and `extra` appended.
 fn config(dir: &Path, port: u16, uas_port: u16, api_port: u16, extra: &str) -> String {
     // The ACD's feature-code prompts.
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
-    let base = media_base();
+    let phones = phone_config(dir);
     let text = format!(
-        r#"# baresip 1.0 answers only MD5 challenges.
-[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [[trunks]]
 name = "carrier"
 address = "127.0.0.1:{uas_port}"
@@ -82,90 +63,24 @@ tokens = [
 ]
 
 {extra}
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &text)
-}
-
-async fn channel(api_port: u16) -> Channel {
-    let url = format!("http://127.0.0.1:{api_port}");
-    let mut last = None;
-    for _ in 0..50 {
-        match Channel::from_shared(url.clone()).unwrap().connect().await {
-            Ok(c) => return c,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to the API: {last:?}");
-}
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
 }
 
 fn control(ch: &Channel) -> pb::control_client::ControlClient<Channel> {
     pb::control_client::ControlClient::new(ch.clone())
 }
 
-type Seen = Arc<Mutex<Vec<pb::Event>>>;
-
 /// Subscribe (live) and collect every event in the background.
 async fn follow(ch: Channel) -> Seen {
-    let mut client = pb::events_client::EventsClient::new(ch);
-    let mut stream = client
-        .subscribe(authed(pb::SubscribeRequest::default(), READ))
-        .await
-        .expect("subscribe")
-        .into_inner();
-    let seen: Seen = Arc::default();
-    let sink = seen.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(ev)) = stream.message().await {
-            sink.lock().unwrap().push(ev);
-        }
-    });
-    seen
-}
-
-/// Poll `seen` until `f` holds (deadline 30 s).
-async fn wait_for(seen: &Seen, what: &str, f: impl Fn(&[pb::Event]) -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if f(&seen.lock().unwrap()) {
-            return;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!(
-                "timed out waiting for {what}; got {:#?}",
-                seen.lock().unwrap()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// `secs` of a sine at `freq` as raw PCMU (what SIPp's rtp_stream sends).
-fn tone_file(dir: &Path, name: &str, freq: f64, secs: u32) -> PathBuf {
-    let path = dir.join(name);
-    let bytes: Vec<u8> = (0..(8000 * secs))
-        .map(|i| {
-            let t = f64::from(i) / 8000.0;
-            ulaw_encode(((t * freq * 2.0 * std::f64::consts::PI).sin() * 8000.0) as i16)
-        })
-        .collect();
-    std::fs::write(&path, bytes).unwrap();
-    path
+    subscribe(ch, pb::SubscribeRequest::default()).await
 }
 
 /// A SIPp callee on `port` streaming 1000 Hz (no echo), checking the INVITE with `check`
 /// (an extra `<ereg>` action, or "").
 fn tone_callee(dir: &Path, port: u16, check: &str) -> Child {
-    let tone = tone_file(dir, "callee.ulaw", 1000.0, 4);
+    let tone = tone_ulaw(dir, "callee.ulaw", 1000.0, 4);
     let scen = sipp::filled(
         dir,
         "rec_uas_tone.xml",
@@ -189,7 +104,7 @@ fn tone_callee(dir: &Path, port: u16, check: &str) -> Child {
 
 /// The caller 1001 streaming 440 Hz to `number` for `talk_ms`, in the background.
 fn tone_caller(dir: &Path, daemon: &Daemon, number: &str, talk_ms: u32) -> Child {
-    let tone = tone_file(dir, "caller.ulaw", 440.0, 4);
+    let tone = tone_ulaw(dir, "caller.ulaw", 440.0, 4);
     let scen = sipp::filled(
         dir,
         "rec_uac_tone.xml",
@@ -356,7 +271,7 @@ async fn click_to_call_rings_the_agent_then_the_customer_behind_the_trunk_and_br
     // Bob heard the customer's 1000 Hz, not his own 440 Hz.
     assert_hears(&bob, 1000.0, 440.0);
 
-    wait_for(&live, "CallEnded", |e| {
+    wait_for(&live, 30, "CallEnded", |e| {
         e.iter()
             .any(|x| x.call_id == call_id && matches!(x.payload, Some(Payload::CallEnded(_))))
     })
@@ -405,24 +320,6 @@ async fn click_to_call_rings_the_agent_then_the_customer_behind_the_trunk_and_br
 }
 
 /// Decoded channels of a stereo WAV.
-fn channels(path: &Path) -> (Vec<f64>, Vec<f64>) {
-    let mut r = hound::WavReader::open(path).expect("a readable WAV");
-    let stereo = r.spec().channels == 2;
-    let s: Vec<f64> = r.samples::<i16>().map(|s| f64::from(s.unwrap())).collect();
-    if stereo {
-        (
-            s.iter().step_by(2).copied().collect(),
-            s.iter().skip(1).step_by(2).copied().collect(),
-        )
-    } else {
-        (s.clone(), s)
-    }
-}
-
-fn rms(samples: &[f64]) -> f64 {
-    (samples.iter().map(|x| x * x).sum::<f64>() / samples.len().max(1) as f64).sqrt()
-}
-
 fn recording_states(events: &[pb::Event], call: &str) -> Vec<(i32, String)> {
     events
         .iter()
@@ -479,7 +376,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
 
     let mut uas = tone_callee(dir.path(), uas_port, "");
     let mut uac = tone_caller(dir.path(), &daemon, "5551234", 8000);
-    wait_for(&live, "CallAnswered", |e| {
+    wait_for(&live, 30, "CallAnswered", |e| {
         e.iter()
             .any(|x| matches!(x.payload, Some(Payload::CallAnswered(_))))
     })
@@ -546,7 +443,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
 
     assert!(exited_ok(&mut uac), "caller:\n{}", daemon.log_text());
     assert!(exited_ok(&mut uas), "callee:\n{}", daemon.log_text());
-    wait_for(&live, "CallEnded", |e| {
+    wait_for(&live, 30, "CallEnded", |e| {
         e.iter()
             .any(|x| x.call_id == call_id && matches!(x.payload, Some(Payload::CallEnded(_))))
     })
@@ -574,7 +471,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
 
     // The events, in order, naming the file.
     use pb::RecordingState as S;
-    wait_for(&live, "the Recording events", |e| {
+    wait_for(&live, 30, "the Recording events", |e| {
         recording_states(e, &call_id).len() >= 4
     })
     .await;
@@ -592,7 +489,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
     let path = PathBuf::from(&states[0].1);
     assert!(path.starts_with(dir.path().join("rec")), "{path:?}");
     assert!(states.iter().all(|s| s.1 == states[0].1), "{states:?}");
-    wait_for(&live, "the Disposition events", |e| {
+    wait_for(&live, 30, "the Disposition events", |e| {
         e.iter()
             .filter(|x| matches!(x.payload, Some(Payload::Disposition(_))))
             .count()
@@ -649,7 +546,7 @@ async fn recording_is_started_paused_resumed_and_stopped_over_grpc_and_the_call_
     // The WAV, judged by its content and the CDR rather than the test's wall clock: its
     // length is the CDR's recording_ms, and it holds audio, then one silent span (the
     // pause: silence is written for it), then audio again.
-    let (left, right) = channels(&path);
+    let (_, left, right) = wav_channels(&path);
     assert_eq!(
         row.4,
         Some((left.len() / 8) as i64),

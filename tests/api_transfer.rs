@@ -9,6 +9,7 @@ mod common;
 #[path = "common/sipp.rs"]
 mod sipp;
 
+use common::api::{authed, Seen, CONTROL, READ};
 use common::baresip::*;
 use common::*;
 
@@ -16,12 +17,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use switchboard::api::pb;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
+use tonic::Code;
 
 const CALLER: f64 = 440.0;
 const FIRST: f64 = 1000.0;
@@ -33,22 +30,10 @@ const MUSIC: f64 = 600.0;
 /// for numbers starting with 555.
 fn config(dir: &Path, port: u16, api_port: u16, uas_port: u16) -> String {
     // Agents confirm feature codes with the shipped prompts.
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
     write_tone(&dir.join("hold.wav"), MUSIC, 5);
-    let base = media_base();
+    let phones = phone_config(dir);
     let extra = format!(
-        r#"[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [calls]
 hold_music = "hold.wav"
 
@@ -74,8 +59,7 @@ tokens = [
   {{ token = "{READ}", scopes = ["read"] }},
   {{ token = "{CONTROL}", scopes = ["control"] }},
 ]
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &extra)
 }
@@ -84,15 +68,6 @@ struct Api {
     rt: tokio::runtime::Runtime,
     channel: Channel,
     client: pb::control_client::ControlClient<Channel>,
-}
-
-type Seen = std::sync::Arc<std::sync::Mutex<Vec<pb::Event>>>;
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
 }
 
 impl Api {

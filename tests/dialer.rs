@@ -16,23 +16,18 @@ mod common;
 
 use common::baresip::*;
 
+use common::api::*;
 use common::*;
 
 #[path = "common/sipp.rs"]
 mod sipp;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use switchboard::api::pb;
-use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-const READ: &str = "read-token-0123456789";
-const CONTROL: &str = "control-token-0123456789";
-const ADMIN: &str = "admin-token-0123456789";
+use tonic::Code;
 
 /// The farm as trunk `farm`, queue `outbound` served by agents 1002 and 1003, the API, and
 /// campaign `spring` (stopped until StartCampaign) dialling `numbers`.
@@ -49,21 +44,9 @@ fn config_with_leads(
     campaign: &str,
     leads: &str,
 ) -> String {
-    std::os::unix::fs::symlink(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
-        dir.join("prompts"),
-    )
-    .unwrap();
-    let base = media_base();
+    let phones = phone_config(dir);
     let extra = format!(
-        r#"[auth]
-algorithms = ["MD5"]
-
-[media]
-address = "127.0.0.1"
-port_min = {base}
-port_max = {max}
-
+        r#"{phones}
 [[trunks]]
 name = "farm"
 address = "127.0.0.1:{farm}"
@@ -107,24 +90,16 @@ max_lines = 5
 {campaign}
 [campaigns.leads]
 {leads}
-"#,
-        max = base + 199
+"#
     );
     test_config(dir, port, TRUSTING, &extra)
 }
 
 /// 20 s of a 1000 Hz tone in PCMU: what the customers say.
 fn customer_audio(dir: &Path) -> String {
-    let path = dir.join("customer.ulaw");
-    let bytes: Vec<u8> = (0..8000 * 20)
-        .map(|i| {
-            let t = i as f64 / 8000.0;
-            let s = (t * 1000.0 * 2.0 * std::f64::consts::PI).sin() * 8000.0;
-            switchboard::media::g711::ulaw_encode(s as i16)
-        })
-        .collect();
-    std::fs::write(&path, bytes).unwrap();
-    path.display().to_string()
+    tone_ulaw(dir, "customer.ulaw", 1000.0, 20)
+        .display()
+        .to_string()
 }
 
 fn farm(dir: &Path, port: u16, calls: usize) -> sipp::Uas {
@@ -146,6 +121,27 @@ fn feature_calls_done(d: &Daemon) -> usize {
         .into_iter()
         .filter(|r| r.end_cause.as_deref() == Some("feature-code"))
         .count()
+}
+
+/// Phones for `agents` (name, extension) sending 440 Hz and answering by themselves, each
+/// registered and then logged in (in order) with `login`.
+fn logged_in<const N: usize>(
+    d: &Daemon,
+    port: u16,
+    agents: [(&str, &'static str); N],
+) -> [Phone; N] {
+    let phones = agents.map(|(name, ext)| Phone::start(&d.dir, name, ext, port, 440.0, "auto"));
+    assert!(
+        poll_until(Duration::from_secs(15), || agents
+            .iter()
+            .all(|(_, ext)| registered(d, ext, 1))),
+        "agents' phones never registered:\n{}",
+        d.log_text()
+    );
+    for (i, phone) in phones.iter().enumerate() {
+        login(d, phone, port, i + 1);
+    }
+    phones
 }
 
 /// Log `phone` in with *71 from itself; waits until the daemon has done it and the
@@ -172,28 +168,6 @@ fn login(d: &Daemon, phone: &Phone, port: u16, done: usize) {
     }
 }
 
-async fn channel(api_port: u16) -> Channel {
-    let url = format!("http://127.0.0.1:{api_port}");
-    let mut last = None;
-    for _ in 0..50 {
-        match Channel::from_shared(url.clone()).unwrap().connect().await {
-            Ok(c) => return c,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("cannot connect to the API: {last:?}");
-}
-
-fn authed<T>(msg: T, token: &str) -> Request<T> {
-    let mut r = Request::new(msg);
-    let v: MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
-    r.metadata_mut().insert("authorization", v);
-    r
-}
-
-type Seen = Arc<Mutex<Vec<pb::Event>>>;
-
 /// Campaign events from the bus, collected in the background.
 async fn follow(ch: Channel) -> Seen {
     follow_kinds(ch, &[pb::EventKind::Campaign]).await
@@ -201,26 +175,11 @@ async fn follow(ch: Channel) -> Seen {
 
 /// Events of `kinds` from the bus, collected in the background.
 async fn follow_kinds(ch: Channel, kinds: &[pb::EventKind]) -> Seen {
-    let mut client = pb::events_client::EventsClient::new(ch);
-    let mut stream = client
-        .subscribe(authed(
-            pb::SubscribeRequest {
-                kinds: kinds.iter().map(|&k| k as i32).collect(),
-                ..Default::default()
-            },
-            READ,
-        ))
-        .await
-        .expect("subscribe")
-        .into_inner();
-    let seen: Seen = Arc::default();
-    let sink = seen.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(ev)) = stream.message().await {
-            sink.lock().unwrap().push(ev);
-        }
-    });
-    seen
+    let req = pb::SubscribeRequest {
+        kinds: kinds.iter().map(|&k| k as i32).collect(),
+        ..Default::default()
+    };
+    subscribe(ch, req).await
 }
 
 /// (call id, kind, agent) of each campaign event seen so far.
@@ -313,16 +272,7 @@ fn a_progressive_campaign_connects_a_person_to_an_agent_and_records_busy_and_no_
             "mode = \"progressive\"\nnumbers = [\"+15550101\", \"+15550102\", \"+15550103\"]\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    let carol = Phone::start(dir.path(), "carol", "1003", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)
-            && registered(&d, "1003", 1)),
-        "agents' phones never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
-    login(&d, &carol, port, 2);
+    let [bob, carol] = logged_in(&d, port, [("bob", "1002"), ("carol", "1003")]);
     let mut farm = farm(dir.path(), farm_port, 3);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -441,13 +391,7 @@ fn people_nobody_can_take_in_time_hear_the_abandon_message_and_count_as_abandone
         ),
     );
     // One agent: three dials, three people answer, one agent to take them.
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = farm(dir.path(), farm_port, 3);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -524,13 +468,7 @@ fn a_predictive_campaign_places_calls_and_connects_them() {
             "mode = \"predictive\"\nnumbers = [\"+15550161\", \"+15550162\"]\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = farm(dir.path(), farm_port, 2);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -895,13 +833,7 @@ fn a_preview_agent_sees_a_lead_skips_it_and_dials_the_next_with_their_phone_firs
     ]);
     assert!(report.contains("2 imported"), "{report}");
     let d = Daemon::start_with(dir.path(), port, &config);
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = farm(dir.path(), farm_port, 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -1125,13 +1057,7 @@ fn leads_from_the_lead_book_skip_dnc_schedule_retries_and_survive_kill_9() {
     assert!(report.contains("5 imported"), "{report}");
     cli(&["dnc", "add", "--config", cfg, "--campaign", "spring", dnc]);
     let mut d = Daemon::start_with(dir.path(), port, &config);
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     // The person, the busy line, the ringing one, and (after the restart) the later one.
     let _farm = farm(dir.path(), farm_port, 4);
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -1298,13 +1224,7 @@ fn with_amd_a_machine_is_hung_up_and_counted_and_a_person_reaches_the_agent() {
              machine_action = \"hangup\"\n[campaigns.amd]\nenabled = true\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = amd_farm(dir.path(), farm_port, 2);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -1382,13 +1302,7 @@ fn with_amd_a_sit_in_early_media_fails_the_dial_with_its_category() {
             "mode = \"progressive\"\nnumbers = [\"+15550176\"]\n[campaigns.amd]\nenabled = true\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [_bob] = logged_in(&d, port, [("bob", "1002")]);
     let mut farm = amd_farm(dir.path(), farm_port, 1);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -1496,13 +1410,7 @@ fn with_amd_a_machine_message_starts_after_the_beep_or_the_silence_after_the_gre
              message_max_wait_secs = 8\n",
         ),
     );
-    let bob = Phone::start(dir.path(), "bob", "1002", port, 440.0, "auto");
-    assert!(
-        poll_until(Duration::from_secs(15), || registered(&d, "1002", 1)),
-        "the agent's phone never registered:\n{}",
-        d.log_text()
-    );
-    login(&d, &bob, port, 1);
+    let [_bob] = logged_in(&d, port, [("bob", "1002")]);
     let beep = voicemail_ulaw(dir.path(), true);
     let quiet = voicemail_ulaw(dir.path(), false);
     let scen = sipp::filled(

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::baresip::{goertzel, rms, tone_ulaw, wav_channels};
 use common::*;
 
 #[path = "common/sipp.rs"]
@@ -14,10 +15,6 @@ mod sipp;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-use switchboard::media::g711::ulaw_encode;
-
-const RATE: f64 = 8000.0;
 
 /// A trunk to `uas_port`, every number routed to it, and `[recording]` as given.
 fn config(dir: &Path, port: u16, uas_port: u16, recording: &str) -> String {
@@ -47,26 +44,13 @@ file_name = "{{date}}/{{call_id}}_{{caller}}_{{callee}}"
     common::test_config(dir, port, TRUSTING, &calls)
 }
 
-/// `secs` of a sine at `freq` as raw PCMU (what rtp_stream sends).
-fn tone_file(dir: &Path, name: &str, freq: f64, secs: u32) -> PathBuf {
-    let path = dir.join(name);
-    let bytes: Vec<u8> = (0..(RATE as u32 * secs))
-        .map(|i| {
-            let t = f64::from(i) / RATE;
-            ulaw_encode(((t * freq * 2.0 * std::f64::consts::PI).sin() * 8000.0) as i16)
-        })
-        .collect();
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 fn filled(dir: &Path, name: &str, fill: &[(&str, &str)]) -> String {
     sipp::filled(dir, name, fill)
 }
 
 /// The callee streaming 1000 Hz (no RTP echo: the right channel must be its own tone).
 fn callee(dir: &Path, port: u16) -> Child {
-    let tone = tone_file(dir, "callee.ulaw", 1000.0, 4);
+    let tone = tone_ulaw(dir, "callee.ulaw", 1000.0, 4);
     let scen = filled(
         dir,
         "rec_uas_tone.xml",
@@ -87,7 +71,7 @@ fn callee(dir: &Path, port: u16) -> Child {
 
 /// The caller (1001) streaming 440 Hz to `number` for `talk_ms`, in the background.
 fn caller(dir: &Path, daemon: &Daemon, number: &str, talk_ms: u32) -> Child {
-    let tone = tone_file(dir, "caller.ulaw", 440.0, 4);
+    let tone = tone_ulaw(dir, "caller.ulaw", 440.0, 4);
     let scen = filled(
         dir,
         "rec_uac_tone.xml",
@@ -183,20 +167,6 @@ fn rec_cdr(daemon: &Daemon, dir: &Path) -> RecCdr {
     row.unwrap()
 }
 
-/// Left and right channels as f64 (mono files give one channel twice).
-fn channels(path: &Path) -> (hound::WavSpec, Vec<f64>, Vec<f64>) {
-    let mut r = hound::WavReader::open(path).expect("a readable WAV");
-    let spec = r.spec();
-    let s: Vec<f64> = r.samples::<i16>().map(|s| f64::from(s.unwrap())).collect();
-    if spec.channels == 2 {
-        let l = s.iter().step_by(2).copied().collect();
-        let rr = s.iter().skip(1).step_by(2).copied().collect();
-        (spec, l, rr)
-    } else {
-        (spec, s.clone(), s)
-    }
-}
-
 fn find_wavs(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -240,7 +210,7 @@ fn a_trunk_call_is_recorded_in_stereo_caller_left_callee_right() {
     assert_eq!(mode(path.parent().unwrap()), 0o700);
     assert_eq!(mode(&path), 0o600);
 
-    let (spec, left, right) = channels(&path);
+    let (spec, left, right) = wav_channels(&path);
     assert_eq!(
         (spec.channels, spec.sample_rate, spec.bits_per_sample),
         (2, 8000, 16)
@@ -285,21 +255,6 @@ fn a_trunk_call_is_recorded_in_stereo_caller_left_callee_right() {
             rms(r)
         );
     }
-}
-
-fn goertzel(samples: &[f64], freq: f64) -> f64 {
-    let k = 2.0 * (2.0 * std::f64::consts::PI * freq / RATE).cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &x in samples {
-        let s0 = x + k * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - k * s1 * s2) / (samples.len() as f64).powi(2)
-}
-
-fn rms(samples: &[f64]) -> f64 {
-    (samples.iter().map(|x| x * x).sum::<f64>() / samples.len().max(1) as f64).sqrt()
 }
 
 #[test]
@@ -350,7 +305,7 @@ fn a_recording_cut_by_kill_9_is_repaired_at_restart_and_plays() {
             daemon.log_text()
         );
     }
-    let (spec, left, right) = channels(&wav);
+    let (spec, left, right) = wav_channels(&wav);
     assert_eq!(spec.channels, 2);
     assert_eq!(
         44 + left.len() as u64 * 4,

@@ -46,6 +46,52 @@ pub fn rms(samples: &[f64]) -> f64 {
     (samples.iter().map(|x| x * x).sum::<f64>() / samples.len().max(1) as f64).sqrt()
 }
 
+/// `secs` of a sine at `freq` Hz as raw PCMU, written to `dir/name`: what SIPp's
+/// rtp_stream sends.
+pub fn tone_ulaw(dir: &Path, name: &str, freq: f64, secs: u32) -> PathBuf {
+    let path = dir.join(name);
+    let bytes: Vec<u8> = (0..RATE * secs)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(RATE);
+            let s = (t * freq * 2.0 * std::f64::consts::PI).sin() * 8000.0;
+            switchboard::media::g711::ulaw_encode(s as i16)
+        })
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A 16-bit WAV's spec and its left and right channels as f64 (a mono file gives its one
+/// channel twice).
+pub fn wav_channels(path: &Path) -> (hound::WavSpec, Vec<f64>, Vec<f64>) {
+    let mut r = hound::WavReader::open(path).expect("a readable WAV");
+    let spec = r.spec();
+    let s: Vec<f64> = r.samples::<i16>().map(|s| f64::from(s.unwrap())).collect();
+    if spec.channels == 2 {
+        let l = s.iter().step_by(2).copied().collect();
+        let rr = s.iter().skip(1).step_by(2).copied().collect();
+        (spec, l, rr)
+    } else {
+        (spec, s.clone(), s)
+    }
+}
+
+/// The config for a daemon that baresip phones use: MD5-only auth (baresip 1.0 answers only
+/// MD5 challenges) and a media port range of this test's own; links the demo prompts into
+/// `dir` (the ACD's feature-code prompts, music, messages).
+pub fn phone_config(dir: &Path) -> String {
+    std::os::unix::fs::symlink(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prompts"),
+        dir.join("prompts"),
+    )
+    .unwrap();
+    let base = super::media_base();
+    format!(
+        "[auth]\nalgorithms = [\"MD5\"]\n\n[media]\naddress = \"127.0.0.1\"\nport_min = {base}\nport_max = {}\n",
+        base + 199
+    )
+}
+
 /// One baresip instance with its own config dir, killed on drop.
 pub struct Phone {
     child: Child,

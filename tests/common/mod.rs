@@ -2,6 +2,7 @@
 //! with deadlines.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod baresip;
 mod cdr;
 pub mod pcap;
