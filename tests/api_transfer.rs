@@ -286,6 +286,17 @@ fn listen(p: &Phone, freqs: &[f64]) -> Vec<f64> {
         }
         false
     });
+    if !ok {
+        // For a hunt under load (the temp dir goes with the test): SB_KEEP_FAILED=DIR keeps
+        // every phone's files and the daemon's log (`daemon.log`) for a capture to match.
+        if let (Ok(keep), Some(root)) = (std::env::var("SB_KEEP_FAILED"), p.home.parent()) {
+            let _ = std::process::Command::new("cp")
+                .arg("-r")
+                .arg(root)
+                .arg(&keep)
+                .status();
+        }
+    }
     assert!(ok, "{} stopped hearing audio:\n{}", p.ext, p.log());
     freqs.iter().map(|f| goertzel(&seg, *f)).collect()
 }

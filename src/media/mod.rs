@@ -5,6 +5,7 @@ pub mod driver;
 mod dtmf;
 mod far_end;
 pub mod g711;
+mod latch;
 pub mod mixer;
 pub mod monitor;
 pub mod player;

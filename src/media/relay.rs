@@ -1,8 +1,8 @@
 //! The anchored relay: one task per call owns the call's four sockets (RTP and RTCP for
 //! each side) and forwards packets from one side to the other in place — no allocation and
-//! no channel hop per packet. Symmetric RTP: each side is latched to the first packets from
-//! its expected address, after which only that exact source is relayed (RTP bleed gets
-//! nothing); packets go back to the latched address. SSRC, sequence and timestamp are
+//! no channel hop per packet. Symmetric RTP: each side is latched to one source (see
+//! `latch`), only that source is relayed (RTP bleed gets nothing), and packets go back to
+//! the latched address. SSRC, sequence and timestamp are
 //! rewritten so each far end sees one continuous stream across re-INVITEs.
 
 use std::net::{IpAddr, SocketAddr};
@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::analysis::{Analysis, Step};
+use super::latch::{self, Latch};
 use super::mixer::Frame;
 use super::monitor::{Feed, MonitorMode, Tap as MixTap};
 use super::player::{Law, Player, PACKET};
@@ -223,8 +224,8 @@ struct SideState {
     expected: Option<SocketAddr>,
     expected_rtcp: Option<SocketAddr>,
     signal_ip: Option<IpAddr>,
-    latched: Option<SocketAddr>,
-    latched_rtcp: Option<SocketAddr>,
+    latched: Latch,
+    latched_rtcp: Latch,
     telephone_event: Option<u8>,
     /// Packets received from this side.
     stats: ReceiveStats,
@@ -242,8 +243,8 @@ impl SideState {
             expected: None,
             expected_rtcp: None,
             signal_ip: None,
-            latched: None,
-            latched_rtcp: None,
+            latched: Latch::new(latch::RTP_QUIET),
+            latched_rtcp: Latch::new(latch::RTCP_QUIET),
             telephone_event: None,
             stats: ReceiveStats::new(CLOCK),
             last_ssrc: None,
@@ -253,42 +254,14 @@ impl SideState {
         }
     }
 
-    /// Symmetric RTP latching: before latching, accept the first packet from the address
-    /// the SDP named (any port: NAT may rewrite it) or from the phone's signalling address;
-    /// after, only that exact source — except that the exact SDP address takes over a latch
-    /// made on the IP alone (a stray packet from another device on the same IP, e.g. a
-    /// losing fork, must not capture the call).
-    fn accept(
-        latched: &mut Option<SocketAddr>,
-        expected: Option<SocketAddr>,
-        signal_ip: Option<IpAddr>,
-        src: SocketAddr,
-    ) -> bool {
-        match *latched {
-            Some(l) if l == src => true,
-            Some(_) if expected == Some(src) => {
-                *latched = Some(src);
-                true
-            }
-            Some(_) => false,
-            None => {
-                let ok =
-                    expected.is_some_and(|e| e.ip() == src.ip()) || signal_ip == Some(src.ip());
-                if ok {
-                    *latched = Some(src);
-                }
-                ok
-            }
-        }
-    }
-
     fn rtp_dest(&self) -> Option<SocketAddr> {
-        self.latched.or(self.expected)
+        self.latched.addr().or(self.expected)
     }
 
     fn rtcp_dest(&self) -> Option<SocketAddr> {
-        self.latched_rtcp.or(self.expected_rtcp).or_else(|| {
+        self.latched_rtcp.addr().or(self.expected_rtcp).or_else(|| {
             self.latched
+                .addr()
                 .map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))
         })
     }
@@ -350,17 +323,17 @@ fn idx(side: Side) -> usize {
 impl Relay {
     fn on_rtp(&mut self, sockets: &Sockets, from: Side, buf: &mut [u8], src: SocketAddr) {
         let to = from.other();
+        let now = Instant::now();
+        let std_now = now.into_std();
         {
             let s = &mut self.sides[idx(from)];
-            if !SideState::accept(&mut s.latched, s.expected, s.signal_ip, src) {
+            if !s.latched.accept(std_now, s.expected, s.signal_ip, src) {
                 self.foreign_dropped += 1;
                 return;
             }
         }
         let Ok(h) = parse_rtp(buf) else { return };
-        let now = Instant::now();
         self.last_rx = now;
-        let std_now = now.into_std();
         let s = &mut self.sides[idx(from)];
         if s.last_ssrc != Some(h.ssrc) {
             if s.last_ssrc.is_some() {
@@ -439,17 +412,17 @@ impl Relay {
 
     fn on_rtcp(&mut self, sockets: &Sockets, from: Side, buf: &mut [u8], src: SocketAddr) {
         let to = from.other();
+        let now = Instant::now().into_std();
         {
             let s = &mut self.sides[idx(from)];
             let expected = s.expected_rtcp.or(s.expected);
-            if !SideState::accept(&mut s.latched_rtcp, expected, s.signal_ip, src) {
+            if !s.latched_rtcp.accept(now, expected, s.signal_ip, src) {
                 self.foreign_dropped += 1;
                 return;
             }
         }
         // Read before rewriting: `from`'s report blocks about the stream we send it carry
         // our SSRC towards it.
-        let now = Instant::now().into_std();
         let ours = self.sides[idx(from)].out.out_ssrc();
         let mut sr_ntp = None;
         for pkt in parse_rtcp(buf) {
@@ -496,9 +469,11 @@ impl Relay {
             } => {
                 let s = &mut self.sides[idx(side)];
                 if s.expected != rtp {
-                    // The far end moved (re-INVITE): latch afresh.
-                    s.latched = None;
-                    s.latched_rtcp = None;
+                    // The far end moved (re-INVITE, another phone): latch afresh.
+                    tracing::debug!(call = self.call, ?side, ?rtp, old = ?s.latched.addr(), "media side moved");
+                    let now = Instant::now().into_std();
+                    s.latched.reset(now);
+                    s.latched_rtcp.reset(now);
                 }
                 s.expected = rtp;
                 s.expected_rtcp = rtcp;
@@ -826,75 +801,6 @@ async fn next_frame(frame: &mut Option<tokio::time::Interval>) {
 mod tests {
     use super::*;
 
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn latches_then_accepts_only_that_source() {
-        let sdp = Some(addr("10.0.0.5:4000"));
-        let mut latched = None;
-        // Another host is never accepted, before or after the latch.
-        assert!(!SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.9.9.9:4000")
-        ));
-        // NAT moved the port: the first packet from the SDP's IP latches.
-        assert!(SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.0.0.5:5000")
-        ));
-        assert!(SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.0.0.5:5000")
-        ));
-        assert!(!SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.0.0.5:6000")
-        ));
-        assert!(!SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.9.9.9:4000")
-        ));
-        // The exact SDP address takes over a latch made on the IP alone, for good.
-        assert!(SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.0.0.5:4000")
-        ));
-        assert!(!SideState::accept(
-            &mut latched,
-            sdp,
-            None,
-            addr("10.0.0.5:5000")
-        ));
-        assert_eq!(latched, sdp);
-    }
-
-    #[test]
-    fn signalling_address_latches_too() {
-        let mut latched = None;
-        let sig = Some("192.0.2.1".parse().unwrap());
-        assert!(SideState::accept(
-            &mut latched,
-            Some(addr("10.0.0.5:4000")),
-            sig,
-            addr("192.0.2.1:7078")
-        ));
-        assert_eq!(latched, Some(addr("192.0.2.1:7078")));
-    }
-
     fn ports() -> u16 {
         // Two even/odd pairs that are free right now.
         loop {
@@ -914,6 +820,12 @@ mod tests {
         v.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
         v.extend_from_slice(&ssrc.to_be_bytes());
         v.extend_from_slice(&[0xff; 160]);
+        v
+    }
+
+    fn rtp_filled(ssrc: u32, seq: u16, fill: u8) -> Vec<u8> {
+        let mut v = rtp(ssrc, seq);
+        v[12..].fill(fill);
         v
     }
 
@@ -1036,6 +948,89 @@ mod tests {
         assert_eq!(s.a_to_b.far_lost, None, "B sent no report blocks");
         assert!(s.rtt_ms.is_some(), "{s:?}");
         assert_eq!(s.foreign_dropped, 0);
+    }
+
+    /// Blind transfer between two phones on one IP whose SDP names another address (NAT,
+    /// or baresip on loopback): the old phone's last packet, still in flight when B moves,
+    /// must not latch B — the caller would hear nothing from the new phone, and the new
+    /// phone nothing from the caller.
+    #[tokio::test]
+    async fn the_old_phone_cannot_capture_a_transferred_side() {
+        let p = ports();
+        let (ev_tx, _ev_rx) = mpsc::unbounded_channel();
+        let h = open(5, "127.0.0.1".parse().unwrap(), p, p + 2, None, ev_tx).unwrap();
+        let bind = || async { UdpSocket::bind("127.0.0.1:0").await.unwrap() };
+        let (a, old, new) = (bind().await, bind().await, bind().await);
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let remote = |side, rtp: Option<SocketAddr>, signal_ip| RelayCmd::Remote {
+            side,
+            rtp,
+            rtcp: None,
+            signal_ip,
+            telephone_event: None,
+            active: true,
+        };
+        let advertised = |s: &UdpSocket| {
+            Some(SocketAddr::new(
+                "192.0.2.2".parse().unwrap(),
+                s.local_addr().unwrap().port(),
+            ))
+        };
+        h.cmd
+            .send(remote(Side::A, Some(a.local_addr().unwrap()), Some(lo)))
+            .unwrap();
+        h.cmd
+            .send(remote(Side::B, advertised(&old), Some(lo)))
+            .unwrap();
+        let to_b = ("127.0.0.1", p + 2);
+        let mut buf = [0u8; 2048];
+        old.send_to(&rtp_filled(0x01D, 1, 0x11), to_b)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), a.recv(&mut buf))
+            .await
+            .expect("the first phone is heard")
+            .unwrap();
+
+        // Transfer: B is released, then the new phone answers.
+        h.cmd.send(remote(Side::B, None, None)).unwrap();
+        h.cmd
+            .send(remote(Side::B, advertised(&new), Some(lo)))
+            .unwrap();
+        // A round trip through the relay's command queue (it answers a hand-over on our
+        // channel): both moves are applied before the packets below are read.
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        h.cmd
+            .send(RelayCmd::HandOver {
+                side: Side::A,
+                to: tx,
+                to_side: Side::A,
+            })
+            .unwrap();
+        assert!(rx.recv().await.is_some());
+        old.send_to(&rtp_filled(0x01D, 2, 0x11), to_b)
+            .await
+            .unwrap();
+        new.send_to(&rtp_filled(0x2E3, 1, 0x22), to_b)
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), a.recv(&mut buf))
+            .await
+            .expect("the caller hears the new phone")
+            .unwrap();
+        assert_eq!(
+            buf[12..n],
+            [0x22; 160],
+            "what the caller hears is the new phone"
+        );
+        a.send_to(&rtp_filled(0xA0A, 1, 0x33), ("127.0.0.1", p))
+            .await
+            .unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), new.recv(&mut buf))
+            .await
+            .expect("the new phone hears the caller")
+            .unwrap();
+        assert_eq!(buf[12..n], [0x33; 160]);
     }
 
     /// A prompt played to A arrives as five 20 ms packets under the SSRC A hears, B's audio

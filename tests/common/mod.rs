@@ -10,7 +10,7 @@ pub mod pcap;
 #[allow(unused_imports)]
 pub use cdr::{cdrs, finished_cdr, CdrRow};
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -117,8 +117,14 @@ impl Daemon {
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
+        // Also on disk, so a failure reported by a helper without the daemon at hand can
+        // still show what it did.
+        let mut file = std::fs::File::create(dir.join("daemon.log")).ok();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(f) = file.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
                 let mut l = sink.lock().unwrap();
                 l.push_str(&line);
                 l.push('\n');
