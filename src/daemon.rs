@@ -553,6 +553,9 @@ fn place_dials(endpoint: &mut Endpoint, dialer: &mut crate::dialer::runtime::Run
         dialer.handle_placed(now, wall, &order, placed);
         any = true;
     }
+    while let Some(call) = dialer.poll_cancel() {
+        any |= endpoint.hang_up_surplus_dial(now, call);
+    }
     any
 }
 

@@ -79,6 +79,18 @@ pub fn check_ring_timeout(secs: u64) -> Result<(), RuleError> {
     }
 }
 
+/// `surplus_hangup_secs`: 0 (never), or at least the regulated minimum ring.
+pub fn check_surplus_hangup(secs: u64) -> Result<(), RuleError> {
+    if secs == 0 || (MIN_RING_SECS..=MAX_RING_SECS).contains(&secs) {
+        Ok(())
+    } else {
+        Err(broken(
+            "surplus_hangup_secs",
+            format!("must be 0 (never) or {MIN_RING_SECS}..={MAX_RING_SECS} (regulators require at least {MIN_RING_SECS} s of ringing)"),
+        ))
+    }
+}
+
 pub fn check_reach(secs: f64) -> Result<(), RuleError> {
     if secs.is_finite() && secs > 0.0 && secs <= MAX_REACH_SECS {
         Ok(())

@@ -48,6 +48,11 @@ fn a_campaign_loads_with_regulated_defaults() {
     assert_eq!(c.ring_timeout, Duration::from_secs(26));
     assert_eq!(c.reach, Duration::from_secs(2));
     assert_eq!(c.pacing.max_abandon_rate, 0.03);
+    assert_eq!(
+        c.pacing.cancel_surplus_after_secs,
+        Some(15.0),
+        "surplus dials may be hung up after the regulated 15 s"
+    );
     assert_eq!(c.machine_action, MachineAction::Hangup);
     assert_eq!(c.leads.max_attempts, 3);
     assert_eq!(c.numbers.len(), 2);
@@ -71,7 +76,8 @@ fn regulated_limits_and_dangling_names_are_refused_at_their_values() {
          max_abandon_rate = 0.05\n\
          abandon_message = \"missing.wav\"\n\
          machine_action = \"message\"\n\
-         numbers = [\"12ab\"]\n"
+         numbers = [\"12ab\"]\n\
+         surplus_hangup_secs = 10\n"
     );
     let errs = parse(&text).unwrap_err();
     let want = [
@@ -85,6 +91,7 @@ fn regulated_limits_and_dangling_names_are_refused_at_their_values() {
         "t.toml:17:19:",
         "t.toml:18:18: machine_action = \"message\" needs `machine_message`",
         "t.toml:19:12: `12ab` is not a phone number",
+        "t.toml:20:23: surplus_hangup_secs must be 0 (never) or 15..=300",
     ];
     for w in want {
         assert!(
@@ -171,6 +178,22 @@ fn bad_amd_settings_are_refused_at_their_table() {
         assert!(
             errs[0].starts_with("t.toml:15:1: campaign `spring`: amd: ") && errs[0].contains(want),
             "{setting}: {errs:?}"
+        );
+    }
+}
+
+#[test]
+fn surplus_hangups_can_be_turned_off_or_later() {
+    for (value, want) in [("0", None), ("20", Some(20.0)), ("26", None)] {
+        let text = format!(
+            "{BASE}[[campaigns]]\nname = \"c\"\nmode = \"predictive\"\ntrunk = \"carrier\"\n\
+             caller_id = \"+15551230000\"\nqueue = \"sales\"\nsurplus_hangup_secs = {value}\n"
+        );
+        let cfg = parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        // 26 = the ring timeout: the timeout always comes first, so it is off.
+        assert_eq!(
+            cfg.campaigns[0].pacing.cancel_surplus_after_secs, want,
+            "surplus_hangup_secs = {value}"
         );
     }
 }

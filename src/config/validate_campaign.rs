@@ -34,6 +34,8 @@ pub struct RawCampaign {
     pub caller_id: Spanned<String>,
     pub queue: Spanned<String>,
     pub ring_timeout_secs: Option<Spanned<u64>>,
+    /// Predictive: a dial found surplus may be hung up once it has rung this long (0: never).
+    pub surplus_hangup_secs: Option<Spanned<u64>>,
     pub reach_secs: Option<Spanned<f64>>,
     pub max_abandon_rate: Option<Spanned<f64>>,
     pub abandon_message: Option<Spanned<String>>,
@@ -154,6 +156,10 @@ pub fn campaigns(
         if let Some(v) = &r.ring_timeout_secs {
             report(c, v.span(), rules::check_ring_timeout(*v.get_ref()));
         }
+        let surplus = r.surplus_hangup_secs.as_ref().map_or(15, |v| *v.get_ref());
+        if let Some(v) = &r.surplus_hangup_secs {
+            report(c, v.span(), rules::check_surplus_hangup(*v.get_ref()));
+        }
         let reach = r.reach_secs.as_ref().map_or(2.0, |v| *v.get_ref());
         if let Some(v) = &r.reach_secs {
             report(c, v.span(), rules::check_reach(*v.get_ref()));
@@ -235,6 +241,9 @@ pub fn campaigns(
             agent_reach_secs: reach,
             ring_timeout_secs: ring as f64,
             max_outstanding: max_lines.max(1),
+            // At or past the ring timeout it would never come first: off.
+            cancel_surplus_after_secs: (surplus >= rules::MIN_RING_SECS && surplus < ring)
+                .then_some(surplus as f64),
             ..PacingConfig::default()
         };
         out.push(CampaignConfig {

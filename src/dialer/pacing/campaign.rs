@@ -1,7 +1,7 @@
 //! One campaign's pacing state: its agents, dials in flight, estimation windows, the abandon
 //! controller, and the decision of how many dials to ask for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use super::abandon::AbandonController;
@@ -24,6 +24,11 @@ pub(super) struct Campaign {
     pub agents: HashMap<AgentId, Phase>,
     /// Placed, unresolved dials and when they were placed.
     pub dials: HashMap<DialId, Instant>,
+    /// Dials asked to be hung up as surplus, not yet reported resolved (not counted as in
+    /// flight any more).
+    pub cancelling: HashSet<DialId>,
+    /// Chosen by the last decision, for `poll_cancels`.
+    pub cancels: Vec<DialId>,
     /// Live answers waiting for an agent.
     pub waiting: HashMap<DialId, Instant>,
     /// Dials asked for in `poll_dials` but not yet reported placed.
@@ -58,6 +63,8 @@ impl Campaign {
             cfg,
             agents: HashMap::new(),
             dials: HashMap::new(),
+            cancelling: HashSet::new(),
+            cancels: Vec::new(),
             waiting: HashMap::new(),
             pending: 0,
             pressure: 0.0,
@@ -145,7 +152,8 @@ impl Campaign {
         }
         let supply = (1.0 - self.pressure).clamp(0.0, 1.0);
         let ready_eff = (f64::from(ready) * supply).floor() as i64;
-        let outstanding = self.dials.len() as i64 + i64::from(self.pending);
+        let outstanding =
+            (self.dials.len() - self.cancelling.len()) as i64 + i64::from(self.pending);
         let waiting = self.waiting.len() as i64;
         let room = (i64::from(self.cfg.max_outstanding) - outstanding)
             .min((self.cfg.max_dials_per_agent * logged_in as f64).floor() as i64 - outstanding)
@@ -172,9 +180,11 @@ impl Campaign {
                     self.talkw.refresh();
                     self.wrapw.refresh();
                     self.scratch_dials.clear();
-                    for &placed in self.dials.values() {
-                        self.scratch_dials
-                            .push(now.saturating_duration_since(placed).as_secs_f64());
+                    for (d, &placed) in &self.dials {
+                        if !self.cancelling.contains(d) {
+                            self.scratch_dials
+                                .push(now.saturating_duration_since(placed).as_secs_f64());
+                        }
                     }
                     self.scratch_dials
                         .extend(std::iter::repeat_n(0.0, self.pending as usize));
@@ -188,15 +198,38 @@ impl Campaign {
                         agent_reach_secs: self.cfg.agent_reach_secs,
                         budget: self.abandon.budget(),
                         max_new: room.min(u32::MAX as i64) as u32,
+                        cancel_after_secs: self.cfg.cancel_surplus_after_secs,
                     };
                     let n = self
                         .planner
                         .plan(&st, &self.dialw, &self.talkw, &self.wrapw);
+                    self.pick_cancels(now);
                     i64::from(n).max(progressive)
                 }
             }
         };
         wanted.min(room).max(0) as u32
+    }
+
+    /// Name the dials the planner chose to hang up: for each whole-second age it gave, one
+    /// unchosen dial of that age.
+    fn pick_cancels(&mut self, now: Instant) {
+        for &age in self.planner.cancels() {
+            // The lowest id of that age: the same choice on every run (common random
+            // numbers in the simulator).
+            let d = self
+                .dials
+                .iter()
+                .filter(|(d, &placed)| {
+                    now.saturating_duration_since(placed).as_secs() as usize == age
+                        && !self.cancelling.contains(d)
+                })
+                .min_by_key(|(d, _)| d.0);
+            if let Some((&d, _)) = d {
+                self.cancelling.insert(d);
+                self.cancels.push(d);
+            }
+        }
     }
 
     pub fn estimates(&self) -> Estimates {
@@ -208,7 +241,7 @@ impl Campaign {
             campaign_abandon_rate: self.abandon.campaign_rate(),
             rolling_abandon_rate: self.abandon.rolling_rate(),
             abandon_budget: self.abandon.budget(),
-            outstanding: self.dials.len() as u32 + self.pending,
+            outstanding: (self.dials.len() - self.cancelling.len()) as u32 + self.pending,
             waiting: self.waiting.len() as u32,
         }
     }

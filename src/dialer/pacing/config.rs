@@ -51,6 +51,9 @@ pub struct PacingConfig {
     /// Predictive re-plans at least this often, and at most this often on non-urgent events.
     pub tick_secs: f64,
     pub min_decision_secs: f64,
+    /// Predictive may hang up a surplus dial once it has rung this long (None: never). At
+    /// least 15 s: regulators require that much ringing before giving up on a number.
+    pub cancel_surplus_after_secs: Option<f64>,
 }
 
 impl Default for PacingConfig {
@@ -71,6 +74,7 @@ impl Default for PacingConfig {
             amd_false_positive: 0.0,
             tick_secs: 1.0,
             min_decision_secs: 0.25,
+            cancel_surplus_after_secs: Some(15.0),
         }
     }
 }
@@ -107,6 +111,14 @@ impl PacingConfig {
         }
         if !(0.0..0.5).contains(&self.amd_false_positive) {
             return bad("amd_false_positive must be within 0..0.5");
+        }
+        if self
+            .cancel_surplus_after_secs
+            .is_some_and(|c| !(c >= 15.0 && c.is_finite()))
+        {
+            return bad(
+                "cancel_surplus_after_secs must be ≥ 15 (regulators require 15 s of ringing)",
+            );
         }
         if !(self.tick_secs > 0.0 && self.min_decision_secs >= 0.0) {
             return bad("tick_secs must be > 0 and min_decision_secs ≥ 0");

@@ -14,6 +14,7 @@ pub struct Pacing {
     agent_campaign: HashMap<AgentId, CampaignId>,
     dial_campaign: HashMap<DialId, CampaignId>,
     out: VecDeque<DialRequest>,
+    cancels: VecDeque<DialId>,
     decisions: u64,
 }
 
@@ -51,6 +52,7 @@ impl Pacing {
         }
         self.decisions += 1;
         let n = camp.decide(now);
+        self.cancels.extend(camp.cancels.drain(..));
         if n > 0 {
             camp.pending += n;
             self.out.push_back(DialRequest {
@@ -234,6 +236,7 @@ impl Pacing {
             .dials
             .remove(&dial)
             .ok_or(PacingError::UnknownDial(dial))?;
+        camp.cancelling.remove(&dial);
         camp.outcome(now, dial, placed, outcome);
         if outcome != DialOutcome::Human {
             self.dial_campaign.remove(&dial);
@@ -289,6 +292,12 @@ impl Pacing {
     /// The next dial request, if a decision asked for dials.
     pub fn poll_dials(&mut self) -> Option<DialRequest> {
         self.out.pop_front()
+    }
+
+    /// The next surplus dial to hang up (its outcome is still reported, usually `NoAnswer`;
+    /// a person may have answered meanwhile).
+    pub fn poll_cancels(&mut self) -> Option<DialId> {
+        self.cancels.pop_front()
     }
 
     /// When `handle_timeout` should next be called.

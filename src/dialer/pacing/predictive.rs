@@ -27,6 +27,11 @@
 //! connects (the Lagrangian optimum); the abandon controller turns the measured rate into the
 //! budget. `lost` is convex in `n`, so galloping then bisecting finds `n` in
 //! `O(log n)` walks of `O(slots × counts)` each.
+//!
+//! Before that, with `cancel_after_secs`, dials that have rung that long are tested the
+//! same way from the other side: while the worst of them (its marginal `lost` over its own
+//! chance of a live answer) exceeds the budget, it is hung up ([`Planner::cancels`]) and
+//! taken out of the answers in flight; one walk per age group per hang-up.
 
 use super::window::{DialWindow, DurationWindow};
 
@@ -48,6 +53,9 @@ pub struct PlanState<'a> {
     pub budget: f64,
     /// At most this many new dials.
     pub max_new: u32,
+    /// Dials that have rung at least this long may be hung up when they are surplus (None:
+    /// never; regulators require 15 s of ringing before giving up).
+    pub cancel_after_secs: Option<f64>,
 }
 
 /// Scratch buffers, reused between decisions (no allocation per decision once warm).
@@ -76,7 +84,14 @@ pub struct Planner {
     pd: Vec<f64>,
     /// `(n, expected lost)` evaluated in this decision.
     memo: Vec<(u32, f64)>,
+    /// Per slot: one dial's chance of a live answer in it (scratch for cancellations).
+    one: Vec<f64>,
+    /// Whole seconds rung of each dial the last `plan` chose to hang up.
+    cancels: Vec<usize>,
 }
+
+/// At most this many surplus dials hung up per decision.
+const MAX_CANCELS: usize = 16;
 
 /// Idle-agent counts beyond this are folded into the last (the loss is then ~0 anyway).
 const MAX_IDLE: usize = 1024;
@@ -245,6 +260,79 @@ impl Planner {
         lost
     }
 
+    /// One dial that has rung `age` whole seconds: its chance of a live answer per slot (in
+    /// `self.one`), and in all.
+    fn one_dial(&mut self, dialw: &DialWindow, age: usize) -> f64 {
+        self.one.clear();
+        self.one.resize(self.slots, 0.0);
+        let e = age as f64;
+        let mut prev = 0.0;
+        for j in 1..self.slots {
+            let q = dialw.q_live(e, self.bounds[j] - 1.0);
+            self.one[j] = (q - prev).max(0.0);
+            prev = q;
+        }
+        prev
+    }
+
+    fn add_one(&mut self, sign: f64) {
+        for j in 0..self.slots {
+            let d = self.one[j];
+            self.a_mu[j] += sign * d;
+            self.a_var[j] += sign * d * (1.0 - d);
+        }
+    }
+
+    /// Surplus dials to hang up: while some dial that has rung `min_secs` would see its
+    /// live answer lost with more than `budget` chance (its marginal `lost` over its chance
+    /// of a live answer), hang up the worst such. The same test a new dial must pass to be
+    /// placed, so a dial is kept exactly when it would be placed again now. Removes them
+    /// from the answers in flight.
+    fn choose_cancels(&mut self, dialw: &DialWindow, min_secs: f64, budget: f64) {
+        self.cancels.clear();
+        let first = min_secs.max(0.0).ceil() as usize;
+        if first >= self.by_age.len() || self.by_age[first..].iter().all(|&c| c == 0) {
+            return;
+        }
+        while self.cancels.len() < MAX_CANCELS {
+            let base = self.expected_lost(0.0);
+            if base <= 0.0 {
+                return;
+            }
+            let mut worst: Option<(usize, f64)> = None;
+            for age in first..self.by_age.len() {
+                if self.by_age[age] == 0 {
+                    continue;
+                }
+                let q = self.one_dial(dialw, age);
+                if q <= 0.0 {
+                    continue;
+                }
+                self.add_one(-1.0);
+                let without = self.expected_lost(0.0);
+                self.add_one(1.0);
+                let chance = (base - without) / q;
+                if worst.is_none_or(|(_, c)| chance > c) {
+                    worst = Some((age, chance));
+                }
+            }
+            match worst {
+                Some((age, chance)) if chance > budget => {
+                    self.one_dial(dialw, age);
+                    self.add_one(-1.0);
+                    self.by_age[age] -= 1;
+                    self.cancels.push(age);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Whole seconds rung of each dial the last `plan` chose to hang up.
+    pub fn cancels(&self) -> &[usize] {
+        &self.cancels
+    }
+
     /// Expected lost answers with `n` new dials, memoized for this decision.
     fn lost(&mut self, n: u32) -> f64 {
         if let Some(&(_, l)) = self.memo.iter().find(|(m, _)| *m == n) {
@@ -270,11 +358,19 @@ impl Planner {
         talk: &DurationWindow,
         wrap: &DurationWindow,
     ) -> u32 {
+        self.cancels.clear();
         let p = dialw.p_live();
-        if st.max_new == 0 || p <= 0.0 || st.budget <= 0.0 {
+        let may_dial = st.max_new > 0 && st.budget > 0.0;
+        if p <= 0.0 || (!may_dial && st.cancel_after_secs.is_none()) {
             return 0;
         }
         self.prepare(st, dialw, talk, wrap);
+        if let Some(min) = st.cancel_after_secs {
+            self.choose_cancels(dialw, min, st.budget);
+        }
+        if !may_dial {
+            return 0;
+        }
         self.memo.clear();
         let per_dial = st.budget * p;
         if !self.marginal_ok(1, per_dial) {
@@ -342,6 +438,7 @@ mod tests {
             agent_reach_secs: 2.0,
             budget,
             max_new: 1000,
+            cancel_after_secs: None,
         }
     }
 

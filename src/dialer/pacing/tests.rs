@@ -443,3 +443,127 @@ fn update_config_takes_effect_at_once() {
     );
     assert_eq!(p.config(c).map(|k| k.ring_timeout_secs), Some(26.0));
 }
+
+/// History in which a fifth of the dials are answered by a person, half of them late (18 s),
+/// so a dial still ringing after 15 s may yet bring someone; talks last 60 s.
+fn late_answer_history(p: &mut Pacing, clock: &mut Clock, c: CampaignId) {
+    let helper = AgentId(30_000);
+    p.handle_agent_login(clock.now(), helper, c).expect("login");
+    for i in 0..200u64 {
+        let d = DialId(3_000_000 + i);
+        let placed = clock.now();
+        p.handle_dial_placed(placed, c, d).expect("placed");
+        let live = i % 5 == 0;
+        let after = match (live, i % 10 == 0) {
+            (true, true) => 18.0,
+            (true, false) => 8.0,
+            (false, _) => 26.0,
+        };
+        let now = clock.advance(after);
+        let outcome = if live {
+            DialOutcome::Human
+        } else {
+            DialOutcome::NoAnswer
+        };
+        p.handle_dial_outcome(now, d, outcome).expect("outcome");
+        if live {
+            p.handle_connected(now, d, helper).expect("connect");
+            let now = clock.advance(60.0);
+            p.handle_talk_ended(now, helper).expect("talk end");
+            let now = clock.advance(10.0);
+            p.handle_wrap_ended(now, helper).expect("wrap end");
+            p.handle_agent_not_ready(now, helper).expect("not ready");
+        }
+    }
+    let now = clock.now();
+    p.handle_agent_logout(now, helper).expect("logout");
+    let asked = drain(p);
+    p.handle_dials_not_placed(now, c, asked)
+        .expect("not placed");
+    while p.poll_cancels().is_some() {}
+}
+
+/// Every agent just started a talk of about a minute: a live answer from any dial in
+/// flight would find nobody. Dials that have rung 15 s are hung up as surplus, never younger ones; a
+/// hung-up dial no longer counts as in flight once its outcome is in.
+#[test]
+fn surplus_dials_are_hung_up_only_after_the_regulated_ring() {
+    let mut clock = Clock::new();
+    let (mut p, c) = pacing(Mode::Predictive);
+    late_answer_history(&mut p, &mut clock, c);
+    let t0 = clock.now();
+    login_ready(&mut p, t0, c, 0..4);
+    let mut next = 0;
+    let dials = place(&mut p, t0, c, &mut next);
+    assert!(dials.len() > 4, "predictive over-dials: {}", dials.len());
+    // Other dials answer at once and take every agent for a long talk.
+    for a in 0..4 {
+        let taker = DialId(9_000 + u64::from(a));
+        p.handle_dial_placed(t0, c, taker).expect("placed");
+        p.handle_dial_outcome(t0, taker, DialOutcome::Human)
+            .expect("outcome");
+        p.handle_connected(t0, taker, AgentId(a)).expect("connect");
+    }
+    let _ = drain(&mut p);
+    let mut cancelled = Vec::new();
+    loop {
+        let now = clock.advance(0.5);
+        p.handle_timeout(now);
+        let _ = drain(&mut p);
+        while let Some(d) = p.poll_cancels() {
+            let rung = now.duration_since(t0).as_secs_f64();
+            assert!(rung >= 15.0, "{d:?} hung up after {rung} s");
+            cancelled.push(d);
+        }
+        if now.duration_since(t0).as_secs_f64() >= 20.0 {
+            break;
+        }
+    }
+    let mut sorted = cancelled.clone();
+    sorted.sort_by_key(|d| d.0);
+    sorted.dedup();
+    assert_eq!(sorted.len(), cancelled.len(), "a dial was hung up twice");
+    assert_eq!(
+        sorted, dials,
+        "every dial in flight is surplus with every agent busy for a minute"
+    );
+    let before = p.estimates(c).expect("campaign").outstanding;
+    assert_eq!(before, 0, "dials being hung up are not in flight");
+    let now = clock.now();
+    for d in &cancelled {
+        p.handle_dial_outcome(now, *d, DialOutcome::NoAnswer)
+            .expect("a hung-up dial resolves as usual");
+    }
+    assert_eq!(p.estimates(c).expect("campaign").outstanding, 0);
+}
+
+/// With agents to spare, no dial is surplus: nothing is hung up, however long it rings;
+/// nor when the campaign disables it.
+#[test]
+fn dials_with_agents_to_spare_ring_on() {
+    for hang_up in [Some(15.0), None] {
+        let mut clock = Clock::new();
+        let mut p = Pacing::new();
+        let c = p
+            .add_campaign(PacingConfig {
+                cancel_surplus_after_secs: hang_up,
+                ..PacingConfig::default()
+            })
+            .expect("valid");
+        late_answer_history(&mut p, &mut clock, c);
+        login_ready(&mut p, clock.now(), c, 0..20);
+        let mut next = 0;
+        let _ = place(&mut p, clock.now(), c, &mut next);
+        for _ in 0..50 {
+            let now = clock.advance(0.5);
+            p.handle_timeout(now);
+            let _ = place(&mut p, now, c, &mut next);
+            assert_eq!(p.poll_cancels(), None, "hang-up {hang_up:?}");
+        }
+    }
+    let bad = PacingConfig {
+        cancel_surplus_after_secs: Some(10.0),
+        ..PacingConfig::default()
+    };
+    assert!(bad.validate().is_err(), "hanging up before 15 s of ringing");
+}

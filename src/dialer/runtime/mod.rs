@@ -11,6 +11,9 @@
 //!         let placed = endpoint.dial_campaign(now, order.clone());
 //!         runtime.handle_placed(now, wall, &order, placed);
 //!     }
+//!     while let Some(call) = runtime.poll_cancel() {
+//!         endpoint.hang_up_surplus_dial(now, call);       // its outcome: an event as above
+//!     }
 //! }
 //! ```
 //!
@@ -350,6 +353,22 @@ impl Runtime {
                     .handle_dials_not_placed(now, req.campaign, missing);
             }
         }
+    }
+
+    /// The next surplus dial pacing wants hung up (it has rung at least the regulated
+    /// minimum): the caller CANCELs it, and its outcome comes back as usual.
+    pub fn poll_cancel(&mut self) -> Option<CallRef> {
+        while let Some(id) = self.pacing.poll_cancels() {
+            let call = self
+                .dials
+                .iter()
+                .find(|(_, d)| d.id == id && d.placed && !d.waiting)
+                .map(|(&c, _)| c);
+            if call.is_some() {
+                return call;
+            }
+        }
+        None
     }
 
     /// What came of `dial_campaign` for an order from `poll_dial`.

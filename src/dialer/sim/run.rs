@@ -334,11 +334,34 @@ impl Sim<'_> {
     }
 
     fn flush_dials(&mut self) {
-        while let Some(req) = self.pacing.poll_dials() {
-            for _ in 0..req.count {
-                self.place();
+        loop {
+            if let Some(req) = self.pacing.poll_dials() {
+                for _ in 0..req.count {
+                    self.place();
+                }
+            } else if let Some(d) = self.pacing.poll_cancels() {
+                // Its outcome may lead to another decision: loop until both are drained.
+                self.cancel(d.0);
+            } else {
+                return;
             }
         }
+    }
+
+    /// Hang up a surplus dial: it ends unanswered now (its drawn fate never happens).
+    fn cancel(&mut self, k: u64) {
+        if self
+            .fates
+            .get_mut(k as usize)
+            .and_then(Option::take)
+            .is_none()
+        {
+            return;
+        }
+        self.st.cancelled += 1;
+        self.trunks -= 1;
+        let r = self.pace(|p, now| p.handle_dial_outcome(now, DialId(k), DialOutcome::NoAnswer));
+        debug_assert!(r.is_ok(), "{r:?}");
     }
 
     fn draw_fate(&self, k: u64) -> Fate {

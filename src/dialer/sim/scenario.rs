@@ -120,6 +120,10 @@ pub struct Policy {
     pub target_fraction: Option<f64>,
     #[serde(default)]
     pub max_outstanding: Option<u32>,
+    /// Predictive: hang up surplus dials after this many seconds of ringing (0: never;
+    /// default 15, as a campaign's `surplus_hangup_secs`).
+    #[serde(default)]
+    pub surplus_hangup_secs: Option<f64>,
 }
 
 fn d_shift() -> f64 {
@@ -284,6 +288,11 @@ impl Scenario {
             max_abandon_rate: p.max_abandon_rate.unwrap_or(d.max_abandon_rate),
             target_fraction: p.target_fraction.unwrap_or(d.target_fraction),
             max_outstanding: p.max_outstanding.unwrap_or(d.max_outstanding),
+            cancel_surplus_after_secs: match p.surplus_hangup_secs {
+                Some(0.0) => None,
+                Some(s) => Some(s),
+                None => d.cancel_surplus_after_secs,
+            },
             agent_reach_secs: self.agent_reach_secs,
             ring_timeout_secs: self.ring_timeout_secs,
             amd_false_positive: match self.amd {

@@ -19,6 +19,8 @@ pub struct SeedStats {
     /// against utilization).
     pub login_gaps: Vec<f64>,
     pub dials: u64,
+    /// Surplus dials the pacer hung up after the regulated minimum ring.
+    pub cancelled: u64,
     pub connects: u64,
     pub machine_connects: u64,
     pub live_answers: u64,
@@ -43,6 +45,7 @@ impl SeedStats {
             idle_gaps: Vec::new(),
             login_gaps: Vec::new(),
             dials: 0,
+            cancelled: 0,
             connects: 0,
             machine_connects: 0,
             live_answers: 0,
@@ -137,6 +140,8 @@ pub struct PolicySummary {
     pub worst_rolling_hour: f64,
     pub seeds_over_3pct: f64,
     pub dials_per_connect: f64,
+    /// Share of dials hung up as surplus after the regulated minimum ring.
+    pub surplus_hangups: f64,
     pub peak_trunks: u32,
     pub decision_ns: f64,
 }
@@ -167,6 +172,7 @@ impl PolicySummary {
                 rates.len() as f64,
             ),
             dials_per_connect: per(&|s| ratio(s.dials as f64, s.connects as f64)),
+            surplus_hangups: per(&|s| ratio(s.cancelled as f64, s.dials as f64)),
             peak_trunks: runs.iter().map(|s| s.peak_trunks).max().unwrap_or(0),
             decision_ns: ratio(
                 runs.iter().map(|s| s.pacing_nanos as f64).sum(),
@@ -179,7 +185,7 @@ impl PolicySummary {
 /// The header of [`table_row`].
 pub fn table_header() -> String {
     format!(
-        "{:<28} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>5} {:>6} {:>5} {:>7}\n",
+        "{:<28} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>7}\n",
         "scenario",
         "policy",
         "util%",
@@ -192,6 +198,7 @@ pub fn table_header() -> String {
         "hour%",
         ">3%",
         "dl/con",
+        "hup%",
         "trunk",
         "dec_us"
     )
@@ -199,7 +206,7 @@ pub fn table_header() -> String {
 
 pub fn table_row(s: &PolicySummary) -> String {
     format!(
-        "{:<28} {:<12} {:>6.1} {:>6.1} {:>7.1} {:>7.1} {:>7.1} {:>6.2} {:>6.2} {:>6.2} {:>4.0}% {:>6.2} {:>5} {:>7.2}\n",
+        "{:<28} {:<12} {:>6.1} {:>6.1} {:>7.1} {:>7.1} {:>7.1} {:>6.2} {:>6.2} {:>6.2} {:>4.0}% {:>6.2} {:>5.1} {:>5} {:>7.2}\n",
         s.scenario,
         s.policy,
         100.0 * s.talk_utilization,
@@ -212,6 +219,7 @@ pub fn table_row(s: &PolicySummary) -> String {
         100.0 * s.worst_rolling_hour,
         100.0 * s.seeds_over_3pct,
         s.dials_per_connect,
+        100.0 * s.surplus_hangups,
         s.peak_trunks,
         s.decision_ns / 1000.0
     )

@@ -403,6 +403,24 @@ impl Endpoint {
         self.end_call(now, call, "no-answer", "system");
     }
 
+    /// Pacing found this dial surplus after the regulated minimum ring: hang it up as a
+    /// no-answer, like the ring timeout. False if it is not ringing any more (answered,
+    /// resolved): nothing is done then.
+    pub fn hang_up_surplus_dial(&mut self, now: Instant, call: CallRef) -> bool {
+        if !matches!(
+            self.calls.campaigns.calls.get(&call).map(|d| d.phase),
+            Some(Phase::Calling | Phase::Early)
+        ) {
+            return false;
+        }
+        tracing::info!(call, "surplus campaign dial hung up");
+        self.campaign_cancel(now, call);
+        self.resolve(call, DialerEventKind::NoAnswer);
+        self.end_call(now, call, "no-answer", "system");
+        self.drain_transactions(now);
+        true
+    }
+
     /// CANCEL our INVITE. (Before any provisional RFC 3261 §9.1 says wait for one; the call
     /// is over for us by then, so a late 2xx is ACKed and hung up as an orphan instead.)
     pub(super) fn campaign_cancel(&mut self, now: Instant, call: CallRef) {

@@ -105,6 +105,46 @@ fn a_dial_that_rings_out_is_cancelled_and_counted_no_answer() {
     assert_eq!(h.ep.active_calls(), 0);
 }
 
+/// Pacing's surplus hang-up: CANCEL now and a no-answer, as at the ring timeout; a dial
+/// already answered is left alone.
+#[test]
+fn a_surplus_dial_is_cancelled_and_counted_no_answer() {
+    let mut h = setup();
+    let (call, invite) = dial(&mut h);
+    h.trunk_replies(&invite, 180, "", None);
+    h.advance(Duration::from_secs(15));
+    assert!(h.take_sent_to(TRUNK).is_empty(), "still ringing at 15 s");
+    let now = h.now;
+    assert!(h.ep.hang_up_surplus_dial(now, call));
+    h.collect();
+    let to_trunk = h.take_sent_to(TRUNK);
+    assert_eq!(kinds(&to_trunk), ["CANCEL"], "{to_trunk:#?}");
+    assert_eq!(
+        dialer_events(&mut h),
+        [DialerEventKind::Dialed, DialerEventKind::NoAnswer]
+    );
+    h.trunk_replies(&to_trunk[0], 200, "", None);
+    h.trunk_replies(&invite, 487, "", None);
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), ["ACK"], "the 487 is ACKed");
+    assert!(dialer_events(&mut h).is_empty());
+    assert_eq!(h.ep.active_calls(), 0);
+    // Nothing left to hang up, and no second CANCEL at the old ring timeout.
+    assert!(!h.ep.hang_up_surplus_dial(now, call));
+    h.advance(Duration::from_secs(11));
+    let late = h.take_sent_to(TRUNK);
+    assert!(late.is_empty(), "{late:#?}");
+
+    let (call, invite) = dial(&mut h);
+    answer(&mut h, &invite);
+    let now = h.now;
+    assert!(
+        !h.ep.hang_up_surplus_dial(now, call),
+        "an answered dial is no surplus"
+    );
+    h.collect();
+    assert!(h.take_sent_to(TRUNK).is_empty());
+}
+
 #[test]
 fn an_answer_crossing_our_cancel_is_acked_and_hung_up() {
     let mut h = setup();
