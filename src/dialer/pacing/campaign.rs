@@ -130,6 +130,7 @@ impl Campaign {
     pub fn decide(&mut self, now: Instant) -> u32 {
         self.last_decision = Some(now);
         let logged_in = self.agents.len();
+        self.abandon.set_agents(logged_in);
         self.next_tick = (logged_in > 0 && self.cfg.mode != Mode::Preview)
             .then(|| now + std::time::Duration::from_secs_f64(self.cfg.tick_secs));
         if logged_in == 0 {

@@ -31,6 +31,8 @@ mod tests;
 #[cfg(test)]
 mod tests_preview;
 #[cfg(test)]
+mod tests_surplus;
+#[cfg(test)]
 mod tests_update;
 
 use std::collections::{HashMap, HashSet, VecDeque};
