@@ -66,40 +66,18 @@ fn place(p: &mut Pacing, now: Instant, c: CampaignId, next: &mut u64) -> Vec<Dia
         .collect()
 }
 
-/// Feed history: `dials` dials of which every `1/p` is answered at 8 s and connected to agent
-/// `agent`, talking 60 s and wrapping 10 s; the rest are no-answer at 26 s.
-fn warm_up(p: &mut Pacing, clock: &mut Clock, c: CampaignId, live_every: u64, next: &mut u64) {
-    // Force history through a dedicated agent.
-    let helper = AgentId(10_000);
-    p.handle_agent_login(clock.now(), helper, c).expect("login");
-    for i in 0..200u64 {
-        let d = DialId(1_000_000 + i);
-        let now = clock.now();
-        p.handle_dial_placed(now, c, d).expect("placed");
-        let live = i % live_every == 0;
-        let now = clock.advance(if live { 8.0 } else { 0.0 });
-        let outcome = if live {
-            DialOutcome::Human
+/// History: every `live_every`-th of 200 dials answered by a person at 8 s (60 s talks,
+/// 10 s wrap-ups), the rest no-answers resolved at once.
+fn warm_up(p: &mut Pacing, clock: &mut Clock, c: CampaignId, live_every: u64) {
+    let mut now = clock.now();
+    super::history::feed(p, &mut now, c, 200, |i| {
+        if i % live_every == 0 {
+            (8.0, true)
         } else {
-            DialOutcome::NoAnswer
-        };
-        p.handle_dial_outcome(now, d, outcome).expect("outcome");
-        if live {
-            p.handle_connected(now, d, helper).expect("connect");
-            let now = clock.advance(60.0);
-            p.handle_talk_ended(now, helper).expect("talk end");
-            let now = clock.advance(10.0);
-            p.handle_wrap_ended(now, helper).expect("wrap end");
-            p.handle_agent_not_ready(now, helper).expect("not ready");
+            (0.0, false)
         }
-    }
-    let now = clock.now();
-    p.handle_agent_logout(now, helper).expect("logout");
-    // Whatever the warm-up asked for is not placed.
-    let asked = drain(p);
-    p.handle_dials_not_placed(now, c, asked)
-        .expect("not placed");
-    let _ = next;
+    });
+    clock.secs = now.duration_since(clock.t0).as_secs_f64();
 }
 
 #[test]
@@ -160,7 +138,7 @@ fn predictive_over_dials_when_answer_rate_is_low() {
     let mut clock = Clock::new();
     let (mut p, c) = pacing(Mode::Predictive);
     let mut next = 0;
-    warm_up(&mut p, &mut clock, c, 5, &mut next); // p_live = 0.2
+    warm_up(&mut p, &mut clock, c, 5); // p_live = 0.2
     login_ready(&mut p, clock.now(), c, 0..10);
     let dials = place(&mut p, clock.now(), c, &mut next);
     assert!(
@@ -187,7 +165,7 @@ fn abandon_controller_slows_near_the_cap() {
         let mut clock = Clock::new();
         let (mut p, c) = pacing(Mode::Predictive);
         let mut next = 0;
-        warm_up(&mut p, &mut clock, c, 5, &mut next);
+        warm_up(&mut p, &mut clock, c, 5);
         // 400 more answers, `abandons` of them abandoned.
         let helper = AgentId(20_000);
         p.handle_agent_login(clock.now(), helper, c).expect("login");
@@ -393,8 +371,8 @@ fn seeded_recent_abandons_make_the_planner_dial_less() {
         let mut clock = Clock::new();
         let (mut p, c) = pacing(Mode::Predictive);
         let mut next = 0;
-        warm_up(&mut p, &mut clock, c, 5, &mut next); // p_live = 0.2, ~52 min of history
-                                                      // 30 days: 2000 answers, 1.5 % abandoned (the last hour's 30 included).
+        warm_up(&mut p, &mut clock, c, 5); // p_live = 0.2, ~52 min of history
+                                           // 30 days: 2000 answers, 1.5 % abandoned (the last hour's 30 included).
         p.seed_abandons(c, 2000, 30).expect("campaign");
         if recent {
             let events: Vec<(Duration, bool)> = (0..300u64)
@@ -444,43 +422,11 @@ fn update_config_takes_effect_at_once() {
     assert_eq!(p.config(c).map(|k| k.ring_timeout_secs), Some(26.0));
 }
 
-/// History in which a fifth of the dials are answered by a person, half of them late (18 s),
-/// so a dial still ringing after 15 s may yet bring someone; talks last 60 s.
+/// History in which a dial still ringing after 15 s may yet bring a person.
 fn late_answer_history(p: &mut Pacing, clock: &mut Clock, c: CampaignId) {
-    let helper = AgentId(30_000);
-    p.handle_agent_login(clock.now(), helper, c).expect("login");
-    for i in 0..200u64 {
-        let d = DialId(3_000_000 + i);
-        let placed = clock.now();
-        p.handle_dial_placed(placed, c, d).expect("placed");
-        let live = i % 5 == 0;
-        let after = match (live, i % 10 == 0) {
-            (true, true) => 18.0,
-            (true, false) => 8.0,
-            (false, _) => 26.0,
-        };
-        let now = clock.advance(after);
-        let outcome = if live {
-            DialOutcome::Human
-        } else {
-            DialOutcome::NoAnswer
-        };
-        p.handle_dial_outcome(now, d, outcome).expect("outcome");
-        if live {
-            p.handle_connected(now, d, helper).expect("connect");
-            let now = clock.advance(60.0);
-            p.handle_talk_ended(now, helper).expect("talk end");
-            let now = clock.advance(10.0);
-            p.handle_wrap_ended(now, helper).expect("wrap end");
-            p.handle_agent_not_ready(now, helper).expect("not ready");
-        }
-    }
-    let now = clock.now();
-    p.handle_agent_logout(now, helper).expect("logout");
-    let asked = drain(p);
-    p.handle_dials_not_placed(now, c, asked)
-        .expect("not placed");
-    while p.poll_cancels().is_some() {}
+    let mut now = clock.now();
+    super::history::feed(p, &mut now, c, 200, super::history::late_answers);
+    clock.secs = now.duration_since(clock.t0).as_secs_f64();
 }
 
 /// Every agent just started a talk of about a minute: a live answer from any dial in

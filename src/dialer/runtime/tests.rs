@@ -88,11 +88,6 @@ pub(super) struct T {
 }
 
 pub(super) fn setup(mode: Mode, numbers: usize) -> T {
-    let c = campaign(mode);
-    let mut m = MemoryLeads::new();
-    let numbers: Vec<String> = (0..numbers).map(|i| format!("+1555010{i}")).collect();
-    m.add_campaign("spring", LeadRules::default(), &numbers);
-    let leads = Arc::new(Mutex::new(m));
     let agents = vec![
         (
             "a1".to_string(),
@@ -101,7 +96,17 @@ pub(super) fn setup(mode: Mode, numbers: usize) -> T {
         ("a2".to_string(), vec!["outbound".to_string()]),
         ("other".to_string(), vec!["inbound".to_string()]),
     ];
-    let rt = Runtime::new(&[c], &agents, Box::new(Shared(leads.clone()))).unwrap();
+    setup_with(mode, numbers, &agents)
+}
+
+/// `setup` with other agents (name, queues; ACD ids in order).
+pub(super) fn setup_with(mode: Mode, numbers: usize, agents: &[(String, Vec<String>)]) -> T {
+    let c = campaign(mode);
+    let mut m = MemoryLeads::new();
+    let numbers: Vec<String> = (0..numbers).map(|i| format!("+1555010{i}")).collect();
+    m.add_campaign("spring", LeadRules::default(), &numbers);
+    let leads = Arc::new(Mutex::new(m));
+    let rt = Runtime::new(&[c], agents, Box::new(Shared(leads.clone()))).unwrap();
     T {
         rt,
         leads,

@@ -1,86 +1,24 @@
 //! Surplus hang-ups through the runtime: the dials pacing gives up on come back as the
 //! calls to CANCEL, each once, and their no-answers reach the leads as usual.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use std::sync::{Arc, Mutex};
-
-use super::memory::MemoryLeads;
-use super::tests::{campaign, Shared, T};
+use super::tests::setup_with;
 use super::*;
 use crate::acd::StateKind;
-use crate::dialer::pacing::{AgentId, Mode};
-use crate::dialer::source::LeadRules;
-
-/// Pacing's history, straight into the campaign's pacing: a fifth of the dials answered by
-/// a person, half of them late (18 s), so a dial still ringing at 15 s may yet bring one;
-/// talks of 60 s.
-fn history(rt: &mut Runtime, now: &mut Instant) {
-    let c = rt.campaigns[0].id;
-    let helper = AgentId(900);
-    rt.pacing.handle_agent_login(*now, helper, c).unwrap();
-    for i in 0..200u64 {
-        let d = DialId(1_000_000 + i);
-        rt.pacing.handle_dial_placed(*now, c, d).unwrap();
-        let live = i % 5 == 0;
-        *now += Duration::from_secs(match (live, i % 10 == 0) {
-            (true, true) => 18,
-            (true, false) => 8,
-            (false, _) => 26,
-        });
-        let outcome = if live {
-            DialOutcome::Human
-        } else {
-            DialOutcome::NoAnswer
-        };
-        rt.pacing.handle_dial_outcome(*now, d, outcome).unwrap();
-        if live {
-            rt.pacing.handle_connected(*now, d, helper).unwrap();
-            *now += Duration::from_secs(60);
-            rt.pacing.handle_talk_ended(*now, helper).unwrap();
-            *now += Duration::from_secs(10);
-            rt.pacing.handle_wrap_ended(*now, helper).unwrap();
-            rt.pacing.handle_agent_not_ready(*now, helper).unwrap();
-        }
-    }
-    rt.pacing.handle_agent_logout(*now, helper).unwrap();
-    while let Some(r) = rt.pacing.poll_dials() {
-        rt.pacing
-            .handle_dials_not_placed(*now, r.campaign, r.count)
-            .unwrap();
-    }
-    while rt.pacing.poll_cancels().is_some() {}
-}
-
-/// A predictive campaign worked by six agents (`a0`..`a5`, ACD ids 0..5).
-fn six_agents() -> T {
-    let mut m = MemoryLeads::new();
-    let numbers: Vec<String> = (0..60).map(|i| format!("+155502{i:02}")).collect();
-    m.add_campaign("spring", LeadRules::default(), &numbers);
-    let leads = Arc::new(Mutex::new(m));
-    let agents: Vec<(String, Vec<String>)> = (0..6)
-        .map(|i| (format!("a{i}"), vec!["outbound".to_string()]))
-        .collect();
-    let rt = Runtime::new(
-        &[campaign(Mode::Predictive)],
-        &agents,
-        Box::new(Shared(leads.clone())),
-    )
-    .unwrap();
-    T {
-        rt,
-        leads,
-        now: Instant::now(),
-        wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
-        next_call: 1,
-    }
-}
+use crate::dialer::pacing::{history, Mode};
 
 #[test]
 fn surplus_dials_come_back_as_calls_to_cancel() {
-    let mut t = six_agents();
+    // Six agents (`a0`..`a5`, ACD ids 0..5) work the campaign.
+    let agents: Vec<(String, Vec<String>)> = (0..6)
+        .map(|i| (format!("a{i}"), vec!["outbound".to_string()]))
+        .collect();
+    let mut t = setup_with(Mode::Predictive, 60, &agents);
+    let c = t.rt.campaigns[0].id;
     let mut now = t.now;
-    history(&mut t.rt, &mut now);
+    history::feed(&mut t.rt.pacing, &mut now, c, 200, history::late_answers);
     t.now = now;
     for a in 0..6 {
         t.agent(a, StateKind::LoggedOut, StateKind::Ready);

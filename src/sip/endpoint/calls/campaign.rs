@@ -391,33 +391,31 @@ impl Endpoint {
         if self.calls.campaigns.calls.get(&call).map(|d| d.phase) == Some(Phase::AgentRinging) {
             return self.campaign_agent_ring_timeout(now, call);
         }
-        if !matches!(
-            self.calls.campaigns.calls.get(&call).map(|d| d.phase),
-            Some(Phase::Calling | Phase::Early)
-        ) {
-            return;
-        }
-        tracing::info!(call, "campaign dial rang out");
-        self.campaign_cancel(now, call);
-        self.resolve(call, DialerEventKind::NoAnswer);
-        self.end_call(now, call, "no-answer", "system");
+        self.give_up_ringing(now, call, "campaign dial rang out");
     }
 
     /// Pacing found this dial surplus after the regulated minimum ring: hang it up as a
     /// no-answer, like the ring timeout. False if it is not ringing any more (answered,
     /// resolved): nothing is done then.
     pub fn hang_up_surplus_dial(&mut self, now: Instant, call: CallRef) -> bool {
+        let done = self.give_up_ringing(now, call, "surplus campaign dial hung up");
+        self.drain_transactions(now);
+        done
+    }
+
+    /// A dial still ringing the lead: CANCEL it, and it is a no-answer. False if it is not
+    /// ringing.
+    fn give_up_ringing(&mut self, now: Instant, call: CallRef, why: &'static str) -> bool {
         if !matches!(
             self.calls.campaigns.calls.get(&call).map(|d| d.phase),
             Some(Phase::Calling | Phase::Early)
         ) {
             return false;
         }
-        tracing::info!(call, "surplus campaign dial hung up");
+        tracing::info!(call, "{why}");
         self.campaign_cancel(now, call);
         self.resolve(call, DialerEventKind::NoAnswer);
         self.end_call(now, call, "no-answer", "system");
-        self.drain_transactions(now);
         true
     }
 
