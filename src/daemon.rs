@@ -703,6 +703,10 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                     io.metrics.auth_failure();
                     tracing::warn!(security = true, source = %ip, user = %user.as_deref().unwrap_or("-"), %reason, "authentication failed")
                 }
+                SecurityEvent::UserBanned { ip, user } => {
+                    io.metrics.ban();
+                    tracing::warn!(security = true, source = %ip, %user, "user banned from this source")
+                }
                 SecurityEvent::Blocked { ip, number, reason } => {
                     tracing::warn!(security = true, source = %ip, %number, %reason, "blocked number refused")
                 }

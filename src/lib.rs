@@ -13,8 +13,11 @@ pub mod dialer;
 pub mod ivr;
 pub mod media;
 pub mod metrics;
+pub mod netaddr;
 pub mod recording;
 pub mod report;
 pub mod sdp;
 pub mod sip;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testutil;

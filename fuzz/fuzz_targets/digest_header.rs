@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
         7,
     );
     let creds = UserCredentials { password: Some("pw".into()), ..Default::default() };
-    let _ = auth.verify(now, "REGISTER", text, |_| Some(creds));
+    let _ = auth.verify(now, "REGISTER", text, [192, 0, 2, 1].into(), |_| Some(creds));
     auth.handle_timeout(now + Duration::from_secs(301));
 });

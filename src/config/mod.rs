@@ -210,19 +210,24 @@ pub struct SecurityConfig {
     pub requests: u32,
     pub window: Duration,
     pub ban: Duration,
+    /// Failed authentications of one user from one source before that pair is banned.
     pub auth_failures: u32,
+    /// Failed authentications from one source (any users) before the source is banned.
+    pub auth_failures_per_source: u32,
     pub auth_failure_window: Duration,
     pub trusted: Vec<Cidr>,
 }
 
 impl Default for SecurityConfig {
-    /// Kamailio pike-like defaults: 30 requests / 2 s, ban 300 s; 10 failed logins / 60 s.
+    /// Kamailio pike-like defaults: 30 requests / 2 s, ban 300 s; 10 failed logins of a
+    /// user (30 of any users) from one source / 60 s.
     fn default() -> Self {
         SecurityConfig {
             requests: 30,
             window: Duration::from_secs(2),
             ban: Duration::from_secs(300),
             auth_failures: 10,
+            auth_failures_per_source: 30,
             auth_failure_window: Duration::from_secs(60),
             trusted: Vec::new(),
         }

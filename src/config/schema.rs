@@ -438,6 +438,7 @@ impl Default for RawRateLimit {
 #[serde(deny_unknown_fields, default)]
 pub struct RawAuthFailures {
     pub max: Spanned<u32>,
+    pub max_per_source: Spanned<u32>,
     pub window_secs: Spanned<u64>,
 }
 
@@ -445,6 +446,7 @@ impl Default for RawAuthFailures {
     fn default() -> Self {
         RawAuthFailures {
             max: sp(10),
+            max_per_source: sp(30),
             window_secs: sp(60),
         }
     }

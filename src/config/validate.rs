@@ -203,6 +203,12 @@ pub fn validate(
             "security.auth_failures.max must be at least 1",
         );
     }
+    if *s.auth_failures.max_per_source.get_ref() == 0 {
+        c.at(
+            s.auth_failures.max_per_source.span(),
+            "security.auth_failures.max_per_source must be at least 1",
+        );
+    }
     if *s.auth_failures.window_secs.get_ref() == 0 {
         c.at(
             s.auth_failures.window_secs.span(),
@@ -356,6 +362,7 @@ pub fn validate(
             window: Duration::from_secs(*s.rate_limit.window_secs.get_ref()),
             ban: Duration::from_secs(*s.rate_limit.ban_secs.get_ref()),
             auth_failures: *s.auth_failures.max.get_ref(),
+            auth_failures_per_source: *s.auth_failures.max_per_source.get_ref(),
             auth_failure_window: Duration::from_secs(*s.auth_failures.window_secs.get_ref()),
             trusted,
         },

@@ -467,6 +467,10 @@ impl Relay {
                 telephone_event,
                 active,
             } => {
+                // Defence in depth behind the SDP check: never aim media at a non-unicast
+                // address, whatever the signalling said.
+                let unicast = |a: &SocketAddr| crate::netaddr::is_unicast_target(a.ip());
+                let (rtp, rtcp) = (rtp.filter(unicast), rtcp.filter(unicast));
                 let s = &mut self.sides[idx(side)];
                 if s.expected != rtp {
                     // The far end moved (re-INVITE, another phone): latch afresh.

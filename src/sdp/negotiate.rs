@@ -47,6 +47,9 @@ pub enum NegotiateError {
     NoAudio,
     #[error("no codec in common")]
     NoCommonCodec,
+    /// Media aimed at broadcast, multicast or a reserved address: we never send there.
+    #[error("media address {0} is not a unicast address")]
+    NotUnicast(std::net::IpAddr),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,16 +122,22 @@ fn telephone_event_of(m: &Media) -> Option<u8> {
     })
 }
 
-fn remote_of(sd: &SessionDescription, m: &Media) -> (Option<SocketAddr>, Option<SocketAddr>) {
+type Remote = (Option<SocketAddr>, Option<SocketAddr>);
+
+/// Where the far end wants our RTP and RTCP; `None` for hold (c=0.0.0.0 or port 0). An
+/// address we would never send to refuses the whole description (488), before any packet.
+fn remote_of(sd: &SessionDescription, m: &Media) -> Result<Remote, NegotiateError> {
     match sd.media_addr(m) {
-        Some(ip) if !ip.is_unspecified() && m.port != 0 => {
+        Some(ip) if ip.is_unspecified() || m.port == 0 => Ok((None, None)),
+        Some(ip) if !crate::netaddr::is_unicast_target(ip) => Err(NegotiateError::NotUnicast(ip)),
+        Some(ip) => {
             let rtcp = m.rtcp_port().unwrap_or(m.port.wrapping_add(1));
-            (
+            Ok((
                 Some(SocketAddr::new(ip, m.port)),
                 Some(SocketAddr::new(ip, rtcp)),
-            )
+            ))
         }
-        _ => (None, None),
+        None => Ok((None, None)),
     }
 }
 
@@ -157,7 +166,7 @@ pub fn offered_audio(
     if codecs.is_empty() {
         return Err(NegotiateError::NoCommonCodec);
     }
-    let (remote, remote_rtcp) = remote_of(sd, m);
+    let (remote, remote_rtcp) = remote_of(sd, m)?;
     // Old-style hold (c=0.0.0.0) means "do not send to me".
     let mut direction = sd.direction_of(m);
     if remote.is_none() && direction == Direction::SendRecv {
@@ -305,7 +314,7 @@ pub fn answered_audio(
             offered.iter().find(|c| c.name == name).copied()
         })
         .ok_or(NegotiateError::NoCommonCodec)?;
-    let (remote, remote_rtcp) = remote_of(answer, m);
+    let (remote, remote_rtcp) = remote_of(answer, m)?;
     Ok(Negotiated {
         codec,
         telephone_event: telephone_event_of(m),

@@ -5,6 +5,11 @@
 //! unknown user exactly like a wrong password, so extensions cannot be enumerated. A correct
 //! response to an expired (or pre-restart) nonce is `Stale`: the phone gets a new challenge
 //! with `stale=true`. The nonce count must increase for each use of a nonce (replays fail).
+//!
+//! Nonces are bound to the address the challenge went to. A response whose nonce is not ours
+//! for its source is answered with a new challenge without looking at the password: no
+//! guess is judged (so there is no oracle) and nothing proves the sender could receive at
+//! that address, so it must not count against that address either.
 
 pub mod client;
 mod header;
@@ -13,6 +18,7 @@ mod nonce;
 pub use header::{parse as parse_credentials, DigestCredentials, DigestParseError};
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use md5::Md5;
@@ -88,9 +94,10 @@ impl Authenticator {
         self.algorithms = algorithms;
     }
 
-    /// WWW-Authenticate / Proxy-Authenticate values, one per algorithm, most preferred first.
-    pub fn challenge(&mut self, now: Instant, stale: bool) -> Vec<String> {
-        let nonce = self.mint.issue(now, self.rng.random());
+    /// WWW-Authenticate / Proxy-Authenticate values for a challenge sent to `to`, one per
+    /// algorithm, most preferred first.
+    pub fn challenge(&mut self, now: Instant, stale: bool, to: IpAddr) -> Vec<String> {
+        let nonce = self.mint.issue(now, self.rng.random(), to);
         self.algorithms
             .iter()
             .map(|alg| {
@@ -105,11 +112,13 @@ impl Authenticator {
             .collect()
     }
 
+    /// Check credentials that arrived from `source`.
     pub fn verify(
         &mut self,
         now: Instant,
         method: &str,
         header_value: &str,
+        source: IpAddr,
         lookup: impl FnOnce(&str) -> Option<UserCredentials>,
     ) -> AuthOutcome {
         let c = match header::parse(header_value) {
@@ -137,6 +146,11 @@ impl Authenticator {
         else {
             return AuthOutcome::Failed(AuthFailure::Malformed(DigestParseError::Syntax));
         };
+        // Not issued to this source (or forged): challenge again, judging nothing.
+        let (check, expires) = self.mint.check(now, &c.nonce, self.ttl, source);
+        let Some(expires) = expires.filter(|_| check != NonceCheck::Foreign) else {
+            return AuthOutcome::Stale;
+        };
         // Unknown users are hashed against a dummy HA1 so both paths cost the same.
         let user = lookup(&c.username);
         let known_ha1 = user
@@ -157,10 +171,9 @@ impl Authenticator {
         if !matches || known_ha1.is_none() {
             return AuthOutcome::Failed(AuthFailure::BadCredentials);
         }
-        let (check, expires) = self.mint.check(now, &c.nonce, self.ttl);
-        let Some(expires) = expires.filter(|_| check == NonceCheck::Fresh) else {
+        if check == NonceCheck::Expired {
             return AuthOutcome::Stale;
-        };
+        }
         let entry = self.counts.entry(c.nonce.clone()).or_insert((0, expires));
         if nc_value <= entry.0 {
             return AuthOutcome::Failed(AuthFailure::Replay);

@@ -1,6 +1,8 @@
 use super::*;
 
 const REALM: &str = "switchboard.local";
+/// Where the tests' challenges go and their answers come from.
+const PHONE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10));
 
 fn auth(t0: Instant) -> Authenticator {
     Authenticator::new(
@@ -74,12 +76,12 @@ fn rfc7616_test_vectors() {
 fn challenges_offer_sha256_then_md5_with_one_nonce() {
     let t0 = Instant::now();
     let mut a = auth(t0);
-    let ch = a.challenge(t0, false);
+    let ch = a.challenge(t0, false, PHONE);
     assert_eq!(ch.len(), 2);
     assert!(ch[0].contains("algorithm=SHA-256") && ch[1].contains("algorithm=MD5"));
     assert!(ch[0].contains("qop=\"auth\"") && !ch[0].contains("stale"));
     assert_eq!(nonce_of(&ch[0]), nonce_of(&ch[1]));
-    assert!(a.challenge(t0, true)[0].ends_with("stale=true"));
+    assert!(a.challenge(t0, true, PHONE)[0].ends_with("stale=true"));
 }
 
 #[test]
@@ -87,21 +89,21 @@ fn round_trip_both_algorithms_and_replay() {
     let t0 = Instant::now();
     let mut a = auth(t0);
     for alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Md5] {
-        let n = nonce_of(&a.challenge(t0, false)[0]);
+        let n = nonce_of(&a.challenge(t0, false, PHONE)[0]);
         let h = client(alg, "1001", "pw", &n, "00000001", "REGISTER");
         assert_eq!(
-            a.verify(t0, "REGISTER", &h, |_| creds("pw")),
+            a.verify(t0, "REGISTER", &h, PHONE, |_| creds("pw")),
             AuthOutcome::Ok {
                 username: "1001".into()
             }
         );
         assert_eq!(
-            a.verify(t0, "REGISTER", &h, |_| creds("pw")),
+            a.verify(t0, "REGISTER", &h, PHONE, |_| creds("pw")),
             AuthOutcome::Failed(AuthFailure::Replay)
         );
         let h2 = client(alg, "1001", "pw", &n, "00000002", "REGISTER");
         assert!(matches!(
-            a.verify(t0, "REGISTER", &h2, |_| creds("pw")),
+            a.verify(t0, "REGISTER", &h2, PHONE, |_| creds("pw")),
             AuthOutcome::Ok { .. }
         ));
     }
@@ -111,7 +113,7 @@ fn round_trip_both_algorithms_and_replay() {
 fn wrong_password_and_unknown_user_fail_alike() {
     let t0 = Instant::now();
     let mut a = auth(t0);
-    let n = nonce_of(&a.challenge(t0, false)[0]);
+    let n = nonce_of(&a.challenge(t0, false, PHONE)[0]);
     let wrong = client(
         DigestAlgorithm::Md5,
         "1001",
@@ -128,8 +130,8 @@ fn wrong_password_and_unknown_user_fail_alike() {
         "00000001",
         "REGISTER",
     );
-    let r1 = a.verify(t0, "REGISTER", &wrong, |_| creds("pw"));
-    let r2 = a.verify(t0, "REGISTER", &unknown, |_| None);
+    let r1 = a.verify(t0, "REGISTER", &wrong, PHONE, |_| creds("pw"));
+    let r2 = a.verify(t0, "REGISTER", &unknown, PHONE, |_| None);
     assert_eq!(r1, AuthOutcome::Failed(AuthFailure::BadCredentials));
     assert_eq!(r1, r2);
 }
@@ -138,7 +140,7 @@ fn wrong_password_and_unknown_user_fail_alike() {
 fn expired_nonce_is_stale_only_with_right_credentials() {
     let t0 = Instant::now();
     let mut a = auth(t0);
-    let n = nonce_of(&a.challenge(t0, false)[0]);
+    let n = nonce_of(&a.challenge(t0, false, PHONE)[0]);
     let later = t0 + Duration::from_secs(301);
     let good = client(
         DigestAlgorithm::Sha256,
@@ -149,7 +151,7 @@ fn expired_nonce_is_stale_only_with_right_credentials() {
         "REGISTER",
     );
     assert_eq!(
-        a.verify(later, "REGISTER", &good, |_| creds("pw")),
+        a.verify(later, "REGISTER", &good, PHONE, |_| creds("pw")),
         AuthOutcome::Stale
     );
     let bad = client(
@@ -161,7 +163,7 @@ fn expired_nonce_is_stale_only_with_right_credentials() {
         "REGISTER",
     );
     assert_eq!(
-        a.verify(later, "REGISTER", &bad, |_| creds("pw")),
+        a.verify(later, "REGISTER", &bad, PHONE, |_| creds("pw")),
         AuthOutcome::Failed(AuthFailure::BadCredentials)
     );
     // Just before expiry it is still fresh.
@@ -178,6 +180,7 @@ fn expired_nonce_is_stale_only_with_right_credentials() {
             t0 + Duration::from_secs(299),
             "REGISTER",
             &fresh,
+            PHONE,
             |_| creds("pw")
         ),
         AuthOutcome::Ok { .. }
@@ -198,7 +201,7 @@ fn forged_nonce_with_right_password_is_stale_not_ok() {
         "REGISTER",
     );
     assert_eq!(
-        a.verify(t0, "REGISTER", &h, |_| creds("pw")),
+        a.verify(t0, "REGISTER", &h, PHONE, |_| creds("pw")),
         AuthOutcome::Stale
     );
     let other = Authenticator::new(
@@ -209,7 +212,7 @@ fn forged_nonce_with_right_password_is_stale_not_ok() {
         vec![DigestAlgorithm::Md5],
         2,
     )
-    .challenge(t0, false);
+    .challenge(t0, false, PHONE);
     let h = client(
         DigestAlgorithm::Md5,
         "1001",
@@ -219,7 +222,7 @@ fn forged_nonce_with_right_password_is_stale_not_ok() {
         "REGISTER",
     );
     assert_eq!(
-        a.verify(t0, "REGISTER", &h, |_| creds("pw")),
+        a.verify(t0, "REGISTER", &h, PHONE, |_| creds("pw")),
         AuthOutcome::Stale
     );
 }
@@ -228,7 +231,7 @@ fn forged_nonce_with_right_password_is_stale_not_ok() {
 fn ha1_only_users_and_realm_and_algorithm_checks() {
     let t0 = Instant::now();
     let mut a = auth(t0);
-    let n = nonce_of(&a.challenge(t0, false)[0]);
+    let n = nonce_of(&a.challenge(t0, false, PHONE)[0]);
     let md5_only = UserCredentials {
         ha1_md5: Some(hash(DigestAlgorithm::Md5, &format!("1002:{REALM}:pw"))),
         ..Default::default()
@@ -242,7 +245,7 @@ fn ha1_only_users_and_realm_and_algorithm_checks() {
         "REGISTER",
     );
     assert!(matches!(
-        a.verify(t0, "REGISTER", &h, |_| Some(md5_only.clone())),
+        a.verify(t0, "REGISTER", &h, PHONE, |_| Some(md5_only.clone())),
         AuthOutcome::Ok { .. }
     ));
     let h = client(
@@ -254,7 +257,7 @@ fn ha1_only_users_and_realm_and_algorithm_checks() {
         "REGISTER",
     );
     assert_eq!(
-        a.verify(t0, "REGISTER", &h, |_| Some(md5_only.clone())),
+        a.verify(t0, "REGISTER", &h, PHONE, |_| Some(md5_only.clone())),
         AuthOutcome::Failed(AuthFailure::BadCredentials)
     );
     let other_realm = client(
@@ -267,7 +270,7 @@ fn ha1_only_users_and_realm_and_algorithm_checks() {
     )
     .replace(REALM, "evil");
     assert_eq!(
-        a.verify(t0, "REGISTER", &other_realm, |_| creds("pw")),
+        a.verify(t0, "REGISTER", &other_realm, PHONE, |_| creds("pw")),
         AuthOutcome::Failed(AuthFailure::WrongRealm)
     );
     let sha_only = Authenticator::new(
@@ -288,7 +291,7 @@ fn ha1_only_users_and_realm_and_algorithm_checks() {
         "REGISTER",
     );
     assert_eq!(
-        sha_only.verify(t0, "REGISTER", &h, |_| creds("pw")),
+        sha_only.verify(t0, "REGISTER", &h, PHONE, |_| creds("pw")),
         AuthOutcome::Failed(AuthFailure::Unsupported)
     );
 }
@@ -297,7 +300,7 @@ fn ha1_only_users_and_realm_and_algorithm_checks() {
 fn nonce_counts_are_pruned_after_expiry() {
     let t0 = Instant::now();
     let mut a = auth(t0);
-    let n = nonce_of(&a.challenge(t0, false)[0]);
+    let n = nonce_of(&a.challenge(t0, false, PHONE)[0]);
     let h = client(
         DigestAlgorithm::Md5,
         "1001",
@@ -307,7 +310,7 @@ fn nonce_counts_are_pruned_after_expiry() {
         "REGISTER",
     );
     assert!(matches!(
-        a.verify(t0, "REGISTER", &h, |_| creds("pw")),
+        a.verify(t0, "REGISTER", &h, PHONE, |_| creds("pw")),
         AuthOutcome::Ok { .. }
     ));
     let t = a.poll_timeout().unwrap();
@@ -315,4 +318,97 @@ fn nonce_counts_are_pruned_after_expiry() {
     a.handle_timeout(t);
     assert!(a.counts.is_empty());
     assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn a_nonce_is_ours_only_for_the_address_it_was_sent_to() {
+    let t0 = Instant::now();
+    let mut a = auth(t0);
+    let n = nonce_of(&a.challenge(t0, false, PHONE)[0]);
+    let elsewhere: IpAddr = "198.51.100.4".parse().unwrap();
+    let good = client(
+        DigestAlgorithm::Sha256,
+        "1001",
+        "pw",
+        &n,
+        "00000001",
+        "REGISTER",
+    );
+    let bad = client(
+        DigestAlgorithm::Sha256,
+        "1001",
+        "no",
+        &n,
+        "00000001",
+        "REGISTER",
+    );
+    // From another address the nonce is foreign: a new challenge, whatever the password,
+    // so a spoofer learns nothing and nothing is counted against anybody.
+    assert_eq!(
+        a.verify(t0, "REGISTER", &bad, elsewhere, |_| creds("pw")),
+        AuthOutcome::Stale
+    );
+    assert_eq!(
+        a.verify(t0, "REGISTER", &good, elsewhere, |_| creds("pw")),
+        AuthOutcome::Stale
+    );
+    // From the address it went to, it is judged.
+    assert_eq!(
+        a.verify(t0, "REGISTER", &bad, PHONE, |_| creds("pw")),
+        AuthOutcome::Failed(AuthFailure::BadCredentials)
+    );
+    assert!(matches!(
+        a.verify(t0, "REGISTER", &good, PHONE, |_| creds("pw")),
+        AuthOutcome::Ok { .. }
+    ));
+    // An IPv4-mapped IPv6 source is the same source.
+    let mapped: IpAddr = "::ffff:192.0.2.10".parse().unwrap();
+    let again = client(
+        DigestAlgorithm::Sha256,
+        "1001",
+        "pw",
+        &n,
+        "00000002",
+        "REGISTER",
+    );
+    assert!(matches!(
+        a.verify(t0, "REGISTER", &again, mapped, |_| creds("pw")),
+        AuthOutcome::Ok { .. }
+    ));
+}
+
+struct Quiet(Authenticator);
+
+impl crate::testutil::Timed for Quiet {
+    fn next_timeout(&self) -> Option<Instant> {
+        self.0.poll_timeout()
+    }
+    fn fire(&mut self, now: Instant) {
+        self.0.handle_timeout(now);
+    }
+}
+
+#[test]
+fn left_alone_after_logins_it_goes_quiet() {
+    let t0 = Instant::now();
+    let mut a = auth(t0);
+    for i in 0..5u64 {
+        let at = t0 + Duration::from_secs(i * 70);
+        let n = nonce_of(&a.challenge(at, false, PHONE)[0]);
+        let h = client(
+            DigestAlgorithm::Sha256,
+            "1001",
+            "pw",
+            &n,
+            "00000001",
+            "REGISTER",
+        );
+        assert!(matches!(
+            a.verify(at, "REGISTER", &h, PHONE, |_| creds("pw")),
+            AuthOutcome::Ok { .. }
+        ));
+    }
+    let mut q = Quiet(a);
+    crate::testutil::assert_goes_quiet(&mut q, t0 + Duration::from_secs(7200), 5);
+    assert_eq!(q.0.poll_timeout(), None);
 }

@@ -129,6 +129,12 @@ pub enum SecurityEvent {
         user: Option<String>,
         reason: String,
     },
+    /// Too many failed logins of `user` from `ip`: that user is refused from there for the
+    /// ban time; other users and traffic from `ip` go on.
+    UserBanned {
+        ip: IpAddr,
+        user: String,
+    },
     /// An INVITE from a blocked number (BlockNumber) was refused.
     Blocked {
         ip: IpAddr,

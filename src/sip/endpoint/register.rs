@@ -18,7 +18,9 @@ impl Endpoint {
     ) {
         let user = match self.authenticate(now, &req, "Authorization", source) {
             Authn::User(u) => u,
-            Authn::Challenge { stale } => return self.challenge(now, key, &req, stale),
+            Authn::Challenge { stale } => {
+                return self.challenge(now, key, &req, stale, source.addr.ip())
+            }
             Authn::Refused => {
                 let resp = self.answer(&req, 403, &[]);
                 return self.send_response(now, &key, resp);
@@ -64,8 +66,15 @@ impl Endpoint {
         }
     }
 
-    fn challenge(&mut self, now: Instant, key: TxKey, req: &rsip::Request, stale: bool) {
-        let challenges = self.challenges(now, stale, "WWW-Authenticate");
+    fn challenge(
+        &mut self,
+        now: Instant,
+        key: TxKey,
+        req: &rsip::Request,
+        stale: bool,
+        source: std::net::IpAddr,
+    ) {
+        let challenges = self.challenges(now, stale, "WWW-Authenticate", source);
         let resp = self.answer(req, 401, &challenges);
         if let Err(e) = self.txns.respond_statelessly(&key, resp) {
             tracing::debug!(error = %e, "challenge not sent");

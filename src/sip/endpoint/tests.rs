@@ -94,12 +94,45 @@ fn options_is_answered_and_register_is_challenged_statelessly() {
     assert_eq!(ep.txns.len(), 1);
 }
 
+/// Ask for a challenge from `from` and answer its MD5 offer as `user` with `pw`.
+fn answered(ep: &mut Endpoint, now: Instant, from: Peer, user: &str, pw: &str) -> String {
+    ep.handle_message(now, register("").as_bytes(), from);
+    let challenge = sent(ep)
+        .into_iter()
+        .find(|m| m.starts_with("SIP/2.0 401"))
+        .expect("a 401");
+    let md5 = challenge
+        .lines()
+        .filter_map(|l| l.strip_prefix("WWW-Authenticate: "))
+        .find(|v| v.contains("algorithm=MD5"))
+        .expect("an MD5 challenge")
+        .to_string();
+    let value = crate::sip::auth::client::answer(&md5, "REGISTER", "sip:d", user, pw, "c", 1)
+        .expect("answerable");
+    format!("Authorization: {value}\r\n")
+}
+
+fn register_as(user: &str, auth: &str, branch: &str) -> String {
+    format!(
+        "REGISTER sip:d SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK{branch}\r\nFrom: <sip:{user}@d>;tag=1\r\nTo: <sip:{user}@d>\r\nCall-ID: r-{branch}\r\nCSeq: 1 REGISTER\r\nContact: <sip:{user}@192.0.2.7:5062>\r\n{auth}Content-Length: 0\r\n\r\n"
+    )
+}
+
+fn security(outs: &[Output]) -> Vec<&SecurityEvent> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Security(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn failed_authentication_names_the_user_tried() {
     let t0 = Instant::now();
     let mut ep = Endpoint::new(t0, cfg("d"), 1);
-    let auth = "Authorization: Digest username=\"9999\", realm=\"d\", nonce=\"00\", uri=\"sip:d\", response=\"00\", algorithm=MD5, cnonce=\"c\", qop=auth, nc=00000001\r\n";
-    ep.handle_message(t0, register(auth).as_bytes(), src());
+    let auth = answered(&mut ep, t0, src(), "9999", "guess");
+    ep.handle_message(t0, register_as("9999", &auth, "f1").as_bytes(), src());
     let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
     assert!(
         outs.iter().any(|o| matches!(o,
@@ -108,6 +141,112 @@ fn failed_authentication_names_the_user_tried() {
     );
     assert!(outs.iter().any(|o| matches!(o,
         Output::Transmit { bytes, .. } if bytes.starts_with(b"SIP/2.0 403"))));
+}
+
+/// The defect: forged packets with a phone's source address banned the phone.
+#[test]
+fn forged_failures_from_a_phones_address_never_ban_it() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(t0, cfg("d"), 1);
+    // A spoofer cannot see our challenges to the phone: its nonces are made up, or were
+    // issued to the spoofer's own address.
+    let spoofer = Peer {
+        addr: "198.51.100.66:5060".parse().unwrap(),
+        ..src()
+    };
+    let theirs = answered(&mut ep, t0, spoofer, "1001", "guess");
+    let made_up = "Authorization: Digest username=\"1001\", realm=\"d\", nonce=\"00\", uri=\"sip:d\", response=\"00\", algorithm=MD5, cnonce=\"c\", qop=auth, nc=00000001\r\n";
+    for i in 0..25 {
+        let auth = if i % 2 == 0 { made_up } else { theirs.as_str() };
+        let t = t0 + Duration::from_millis(100 * i);
+        ep.handle_message(
+            t,
+            register_as("1001", auth, &format!("s{i}")).as_bytes(),
+            src(),
+        );
+        let out = sent(&mut ep);
+        assert!(
+            out[0].starts_with("SIP/2.0 401"),
+            "a new challenge: {out:?}"
+        );
+    }
+    let t = t0 + Duration::from_secs(5);
+    assert!(!ep.limiter.is_banned(t, src().addr.ip()));
+    let auth = answered(&mut ep, t, src(), "1001", "pw");
+    ep.handle_message(t, register_as("1001", &auth, "ok").as_bytes(), src());
+    let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+    assert!(
+        outs.iter().any(|o| matches!(o, Output::Persist { .. })),
+        "the phone registers: {outs:?}"
+    );
+}
+
+#[test]
+fn a_guessing_user_is_banned_from_its_source_but_others_behind_it_are_not() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(t0, cfg("d"), 1);
+    let mut bans = Vec::new();
+    for i in 0..10 {
+        let t = t0 + Duration::from_secs(i);
+        let auth = answered(&mut ep, t, src(), "1001", "guess");
+        ep.handle_message(
+            t,
+            register_as("1001", &auth, &format!("g{i}")).as_bytes(),
+            src(),
+        );
+        let outs: Vec<Output> = std::iter::from_fn(|| ep.poll_output()).collect();
+        bans.extend(security(&outs).into_iter().filter_map(|e| match e {
+            SecurityEvent::UserBanned { user, .. } => Some(user.clone()),
+            _ => None,
+        }));
+    }
+    assert_eq!(bans, vec!["1001".to_string()]);
+    // Even the right password is refused for that user from there now...
+    let t = t0 + Duration::from_secs(11);
+    let auth = answered(&mut ep, t, src(), "1001", "pw");
+    ep.handle_message(t, register_as("1001", &auth, "late").as_bytes(), src());
+    assert!(sent(&mut ep)[0].starts_with("SIP/2.0 403"));
+    // ...but the source is not banned: the next phone behind the same NAT is answered.
+    assert!(!ep.limiter.is_banned(t, src().addr.ip()));
+    ep.handle_message(t, register_as("1002", "", "other").as_bytes(), src());
+    assert!(sent(&mut ep)[0].starts_with("SIP/2.0 401"));
+}
+
+struct Quiet(Endpoint);
+
+impl crate::testutil::Timed for Quiet {
+    fn next_timeout(&self) -> Option<Instant> {
+        self.0.poll_timeout()
+    }
+    fn fire(&mut self, now: Instant) {
+        self.0.handle_timeout(now);
+        while self.0.poll_output().is_some() {}
+    }
+}
+
+/// The defect: after one wrong REGISTER the daemon's loop ran at 100 % for a minute.
+#[test]
+fn after_a_failed_login_and_a_ban_the_endpoint_goes_quiet() {
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(t0, cfg("d"), 1);
+    let auth = answered(&mut ep, t0, src(), "1001", "guess");
+    ep.handle_message(t0, register_as("1001", &auth, "bad").as_bytes(), src());
+    // And a request-rate ban of another source.
+    let flooder = Peer {
+        addr: "198.51.100.9:5060".parse().unwrap(),
+        ..src()
+    };
+    for _ in 0..40 {
+        ep.handle_message(t0, b"OPTIONS sip:d SIP/2.0\r\n\r\n", flooder);
+    }
+    while ep.poll_output().is_some() {}
+    let mut q = Quiet(ep);
+    crate::testutil::assert_goes_quiet(&mut q, t0 + Duration::from_secs(3600), 20);
+    assert_eq!(
+        q.0.limiter.tracked(),
+        0,
+        "everything forgotten after the ban"
+    );
 }
 
 #[test]

@@ -151,12 +151,21 @@ impl TransactionLayer {
         resp: rsip::Response,
     ) -> Result<(), TxError> {
         let tx = self.txs.get(key).ok_or(TxError::Unknown)?;
-        if tx.kind != Kind::ServerNonInvite || resp.status_code.code() < 200 {
+        // An INVITE may be refused statelessly (a challenge): no retransmissions of the
+        // answer towards a source that never ACKs it, so a forged INVITE reflects nothing.
+        // A 2xx must be sent reliably.
+        let code = resp.status_code.code();
+        let allowed = match tx.kind {
+            Kind::ServerNonInvite => code >= 200,
+            Kind::ServerInvite => code >= 300,
+            _ => false,
+        };
+        if !allowed {
             return Err(TxError::State);
         }
-        let peer = tx.peer;
+        let (peer, kind) = (tx.peer, tx.kind);
         self.txs.remove(key);
-        self.stats.completed[Kind::ServerNonInvite as usize] += 1;
+        self.stats.completed[kind as usize] += 1;
         self.send(peer, to_bytes(resp));
         Ok(())
     }

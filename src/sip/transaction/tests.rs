@@ -403,20 +403,37 @@ fn stateless_answer_leaves_no_state() {
     l.handle_request(t0, req("REGISTER", "z9hG4bKsl", ""), udp())
         .unwrap();
     assert!(matches!(events(&mut l)[..], [TxEvent::Request { .. }]));
-    // Not for INVITE, not for provisionals.
-    l.handle_request(t0, req("INVITE", "z9hG4bKsi", ""), udp())
-        .unwrap();
-    let key = events(&mut l)
-        .into_iter()
-        .find_map(|e| match e {
-            TxEvent::Request { key, .. } => Some(key),
-            _ => None,
-        })
-        .unwrap();
+    // An INVITE may be refused (a challenge) statelessly: no retransmissions of the 407
+    // towards a source that never ACKs. Never a 2xx, never a provisional.
+    let mut invite = |branch: &str| {
+        l.handle_request(t0, req("INVITE", branch, ""), udp())
+            .unwrap();
+        events(&mut l)
+            .into_iter()
+            .find_map(|e| match e {
+                TxEvent::Request { key, .. } => Some(key),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let key = invite("z9hG4bKsi");
+    let key2 = invite("z9hG4bKs2");
     assert_eq!(
-        l.respond_statelessly(&key, resp(401, "INVITE", "z9hG4bKsi")),
+        l.respond_statelessly(&key2, resp(200, "INVITE", "z9hG4bKs2")),
         Err(TxError::State)
     );
+    assert_eq!(
+        l.respond_statelessly(&key2, resp(180, "INVITE", "z9hG4bKs2")),
+        Err(TxError::State)
+    );
+    l.respond_statelessly(&key, resp(407, "INVITE", "z9hG4bKsi"))
+        .unwrap();
+    assert!(transmits(&mut l)
+        .iter()
+        .any(|t| t.starts_with("SIP/2.0 407")));
+    // Left: the REGISTER retransmission's and the other INVITE's transactions, not this
+    // one: nothing will retransmit the 407.
+    assert_eq!(l.len(), 2);
 }
 
 #[test]

@@ -142,10 +142,7 @@ impl Transports {
 
 /// RFC 4475 bcast: never answer towards broadcast, multicast or unspecified addresses.
 pub fn is_sendable(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => !(v4.is_broadcast() || v4.is_multicast() || v4.is_unspecified()),
-        IpAddr::V6(v6) => !(v6.is_multicast() || v6.is_unspecified()),
-    }
+    crate::netaddr::is_unicast_target(ip)
 }
 
 #[cfg(test)]

@@ -141,6 +141,10 @@ impl Endpoint {
             )),
             Ok(offer) => match sdp::offered_audio(&offer, &prefs) {
                 Ok(o) => Ok((offer, o)),
+                Err(e @ sdp::NegotiateError::NotUnicast(_)) => Err((
+                    e.to_string(),
+                    "301 switchboard \"media address is not unicast\"",
+                )),
                 Err(e) => Err((
                     e.to_string(),
                     "305 switchboard \"incompatible media format\"",
@@ -547,8 +551,14 @@ impl Endpoint {
         match self.authenticate(now, req, "Proxy-Authorization", source) {
             Authn::User(u) => Some(Origin::User(u)),
             Authn::Challenge { stale } => {
-                let challenges = self.challenges(now, stale, "Proxy-Authenticate");
-                self.refuse(now, key, req, 407, &challenges);
+                let challenges =
+                    self.challenges(now, stale, "Proxy-Authenticate", source.addr.ip());
+                // Statelessly, like REGISTER's 401: a source that never ACKs (a forged or
+                // scanning one) gets one answer, not a retransmission train.
+                let resp = self.answer(req, 407, &challenges);
+                if let Err(e) = self.txns.respond_statelessly(key, resp) {
+                    tracing::debug!(error = %e, "challenge not sent");
+                }
                 None
             }
             Authn::Refused => {
