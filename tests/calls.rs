@@ -227,6 +227,40 @@ fn unknown_extension_route_and_permission_refusals() {
     ));
 }
 
+/// The defect: `%30%30...` was dialled as `3030...` (escapes dropped, not decoded), so the
+/// dial plan matched something other than what the caller asked for.
+#[test]
+fn escaped_dial_strings_are_routed_as_decoded() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let international = "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n";
+    let cfg = config(dir.path(), port, uas_port, international)
+        .replace("pattern = \"_X.\"", "pattern = \"_9X.\"");
+    let daemon = Daemon::start(dir.path(), port, &cfg);
+    // 0049301234, escaped: the international route, which 1001 may not use.
+    call_expecting(dir.path(), &daemon, "%30%30%34%39301234", PCMU, "403");
+    assert!(daemon.wait_log("needs permission `international`", Duration::from_secs(5)));
+    // A character no route can hold is refused, not dropped to make another number.
+    call_expecting(dir.path(), &daemon, "9%28555%29", PCMU, "404");
+    assert!(daemon.wait_log("not a dial string", Duration::from_secs(5)));
+    call_expecting(dir.path(), &daemon, "9%4", PCMU, "400");
+}
+
+/// The defect: an SDP saying c=224.0.0.1 got the IVR's RTP sent to that multicast group.
+#[test]
+fn media_aimed_at_multicast_or_broadcast_is_refused_with_488() {
+    let dir = temp_dir();
+    let (port, uas_port) = (free_port(), free_port());
+    let daemon = Daemon::start(dir.path(), port, &config(dir.path(), port, uas_port, ""));
+    for addr in ["224.0.0.1", "255.255.255.255"] {
+        let mline = format!(
+            "m=audio [media_port] RTP/AVP 0\n      c=IN IP4 {addr}\n      a=rtpmap:0 PCMU/8000"
+        );
+        call_expecting(dir.path(), &daemon, "5551234", &mline, "488");
+    }
+    assert!(daemon.wait_log("is not a unicast address", Duration::from_secs(5)));
+}
+
 #[test]
 fn kill_9_mid_call_leaves_a_cdr_closed_at_restart() {
     let dir = temp_dir();

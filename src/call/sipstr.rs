@@ -57,6 +57,81 @@ pub fn session_expires(value: &str) -> Option<(u32, bool)> {
     Some((secs, uas))
 }
 
+/// Longest dial string routed (E.164 is 15 digits; extensions and feature codes are short).
+pub const MAX_DIAL: usize = 64;
+
+/// Why a Request-URI's user part is not a dial string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialStringError {
+    #[error("malformed %-escape in the user part")]
+    BadEscape,
+    #[error("the user part is not UTF-8 once decoded")]
+    NotUtf8,
+    #[error("{0:?} cannot be dialled")]
+    Forbidden(char),
+    #[error("longer than {MAX_DIAL} characters")]
+    TooLong,
+}
+
+impl DialStringError {
+    /// The SIP answer: a broken escape is a malformed URI (400); a well-formed string that no
+    /// dial plan entry can match is not found (404).
+    pub fn code(&self) -> u16 {
+        match self {
+            DialStringError::BadEscape | DialStringError::NotUtf8 => 400,
+            DialStringError::Forbidden(_) | DialStringError::TooLong => 404,
+        }
+    }
+}
+
+/// RFC 3261 §19.1.2: a user part may carry %HH escapes, which mean the character itself
+/// (`%30%30` is `00`). Decoded before anything matches, so what routes is what was asked.
+pub fn percent_decode(s: &str) -> Result<String, DialStringError> {
+    if !s.contains('%') {
+        return Ok(s.to_string());
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(DialStringError::BadEscape)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| DialStringError::BadEscape)?;
+            let b = u8::from_str_radix(hex, 16).map_err(|_| DialStringError::BadEscape)?;
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| DialStringError::NotUtf8)
+}
+
+/// What a caller dialled, exactly: decoded, and refused rather than altered when it holds a
+/// character no extension, feature code or route pattern can contain (dropping characters
+/// would route a number the caller did not ask for).
+pub fn dial_string(user: &str) -> Result<String, DialStringError> {
+    let decoded = percent_decode(user)?;
+    if let Some(c) = decoded
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+-_.*#".contains(*c)))
+    {
+        return Err(DialStringError::Forbidden(c));
+    }
+    if decoded.len() > MAX_DIAL {
+        return Err(DialStringError::TooLong);
+    }
+    Ok(decoded)
+}
+
+/// A caller's number (From, P-Asserted-Identity) for display, blocking and CDRs: decoded
+/// when the escapes are sound, then sanitized. Never refuses: a strange caller ID is shown
+/// as best we can, not a reason to drop the call.
+pub fn number(user: &str) -> String {
+    sanitize(&percent_decode(user).unwrap_or_else(|_| user.to_string()))
+}
+
 /// Characters safe in a quoted display name and user part we generate.
 pub fn sanitize(s: &str) -> String {
     s.chars()
@@ -99,6 +174,28 @@ mod tests {
         assert_eq!(user("tel:+15551234;phone-context=x"), Some("+15551234"));
         assert_eq!(tag("<sip:a@b>"), None);
         assert_eq!(sanitize("Ev\"il\r\n<x>"), "Evilx");
+    }
+
+    #[test]
+    fn dial_strings_are_decoded_not_mangled() {
+        assert_eq!(dial_string("%30%30442071234567").unwrap(), "00442071234567");
+        assert_eq!(dial_string("%2B15551230001").unwrap(), "+15551230001");
+        assert_eq!(dial_string("*71").unwrap(), "*71");
+        assert_eq!(dial_string("1001").unwrap(), "1001");
+        assert_eq!(dial_string("%3").unwrap_err(), DialStringError::BadEscape);
+        assert_eq!(dial_string("%zz1").unwrap_err(), DialStringError::BadEscape);
+        assert_eq!(dial_string("%ff").unwrap_err(), DialStringError::NotUtf8);
+        assert_eq!(
+            dial_string("0%2044").unwrap_err(),
+            DialStringError::Forbidden(' ')
+        );
+        assert_eq!(dial_string("0(44)").unwrap_err(), DialStringError::Forbidden('('));
+        assert_eq!(dial_string(&"1".repeat(65)).unwrap_err(), DialStringError::TooLong);
+        assert_eq!(DialStringError::BadEscape.code(), 400);
+        assert_eq!(DialStringError::Forbidden('x').code(), 404);
+        // Caller numbers are decoded too, so a block on +1555... cannot be escaped around.
+        assert_eq!(number("%2B15550001"), "+15550001");
+        assert_eq!(number("%zz1"), "zz1");
         assert_eq!(session_expires("1800;refresher=uas"), Some((1800, true)));
         assert_eq!(session_expires("90"), Some((90, false)));
         assert_eq!(without_tag("<sip:a@b>;x=1;tag=9"), "<sip:a@b>;x=1");

@@ -41,11 +41,17 @@ impl Endpoint {
         let caller_number = match &origin {
             Origin::User(u) => u.clone(),
             Origin::Trunk(_) => {
-                sipstr::sanitize(sipstr::user(sipstr::uri(&from)).unwrap_or("anonymous"))
+                sipstr::number(sipstr::user(sipstr::uri(&from)).unwrap_or("anonymous"))
             }
         };
-        let dialled =
-            sipstr::sanitize(req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or(""));
+        let raw_dialled = req.uri.auth.as_ref().map(|a| a.user.as_str()).unwrap_or("");
+        let dialled = match sipstr::dial_string(raw_dialled) {
+            Ok(d) => d,
+            Err(why) => {
+                tracing::info!(caller = %caller_number, dialled = %sipstr::sanitize(raw_dialled), error = %why, "call refused: not a dial string");
+                return self.refuse(now, &key, &req, why.code(), &[]);
+            }
+        };
         let users = &self.cfg.users;
         let permissions = &self.cfg.permissions;
         let ivr_ext = &self.cfg.ivr.extensions;
@@ -62,7 +68,7 @@ impl Endpoint {
         // Runtime blocks (BlockNumber): the From user or the asserted identity.
         let asserted = header_value(&req.headers, "P-Asserted-Identity")
             .and_then(|v| sipstr::user(sipstr::uri(v)))
-            .map(sipstr::sanitize);
+            .map(sipstr::number);
         let numbers = std::iter::once(caller_number.as_str()).chain(asserted.as_deref());
         if let Some(entry) = self.blocked_entry(now, numbers) {
             tracing::warn!(security = true, caller = %caller_number, blocked = %entry.number, reason = %entry.reason, source = %source.addr, "call refused with 603: caller is blocked");
