@@ -13,7 +13,8 @@ use common::*;
 mod sipp;
 
 /// Loopback is not trusted here (bans apply), with small thresholds.
-const STRICT: &str = "[security]\nauth_failures = { max = 3, max_per_source = 6, window_secs = 60 }\n";
+const STRICT: &str =
+    "[security]\nauth_failures = { max = 3, max_per_source = 6, window_secs = 60 }\n";
 
 fn daemon(dir: &std::path::Path) -> Daemon {
     let port = free_port();
@@ -64,14 +65,7 @@ fn nonce_of(answer: &str) -> String {
 }
 
 fn sipp_register(d: &Daemon, user: (&str, &str), scenario: &str) -> (bool, String) {
-    sipp::run_uac(
-        &d.dir,
-        scenario,
-        &d.addr().to_string(),
-        &[user],
-        1,
-        &[],
-    )
+    sipp::run_uac(&d.dir, scenario, &d.addr().to_string(), &[user], 1, &[])
 }
 
 /// The defect: ten forged or replayed packets from a phone's address banned the phone.
@@ -92,11 +86,20 @@ fn forged_failures_from_a_phones_address_do_not_lock_it_out() {
     let spoof = UdpSocket::bind("127.0.0.1:0").unwrap();
     let local = spoof.local_addr().unwrap();
     for i in 0..12 {
-        let nonce = if i % 2 == 0 { stolen.clone() } else { "00".repeat(32) };
+        let nonce = if i % 2 == 0 {
+            stolen.clone()
+        } else {
+            "00".repeat(32)
+        };
         let answer = ask(
             &spoof,
             d.addr(),
-            &register(local, "1001", &format!("forged{i}"), &forged_auth("1001", &nonce)),
+            &register(
+                local,
+                "1001",
+                &format!("forged{i}"),
+                &forged_auth("1001", &nonce),
+            ),
         );
         assert!(
             answer.starts_with("SIP/2.0 401"),
@@ -127,7 +130,11 @@ fn a_user_guessing_passwords_is_banned_but_not_the_phones_beside_it() {
     assert!(!ok, "1004 registered while banned");
     // ...while another phone behind the same address registers.
     let (ok, log) = sipp_register(&d, ("1001", "1001pass"), "register_auth.xml");
-    assert!(ok, "1001 was locked out with 1004:\n{log}\n{}", d.log_text());
+    assert!(
+        ok,
+        "1001 was locked out with 1004:\n{log}\n{}",
+        d.log_text()
+    );
 }
 
 fn invite(local: SocketAddr, to: SocketAddr) -> String {

@@ -189,8 +189,14 @@ mod tests {
             dial_string("0%2044").unwrap_err(),
             DialStringError::Forbidden(' ')
         );
-        assert_eq!(dial_string("0(44)").unwrap_err(), DialStringError::Forbidden('('));
-        assert_eq!(dial_string(&"1".repeat(65)).unwrap_err(), DialStringError::TooLong);
+        assert_eq!(
+            dial_string("0(44)").unwrap_err(),
+            DialStringError::Forbidden('(')
+        );
+        assert_eq!(
+            dial_string(&"1".repeat(65)).unwrap_err(),
+            DialStringError::TooLong
+        );
         assert_eq!(DialStringError::BadEscape.code(), 400);
         assert_eq!(DialStringError::Forbidden('x').code(), 404);
         // Caller numbers are decoded too, so a block on +1555... cannot be escaped around.

@@ -137,9 +137,8 @@ fn pick<T: Copy>(v: &[T], r: u16) -> Option<T> {
     (!v.is_empty()).then(|| v[r as usize % v.len()])
 }
 
-fn run(ops: Vec<(u8, u16, u16)>, strategy: StrategyKind) -> Result<(), TestCaseError> {
-    let mut h = H::with(config(strategy));
-    let mut d = Driver::default();
+/// Apply a random history of arrivals, answers, failures, logins and time steps.
+fn random_phase(h: &mut H, d: &mut Driver, ops: Vec<(u8, u16, u16)>) -> Result<(), TestCaseError> {
     let mut next_call = 1u64;
     for (op, r1, r2) in ops {
         let live: Vec<OfferId> = {
@@ -189,8 +188,8 @@ fn run(ops: Vec<(u8, u16, u16)>, strategy: StrategyKind) -> Result<(), TestCaseE
                 while let Some(t) = h.e.poll_timeout().filter(|&t| t <= end) {
                     h.now = h.now.max(t);
                     h.e.handle_timeout(h.now);
-                    d.flush(&mut h)?;
-                    check(&h, &d)?;
+                    d.flush(h)?;
+                    check(h, d)?;
                 }
                 h.now = end;
             }
@@ -225,9 +224,16 @@ fn run(ops: Vec<(u8, u16, u16)>, strategy: StrategyKind) -> Result<(), TestCaseE
                 }
             }
         }
-        d.flush(&mut h)?;
-        check(&h, &d)?;
+        d.flush(h)?;
+        check(h, d)?;
     }
+    Ok(())
+}
+
+fn run(ops: Vec<(u8, u16, u16)>, strategy: StrategyKind) -> Result<(), TestCaseError> {
+    let mut h = H::with(config(strategy));
+    let mut d = Driver::default();
+    random_phase(&mut h, &mut d, ops)?;
     // Agents stop failing: everyone reachable, free and Ready; the driver answers every offer
     // and ends every call; time runs past every deadline.
     for a in agent_ids() {
@@ -283,6 +289,30 @@ fn run(ops: Vec<(u8, u16, u16)>, strategy: StrategyKind) -> Result<(), TestCaseE
     Ok(())
 }
 
+struct Alone(H);
+
+impl crate::testutil::Timed for Alone {
+    fn next_timeout(&self) -> Option<Instant> {
+        self.0.e.poll_timeout()
+    }
+    fn fire(&mut self, now: Instant) {
+        self.0.now = self.0.now.max(now);
+        self.0.e.handle_timeout(self.0.now);
+        while self.0.e.poll_output().is_some() {}
+    }
+}
+
+/// After any history, an engine nobody talks to any more (offers ring out, callers time out,
+/// wrap-ups end) never hands its driver a deadline it already handled: it goes quiet.
+fn left_alone(ops: Vec<(u8, u16, u16)>, strategy: StrategyKind) -> Result<(), TestCaseError> {
+    let mut h = H::with(config(strategy));
+    let mut d = Driver::default();
+    random_phase(&mut h, &mut d, ops)?;
+    let horizon = h.now + Duration::from_secs(86_400);
+    crate::testutil::assert_goes_quiet(&mut Alone(h), horizon, 10_000);
+    Ok(())
+}
+
 fn ops() -> impl Strategy<Value = Vec<(u8, u16, u16)>> {
     proptest::collection::vec((0u8..10, 0u16..1000, 0u16..1000), 1..150)
 }
@@ -318,5 +348,11 @@ proptest! {
     #[test]
     fn random_sequences_ring_all(ops in ops()) {
         run(ops, StrategyKind::RingAll)?;
+    }
+
+    #[test]
+    fn left_alone_it_goes_quiet(ops in ops(), ring_all in any::<bool>()) {
+        let strategy = if ring_all { StrategyKind::RingAll } else { StrategyKind::LongestIdle };
+        left_alone(ops, strategy)?;
     }
 }

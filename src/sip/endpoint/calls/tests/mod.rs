@@ -194,6 +194,14 @@ impl H {
                     self.now = t.max(self.now);
                     self.ep.handle_timeout(self.now);
                     self.collect();
+                    // A handled deadline handed back again is a driver at 100 % of a core.
+                    if let Some(next) = self.ep.poll_timeout() {
+                        assert!(
+                            next > self.now,
+                            "the endpoint asked to be woken at {:?} again after handling it",
+                            next - self.t0
+                        );
+                    }
                 }
                 _ => {
                     self.now = to;
