@@ -52,6 +52,18 @@ pub enum NegotiateError {
     NotUnicast(std::net::IpAddr),
 }
 
+impl NegotiateError {
+    /// The Warning header value for the 488 (RFC 3261 §20.43 warn-codes).
+    pub fn warning(&self) -> &'static str {
+        match self {
+            NegotiateError::NotUnicast(_) => "301 switchboard \"media address is not unicast\"",
+            NegotiateError::NoAudio | NegotiateError::NoCommonCodec => {
+                "305 switchboard \"incompatible media format\""
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferedAudio {
     pub codecs: Vec<Codec>,

@@ -220,17 +220,9 @@ impl Endpoint {
         let prefs = vec![codec.name];
         let offered = match sdp::offered_audio(&offer, &prefs) {
             Ok(o) => o,
-            Err(_) => {
-                return self.refuse(
-                    now,
-                    key,
-                    &req,
-                    488,
-                    &[(
-                        "Warning",
-                        "305 switchboard \"incompatible media format\"".into(),
-                    )],
-                )
+            Err(e) => {
+                tracing::info!(error = %e, "re-INVITE refused with 488");
+                return self.refuse(now, key, &req, 488, &[("Warning", e.warning().into())]);
             }
         };
         let other = side.other();

@@ -147,14 +147,7 @@ impl Endpoint {
             )),
             Ok(offer) => match sdp::offered_audio(&offer, &prefs) {
                 Ok(o) => Ok((offer, o)),
-                Err(e @ sdp::NegotiateError::NotUnicast(_)) => Err((
-                    e.to_string(),
-                    "301 switchboard \"media address is not unicast\"",
-                )),
-                Err(e) => Err((
-                    e.to_string(),
-                    "305 switchboard \"incompatible media format\"",
-                )),
+                Err(e) => Err((e.to_string(), e.warning())),
             },
         };
         let (offer, offered) = match negotiated {

@@ -118,3 +118,19 @@ fn an_offer_retried_after_491_is_relayed_again() {
     let now = h.now;
     assert!(h.ep.calls_view(now)[0].held);
 }
+
+/// A re-INVITE may not move media to a group address either: refused, the call unchanged.
+#[test]
+fn a_reinvite_aiming_media_at_multicast_is_refused_with_488() {
+    let mut h = H::new(cfg());
+    h.call_up();
+    let offer = sdp("224.0.0.1", 40000, 2, "sendrecv");
+    h.caller_request("INVITE", "", Some(("application/sdp", &offer)));
+    let got = h.take_sent_to(CALLER);
+    assert_eq!(kinds(&got), ["488"]);
+    assert!(got[0]
+        .header("Warning")
+        .is_some_and(|w| w.starts_with("301")));
+    assert_eq!(kinds(&h.take_sent_to(TRUNK)), Vec::<String>::new());
+    assert_eq!(h.ep.active_calls(), 1);
+}
