@@ -105,7 +105,7 @@ impl Tokens {
         let guard = self
             .shield
             .as_deref()
-            .zip(req.remote_addr().map(|a| a.ip()));
+            .zip(req.remote_addr().map(|a| a.ip().to_canonical()));
         if let Some((shield, ip)) = guard {
             if shield.is_banned(ip) {
                 return Err(Status::permission_denied(

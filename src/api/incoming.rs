@@ -54,7 +54,8 @@ impl Incoming {
             if tx.is_closed() {
                 return;
             }
-            let ip = addr.ip();
+            // An IPv4 client of a dual-stack listener counts (and is trusted) as its IPv4.
+            let ip = addr.ip().to_canonical();
             if self.shield.is_banned(ip) {
                 // The ban was logged when it started; dropping closes the socket.
                 tracing::debug!(peer = %addr, "API connection from a banned source closed");
