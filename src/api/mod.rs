@@ -44,4 +44,5 @@ pub use convert::Converter;
 pub use preview::dial as execute_preview_dial;
 pub use screen_pop::screen_pop;
 pub use server::{bind, Ready, Server};
+pub use tls::TlsSetupError;
 pub use views::{add_quality, snapshot};
