@@ -787,12 +787,15 @@ async fn start_api(
         tokens: api::Tokens::new(&api_cfg.tokens),
         commands,
         tls: api_cfg.tls.clone(),
+        limits: api_cfg.limits.clone(),
+        security: api_cfg.security.clone(),
+        trusted: cfg.security.trusted.clone(),
     };
-    // Debug shows the cause chain (a bad key says why rustls refused it).
+    // The message says why rustls refused a certificate or key.
     let ready = server
         .build()
         .await
-        .map_err(|e| DaemonError::Api(format!("{e:?}")))?;
+        .map_err(|e| DaemonError::Api(e.to_string()))?;
     tokio::spawn(async move {
         if let Err(e) = ready.serve(listener).await {
             tracing::error!(error = %e, "gRPC API stopped");

@@ -1,5 +1,6 @@
 //! The gRPC API over TLS (`[api] tls`): a client trusting the server's certificate calls it;
-//! a plaintext client gets nowhere.
+//! a plaintext client gets nowhere; a client that completes the TLS handshake but never sends
+//! the HTTP/2 preface is closed at the preface deadline.
 
 mod common;
 
@@ -13,36 +14,39 @@ use tonic::Request;
 
 const TOKEN: &str = "tls-token-0123456789";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_serves_tls_with_the_configured_certificate() {
-    let dir = temp_dir();
+/// A self-signed certificate for "localhost" in `dir`, and the daemon serving the API over
+/// TLS with it (`api_extra` inside `[api]`); returns the certificate and the API port.
+fn start(
+    dir: &std::path::Path,
+    api_extra: &str,
+) -> (Daemon, rcgen::CertifiedKey<rcgen::KeyPair>, u16) {
     let (port, api_port) = (free_port(), free_port());
     // Invariant: generating a key and a self-signed certificate cannot fail with ring.
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_pem = ck.cert.pem();
-    std::fs::write(dir.path().join("api-cert.pem"), &cert_pem).unwrap();
-    std::fs::write(
-        dir.path().join("api-key.pem"),
-        ck.signing_key.serialize_pem(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("api-cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.join("api-key.pem"), ck.signing_key.serialize_pem()).unwrap();
     let extra = format!(
         r#"[api]
 listen = "127.0.0.1:{api_port}"
 tokens = [{{ token = "{TOKEN}", scopes = ["read"] }}]
 tls = {{ cert = "api-cert.pem", key = "api-key.pem" }}
+{api_extra}
 "#
     );
-    let d = Daemon::start(
-        dir.path(),
-        port,
-        &test_config(dir.path(), port, TRUSTING, &extra),
-    );
+    let d = Daemon::start(dir, port, &test_config(dir, port, TRUSTING, &extra));
     assert!(
         d.wait_log("tls=true", Duration::from_secs(5)),
         "{}",
         d.log_text()
     );
+    (d, ck, api_port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_serves_tls_with_the_configured_certificate() {
+    let dir = temp_dir();
+    let (_d, ck, api_port) = start(dir.path(), "");
+    let cert_pem = ck.cert.pem();
 
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&cert_pem))
@@ -78,4 +82,48 @@ tls = {{ cert = "api-cert.pem", key = "api-key.pem" }}
             .is_err(),
     };
     assert!(refused, "a plaintext client was served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_client_that_never_sends_the_preface_is_closed() {
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    use tokio_rustls::rustls::{self, pki_types::ServerName};
+
+    let dir = temp_dir();
+    let (d, ck, api_port) = start(dir.path(), "preface_timeout_secs = 1");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", api_port))
+        .await
+        .unwrap();
+    // The handshake completes: the server is a real TLS server ...
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake");
+    // ... and with no preface after it, the connection is closed (generous deadline; what
+    // the server may send first is read past: only the end of the stream counts).
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut buf = [0u8; 256];
+        loop {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a TLS connection without the preface was kept; log:\n{}",
+        d.log_text()
+    );
 }

@@ -94,3 +94,62 @@ fn metrics_bad_address_points_at_its_line() {
     let all = errs("[metrics]\nport = 9090\n").join("\n");
     assert!(all.contains("t.toml:2:"), "{all}");
 }
+
+#[test]
+fn api_protections_have_defaults() {
+    let cfg = parse_str(
+        "[api]\nlisten = \"127.0.0.1:50051\"\ntokens = [{ token = \"0123456789abcdef\", scopes = [\"read\"] }]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let api = cfg.api.unwrap();
+    assert_eq!(api.limits, ApiLimits::default());
+    assert_eq!(api.limits.max_connections_per_ip, 32);
+    assert_eq!(api.limits.preface_timeout, Duration::from_secs(5));
+    assert_eq!(api.security, ApiSecurity::default());
+    assert_eq!(api.security.auth_failures, 10);
+}
+
+#[test]
+fn api_protections_are_read_and_checked_at_their_line() {
+    let cfg = parse_str(
+        "[api]\nlisten = \"127.0.0.1:50051\"\ntokens = [{ token = \"0123456789abcdef\", scopes = [\"read\"] }]\nmax_connections = 100\nmax_connections_per_ip = 4\npreface_timeout_secs = 2\n[api.security]\nauth_failures = 3\nwindow_secs = 30\nban_secs = 60\n",
+        "t.toml",
+    )
+    .unwrap();
+    let api = cfg.api.unwrap();
+    assert_eq!(
+        api.limits,
+        ApiLimits {
+            max_connections: 100,
+            max_connections_per_ip: 4,
+            preface_timeout: Duration::from_secs(2),
+        }
+    );
+    assert_eq!(
+        api.security,
+        ApiSecurity {
+            auth_failures: 3,
+            window: Duration::from_secs(30),
+            ban: Duration::from_secs(60),
+        }
+    );
+    let all = errs(
+        "[api]\nlisten = \"127.0.0.1:50051\"\ntokens = [{ token = \"0123456789abcdef\", scopes = [\"read\"] }]\nmax_connections_per_ip = 0\npreface_timeout_secs = 0\n[api.security]\nauth_failures = 0\n",
+    )
+    .join("\n");
+    assert!(
+        all.contains("t.toml:4:26: api.max_connections_per_ip must be 1..="),
+        "{all}"
+    );
+    assert!(
+        all.contains("t.toml:5:24: api.preface_timeout_secs must be 1..=300"),
+        "{all}"
+    );
+    assert!(
+        all.contains("t.toml:7:17: api.security.auth_failures must be 1..="),
+        "{all}"
+    );
+    let all = errs("[api.security]\nban = 5\n").join("\n");
+    assert!(all.contains("t.toml:2:1"), "{all}");
+}

@@ -1,4 +1,5 @@
-//! `[api]`: the gRPC API's address and its bearer tokens with their scopes.
+//! `[api]`: the gRPC API's address and its bearer tokens with their scopes (its connection
+//! limits and bans: `validate_api_limits`).
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::Collector;
+use super::validate_api_limits::{ApiLimits, ApiSecurity, RawApiSecurity};
 
 /// `[api]` as written. Without `listen` the API is off.
 #[derive(Debug, Deserialize, Default)]
@@ -20,6 +22,15 @@ pub struct RawApi {
     /// Serve TLS (rustls) with this certificate chain and key; plaintext without it.
     #[serde(default)]
     pub tls: Option<RawTls>,
+    #[serde(default)]
+    pub max_connections: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub max_connections_per_ip: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub preface_timeout_secs: Option<Spanned<u64>>,
+    /// `[api.security]`: bans for invalid bearer tokens.
+    #[serde(default)]
+    pub security: RawApiSecurity,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +99,8 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     pub tokens: Vec<ApiToken>,
     pub tls: Option<ApiTls>,
+    pub limits: ApiLimits,
+    pub security: ApiSecurity,
 }
 
 /// Tokens shorter than this are guessable: refused.
@@ -172,6 +185,13 @@ pub fn api(c: &mut Collector<'_>, raw: &RawApi, base: &Path) -> Option<ApiConfig
             key_pem: key?,
         })
     });
+    let limits = super::validate_api_limits::limits(
+        c,
+        &raw.max_connections,
+        &raw.max_connections_per_ip,
+        &raw.preface_timeout_secs,
+    );
+    let security = super::validate_api_limits::security(c, &raw.security);
     let listen = raw.listen.as_ref()?;
     let addr = match listen.get_ref().parse::<SocketAddr>() {
         Ok(a) => a,
@@ -196,5 +216,7 @@ pub fn api(c: &mut Collector<'_>, raw: &RawApi, base: &Path) -> Option<ApiConfig
         listen: addr,
         tokens,
         tls,
+        limits,
+        security,
     })
 }

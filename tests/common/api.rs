@@ -73,3 +73,19 @@ pub async fn wait_for(seen: &Seen, secs: u64, what: &str, f: impl Fn(&[pb::Event
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A channel to the API on `api_port` whose connections come from `local` (any 127.0.0.0/8
+/// address is loopback on Linux: a second "source" for per-source limits). One attempt: the
+/// caller decides whether a refusal is expected.
+pub async fn channel_from(
+    api_port: u16,
+    local: std::net::IpAddr,
+) -> Result<Channel, tonic::transport::Error> {
+    Channel::from_shared(format!("http://127.0.0.1:{api_port}"))
+        .unwrap()
+        .local_address(Some(local))
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(10))
+        .connect()
+        .await
+}
