@@ -1,5 +1,5 @@
 //! `switchboard report`: per-queue and per-agent KPIs for an interval, folded exactly from the
-//! stored ACD events by `acd::kpi` (DESIGN.md principle 7), named from the config.
+//! stored ACD events by `acd::kpi` (exact, never running averages), named from the config.
 //!
 //! `build` is pure (events + config + interval in, numbers out); `table` renders it for a
 //! terminal, serde renders it as JSON. Reading the store and the clock is `main.rs`'s job.

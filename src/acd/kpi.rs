@@ -1,5 +1,5 @@
 //! KPIs computed exactly from `AcdEvent`s: a fold over the event list for one queue or agent
-//! and one interval `[from_ms, to_ms)`, no running averages (DESIGN.md principle 7). Feed it
+//! and one interval `[from_ms, to_ms)`, no running averages (so every figure can be recomputed). Feed it
 //! the events of the day (from the store or the event bus) and any interval inside it.
 //!
 //! Definitions (per queue):

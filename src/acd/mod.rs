@@ -1,8 +1,8 @@
 //! The ACD: queues, agents, skills, routing strategies and widening steps, offers, callbacks,
 //! and exact KPIs and queue_log export from its events.
 //!
-//! Sans-IO (DESIGN.md principle 1). The driver, one tokio task that owns the `Engine`
-//! (principle 3), does:
+//! Sans-IO: no socket, file or system clock, so scenarios run on a virtual clock. The
+//! driver, one tokio task that owns the `Engine` (one owner for a consistent view), does:
 //!
 //! ```text
 //! engine = Engine::new(&acd_config, Instant::now(), unix_ms_now)?

@@ -1,5 +1,5 @@
 //! ACD events as JSON rows: appended by the daemon, read back in emission order by `report`
-//! (KPIs are folds over events, DESIGN.md principle 7).
+//! (KPIs are exact folds over events).
 
 use std::path::Path;
 
