@@ -1,8 +1,17 @@
 //! Transport drivers (tokio): UDP sockets and TCP connections. They only move bytes: framing
 //! and parsing happen in `sip::message`, decisions in the sans-IO endpoint.
 
+mod backoff;
+mod bans;
+mod budget;
+mod deadline;
 mod tcp;
+mod throttle;
 mod udp;
+
+pub use bans::SharedBans;
+pub use budget::{Budget, BudgetError, ConnectionCap};
+pub use deadline::StreamTimeouts;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
