@@ -60,6 +60,7 @@ impl Endpoint {
                     self.out.push_back(Output::Security(SecurityEvent::Banned {
                         ip,
                         reason: format!("{reason:?}"),
+                        until: now + self.cfg.rate_limit.ban,
                     }));
                 }
                 Authn::Refused
