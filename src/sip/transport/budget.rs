@@ -9,7 +9,7 @@
 pub const FIXED_RESERVE: u64 = 128;
 /// Per anchored call: RTP and RTCP on each leg.
 pub const PER_CALL: u64 = 4;
-/// Above this the cap is no constraint (an unlimited or huge RLIMIT_NOFILE).
+/// Above this the cap is no constraint (an unlimited or huge RLIMIT_NOFILE, or setting).
 const CEILING: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Budget {
         let room = self.room();
         let calls_fit = self.media() + FIXED_RESERVE <= self.open_files;
         let connections = match configured {
-            Some(n) if n as u64 <= room => n,
+            Some(n) if n as u64 <= room => n.min(CEILING as usize),
             Some(n) => {
                 return Err(BudgetError {
                     configured: n,
@@ -135,5 +135,8 @@ mod tests {
             recordings: 1_000,
         };
         assert_eq!(b.connection_cap(None).unwrap().connections, 1 << 20);
+        // A semaphore holds at most usize::MAX >> 3 permits: a huge setting is capped too.
+        let huge = b.connection_cap(Some(1 << 40)).unwrap();
+        assert_eq!(huge.connections, 1 << 20);
     }
 }
