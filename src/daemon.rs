@@ -15,7 +15,9 @@ use crate::media::driver::MediaDriver;
 use crate::sip::endpoint::calls::{CallRef, CdrWrite, MediaEvent};
 use crate::sip::endpoint::{Endpoint, EndpointConfig, Output, SecurityEvent};
 use crate::sip::registrar::{Binding, BindingChange};
-use crate::sip::transport::{NetEvent, TcpLimits, Transports};
+use crate::sip::transport::{
+    Budget, BudgetError, NetEvent, SharedBans, StreamTimeouts, TcpLimits, Transports,
+};
 use crate::sip::{Peer, TransportKind};
 use crate::store::{Store, StoredBinding};
 
@@ -35,13 +37,15 @@ pub enum DaemonError {
     Dialer(#[from] crate::dialer::pacing::PacingError),
     #[error("lead book ([[campaigns]] without `numbers`): {0}")]
     Leads(#[from] crate::dialer::leads::LeadError),
+    #[error("descriptor budget: {0}")]
+    Descriptors(#[from] BudgetError),
 }
 
 /// Load the config, set up logging, and run until SIGTERM/SIGINT.
 pub fn run(config_path: &Path, json_logs: bool) -> Result<(), DaemonError> {
     let cfg = config::load(config_path).map_err(DaemonError::Config)?;
     init_tracing(&cfg, json_logs);
-    raise_fd_limit();
+    let open_files = raise_fd_limit();
     // A file size limit (RLIMIT_FSIZE) must fail the write (EFBIG: the recording is marked
     // failed), not kill the daemon with SIGXFSZ.
     // SAFETY: setting a signal's disposition to ignore has no memory effects.
@@ -52,13 +56,14 @@ pub fn run(config_path: &Path, json_logs: bool) -> Result<(), DaemonError> {
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(serve(config_path.to_path_buf(), cfg))
+    rt.block_on(serve(config_path.to_path_buf(), cfg, open_files))
 }
 
 /// Every anchored call holds four UDP sockets (RTP and RTCP on each leg), so the usual soft
 /// limit of 1,024 descriptors caps us near 250 calls. Raise the soft limit to the hard one,
-/// as most servers do at start, and log what we got so a low ceiling is visible.
-fn raise_fd_limit() {
+/// as most servers do at start, and log what we got so a low ceiling is visible. Returns the
+/// limit in force (None: unreadable).
+fn raise_fd_limit() -> Option<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -67,7 +72,7 @@ fn raise_fd_limit() {
     let got = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
     if got != 0 {
         tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the descriptor limit");
-        return;
+        return None;
     }
     if lim.rlim_cur < lim.rlim_max {
         let wanted = libc::rlimit {
@@ -86,6 +91,7 @@ fn raise_fd_limit() {
         max_calls_by_fds = lim.rlim_cur / 4,
         "descriptor limit (four UDP sockets per anchored call)"
     );
+    Some(lim.rlim_cur)
 }
 
 fn init_tracing(cfg: &Config, json: bool) {
@@ -128,6 +134,8 @@ struct Io<'a> {
     api: Option<&'a mut ApiBus>,
     metrics: &'a crate::metrics::Metrics,
     dialer: &'a mut crate::dialer::runtime::Runtime,
+    /// The bans the TCP accept loop checks.
+    bans: &'a SharedBans,
 }
 
 /// The event bus writer with the converter that names each event's call, queue and agent.
@@ -136,7 +144,11 @@ struct ApiBus {
     convert: api::Converter,
 }
 
-async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
+async fn serve(
+    config_path: PathBuf,
+    cfg: Config,
+    open_files: Option<u64>,
+) -> Result<(), DaemonError> {
     let store = Store::open(&cfg.store.path)?;
     let now = Instant::now();
     let mut endpoint = Endpoint::new(now, cfg.endpoint_config(), rand::random());
@@ -214,9 +226,16 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
     let (ctl_tx, mut ctl_rx) = mpsc::channel::<Control>(4096);
     let (acks_tx, acks_rx) = mpsc::unbounded_channel::<PendingAcks>();
     tokio::spawn(collect_acks(acks_rx, ctl_tx.clone()));
-    let mut transports = Transports::bind(&cfg.listen_addrs(), tcp_limits(&cfg), net_tx)
-        .await
-        .map_err(DaemonError::Listen)?;
+    // The rate limiter's bans, for the TCP accept loop (filled in `flush`).
+    let bans = SharedBans::default();
+    let mut transports = Transports::bind(
+        &cfg.listen_addrs(),
+        tcp_limits(&cfg, open_files)?,
+        bans.clone(),
+        net_tx,
+    )
+    .await
+    .map_err(DaemonError::Listen)?;
     for (kind, addr) in transports.local_addrs() {
         tracing::info!(transport = kind.as_via_str(), %addr, "listening");
     }
@@ -268,6 +287,7 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 api: api_bus.as_mut(),
                 metrics: &metrics,
                 dialer: &mut dialer,
+                bans: &bans,
             }
         };
     }
@@ -361,6 +381,9 @@ async fn serve(config_path: PathBuf, cfg: Config) -> Result<(), DaemonError> {
                 Ok(new_cfg) => {
                     if new_cfg.listen_addrs() != listen_now {
                         tracing::warn!("listen addresses changed: they take effect at the next restart");
+                    }
+                    if new_cfg.sip.tcp != cfg.sip.tcp {
+                        tracing::warn!("[sip.tcp] changed: it takes effect at the next restart");
                     }
                     if new_cfg.store.path != cfg.store.path {
                         tracing::warn!("store path changed: it takes effect at the next restart");
@@ -695,7 +718,8 @@ fn flush_outputs(endpoint: &mut Endpoint, io: &mut Io<'_>) {
                 }
             }
             Output::Security(ev) => match ev {
-                SecurityEvent::Banned { ip, reason } => {
+                SecurityEvent::Banned { ip, reason, until } => {
+                    io.bans.insert(Instant::now(), ip, until);
                     io.metrics.ban();
                     tracing::warn!(security = true, source = %ip, %reason, "source banned")
                 }
@@ -905,11 +929,40 @@ fn binding_from_store(s: StoredBinding, now: Instant, wall: SystemTime) -> Optio
     })
 }
 
-fn tcp_limits(cfg: &Config) -> TcpLimits {
-    TcpLimits {
-        idle_timeout: Duration::from_secs(cfg.sip.tcp.idle_timeout_secs),
-        max_connections_per_ip: cfg.sip.tcp.max_connections_per_ip,
+/// `[sip.tcp]` with the global cap checked against (or derived from) the descriptor limit.
+fn tcp_limits(cfg: &Config, open_files: Option<u64>) -> Result<TcpLimits, BudgetError> {
+    let t = &cfg.sip.tcp;
+    let ports = u64::from(cfg.media.port_max.saturating_sub(cfg.media.port_min)) + 1;
+    let budget = Budget {
+        // Unreadable: assume the usual soft limit.
+        open_files: open_files.unwrap_or(1024),
+        calls: (cfg.calls.max_calls as u64).min(ports / 4),
+        recordings: cfg.recording.max_concurrent as u64,
+    };
+    let cap = budget.connection_cap(t.max_connections)?;
+    if !cap.calls_fit {
+        tracing::warn!(
+            open_files = budget.open_files,
+            calls = budget.calls,
+            max_connections = cap.connections,
+            "the descriptor limit cannot hold calls.max_calls anchored calls: raise it (ulimit -n / LimitNOFILE=) or lower calls.max_calls"
+        );
     }
+    tracing::info!(
+        max_connections = cap.connections,
+        per_ip = t.max_connections_per_ip,
+        "tcp connection limits"
+    );
+    Ok(TcpLimits {
+        timeouts: StreamTimeouts {
+            idle: Duration::from_secs(t.idle_timeout_secs),
+            message: Duration::from_secs(t.message_timeout_secs),
+            min_rate: t.message_min_rate,
+            message_max: Duration::from_secs(t.message_timeout_max_secs),
+        },
+        max_connections_per_ip: t.max_connections_per_ip,
+        max_connections: cap.connections,
+    })
 }
 
 impl Config {

@@ -16,6 +16,7 @@ mod validate_dispositions;
 mod validate_ivr;
 mod validate_metrics;
 mod validate_recording;
+mod validate_tcp;
 
 pub use cidr::Cidr;
 pub use error::{ConfigError, ConfigErrors};
@@ -182,6 +183,13 @@ pub struct SipConfig {
 pub struct TcpConfig {
     pub idle_timeout_secs: u64,
     pub max_connections_per_ip: usize,
+    /// None: as many as the descriptor limit affords (`sip::transport::Budget`).
+    pub max_connections: Option<usize>,
+    /// A message must be complete this long after its first byte ...
+    pub message_timeout_secs: u64,
+    /// ... plus a second per `message_min_rate` bytes received, up to this long.
+    pub message_timeout_max_secs: u64,
+    pub message_min_rate: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

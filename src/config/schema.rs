@@ -359,6 +359,11 @@ impl Default for RawTimers {
 pub struct RawTcp {
     pub idle_timeout_secs: Spanned<u64>,
     pub max_connections_per_ip: Spanned<u64>,
+    /// None: derived at start from the descriptor limit.
+    pub max_connections: Option<Spanned<u64>>,
+    pub message_timeout_secs: Spanned<u64>,
+    pub message_timeout_max_secs: Spanned<u64>,
+    pub message_min_rate: Spanned<u64>,
 }
 
 impl Default for RawTcp {
@@ -366,6 +371,10 @@ impl Default for RawTcp {
         RawTcp {
             idle_timeout_secs: sp(600),
             max_connections_per_ip: sp(64),
+            max_connections: None,
+            message_timeout_secs: sp(10),
+            message_timeout_max_secs: sp(30),
+            message_min_rate: sp(500),
         }
     }
 }

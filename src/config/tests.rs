@@ -151,3 +151,37 @@ fn user_needs_a_credential() {
     let e = errs("[[users]]\nextension = \"7\"\n");
     assert!(e[0].contains("needs `password`"), "{e:?}");
 }
+
+#[test]
+fn tcp_limits_default_and_are_checked_with_positions() {
+    let cfg = parse_str("", "t.toml").unwrap();
+    let t = &cfg.sip.tcp;
+    assert_eq!(t.max_connections, None, "derived from the descriptor limit");
+    assert_eq!(
+        (
+            t.message_timeout_secs,
+            t.message_min_rate,
+            t.message_timeout_max_secs
+        ),
+        (10, 500, 30)
+    );
+    let cfg = parse_str("[sip.tcp]\nmax_connections = 300\n", "t.toml").unwrap();
+    assert_eq!(cfg.sip.tcp.max_connections, Some(300));
+    let e = errs("[sip.tcp]\nmax_connections = 0\nmessage_timeout_secs = 0\n");
+    assert!(
+        e.iter()
+            .any(|e| e.starts_with("t.toml:2:19: sip.tcp.max_connections must be at least 1")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.starts_with("t.toml:3:24: sip.tcp.message_timeout_secs must be at least 1")),
+        "{e:?}"
+    );
+    let e = errs("[sip.tcp]\nmessage_timeout_secs = 20\nmessage_timeout_max_secs = 10\n");
+    assert!(
+        e.len() == 1
+            && e[0].starts_with("t.toml:3:28: sip.tcp.message_timeout_max_secs must not be below"),
+        "{e:?}"
+    );
+}

@@ -94,18 +94,7 @@ pub fn validate(
     if t.t2_ms.get_ref() < t.t1_ms.get_ref() {
         c.at(t.t2_ms.span(), "sip.timers.t2_ms must not be below t1_ms");
     }
-    if *raw.sip.tcp.idle_timeout_secs.get_ref() == 0 {
-        c.at(
-            raw.sip.tcp.idle_timeout_secs.span(),
-            "sip.tcp.idle_timeout_secs must be at least 1",
-        );
-    }
-    if *raw.sip.tcp.max_connections_per_ip.get_ref() == 0 {
-        c.at(
-            raw.sip.tcp.max_connections_per_ip.span(),
-            "sip.tcp.max_connections_per_ip must be at least 1",
-        );
-    }
+    let tcp = super::validate_tcp::tcp(&mut c, &raw.sip.tcp);
 
     let r = &raw.registrar;
     let (min, def, max) = (
@@ -341,10 +330,7 @@ pub fn validate(
             t1: Duration::from_millis(*t.t1_ms.get_ref()),
             t2: Duration::from_millis(*t.t2_ms.get_ref()),
             t4: Duration::from_millis(*t.t4_ms.get_ref()),
-            tcp: TcpConfig {
-                idle_timeout_secs: *raw.sip.tcp.idle_timeout_secs.get_ref(),
-                max_connections_per_ip: *raw.sip.tcp.max_connections_per_ip.get_ref() as usize,
-            },
+            tcp,
         },
         registrar: RegistrarConfig {
             min_expires: min,

@@ -106,14 +106,25 @@ impl Daemon {
     }
 
     pub fn start_with(dir: &Path, port: u16, config: &Path) -> Daemon {
-        let mut child = Command::new(bin())
-            .args(["run", "--config"])
+        Self::start_prepared(dir, port, config, |_| {})
+    }
+
+    /// As `start_with`, with `prepare` adjusting the command first (e.g. a `pre_exec` that
+    /// lowers a resource limit).
+    pub fn start_prepared(
+        dir: &Path,
+        port: u16,
+        config: &Path,
+        prepare: impl FnOnce(&mut Command),
+    ) -> Daemon {
+        let mut cmd = Command::new(bin());
+        cmd.args(["run", "--config"])
             .arg(config)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start switchboard");
+            .stderr(Stdio::piped());
+        prepare(&mut cmd);
+        let mut child = cmd.spawn().expect("start switchboard");
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
@@ -257,14 +268,31 @@ pub fn temp_dir() -> tempfile::TempDir {
 /// `sock`'s address: a SIPp UAS started on that port afterwards then receives the calls. (SIPp
 /// cannot register and then take an INVITE with a new Call-ID in one scenario.)
 pub fn register_from(sock: &UdpSocket, registrar: SocketAddr, ext: &str, password: &str) {
-    use md5::{Digest, Md5};
-    let local = sock.local_addr().unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let ok = register_via(sock.local_addr().unwrap(), "UDP", ext, password, |msg| {
+        sock.send_to(msg.as_bytes(), registrar).unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("registrar answers");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    assert!(ok.starts_with("SIP/2.0 200"), "REGISTER refused:\n{ok}");
+}
+
+/// REGISTER `ext` from `local` over `transport` ("UDP", "TCP"): `exchange` sends a request
+/// and returns the answer. Returns the answer to the authenticated REGISTER.
+pub fn register_via(
+    local: SocketAddr,
+    transport: &str,
+    ext: &str,
+    password: &str,
+    mut exchange: impl FnMut(String) -> String,
+) -> String {
+    use md5::{Digest, Md5};
     let md5 = |s: String| hex::encode(Md5::digest(s.as_bytes()));
     let request = |cseq: u32, auth: &str| {
         format!(
             "REGISTER sip:switchboard.local SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {local};branch=z9hG4bK-reg{cseq}-{port};rport\r\n\
+             Via: SIP/2.0/{transport} {local};branch=z9hG4bK-reg{cseq}-{port};rport\r\n\
              Max-Forwards: 70\r\n\
              From: <sip:{ext}@switchboard.local>;tag=reg{port}\r\n\
              To: <sip:{ext}@switchboard.local>\r\n\
@@ -275,12 +303,6 @@ pub fn register_from(sock: &UdpSocket, registrar: SocketAddr, ext: &str, passwor
              Content-Length: 0\r\n\r\n",
             port = local.port()
         )
-    };
-    let exchange = |msg: String| -> String {
-        sock.send_to(msg.as_bytes(), registrar).unwrap();
-        let mut buf = [0u8; 4096];
-        let (n, _) = sock.recv_from(&mut buf).expect("registrar answers");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
     };
     let challenge = exchange(request(1, ""));
     let line = challenge
@@ -300,6 +322,5 @@ pub fn register_from(sock: &UdpSocket, registrar: SocketAddr, ext: &str, passwor
     let auth = format!(
         "Authorization: Digest username=\"{ext}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", response=\"{response}\", algorithm=MD5, qop=auth, nc=00000001, cnonce=\"{cnonce}\"\r\n"
     );
-    let ok = exchange(request(2, &auth));
-    assert!(ok.starts_with("SIP/2.0 200"), "REGISTER refused:\n{ok}");
+    exchange(request(2, &auth))
 }

@@ -81,6 +81,7 @@ impl Endpoint {
                             _ => SecurityEvent::Banned {
                                 ip,
                                 reason: format!("{reason:?}"),
+                                until: now + self.cfg.rate_limit.ban,
                             },
                         };
                         self.out.push_back(Output::Security(event));

@@ -123,6 +123,8 @@ pub enum SecurityEvent {
     Banned {
         ip: IpAddr,
         reason: String,
+        /// When the ban ends (the driver refuses the source's TCP connections until then).
+        until: Instant,
     },
     AuthFailed {
         ip: IpAddr,
@@ -243,6 +245,7 @@ impl Endpoint {
                 self.out.push_back(Output::Security(SecurityEvent::Banned {
                     ip: source.addr.ip(),
                     reason: format!("{reason:?}"),
+                    until: now + self.cfg.rate_limit.ban,
                 }));
                 return;
             }

@@ -1,12 +1,20 @@
 //! Transport drivers (tokio): UDP sockets and TCP connections. They only move bytes: framing
 //! and parsing happen in `sip::message`, decisions in the sans-IO endpoint.
 
+mod backoff;
+mod bans;
+mod budget;
+mod deadline;
 mod tcp;
+mod throttle;
 mod udp;
+
+pub use bans::SharedBans;
+pub use budget::{Budget, BudgetError, ConnectionCap};
+pub use deadline::StreamTimeouts;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -25,8 +33,10 @@ pub enum NetEvent {
 
 #[derive(Debug, Clone)]
 pub struct TcpLimits {
-    pub idle_timeout: Duration,
+    pub timeouts: StreamTimeouts,
     pub max_connections_per_ip: usize,
+    /// Across all sources and listeners; kept below the descriptor limit (`Budget`).
+    pub max_connections: usize,
 }
 
 /// The bound sockets and the live TCP connections.
@@ -38,17 +48,18 @@ pub struct Transports {
 }
 
 impl Transports {
-    /// Bind every listen address; `inbound` receives every message.
+    /// Bind every listen address; `inbound` receives every message. TCP connections from
+    /// a source in `bans` are refused.
     pub async fn bind(
         listen: &[(TransportKind, SocketAddr)],
         tcp_limits: TcpLimits,
+        bans: SharedBans,
         inbound: mpsc::Sender<NetEvent>,
     ) -> std::io::Result<Transports> {
-        let conns: Arc<DashMap<u64, mpsc::Sender<Bytes>>> = Arc::new(DashMap::new());
-        let per_ip: Arc<DashMap<IpAddr, usize>> = Arc::new(DashMap::new());
+        let tcp_shared = tcp::TcpShared::new(&tcp_limits, bans, inbound.clone());
         let mut t = Transports {
             udp: Vec::new(),
-            conns: conns.clone(),
+            conns: tcp_shared.conns.clone(),
             tasks: Vec::new(),
             local: Vec::new(),
         };
@@ -72,9 +83,7 @@ impl Transports {
                     t.tasks.push(tokio::spawn(tcp::accept_loop(
                         listener,
                         tcp_limits.clone(),
-                        conns.clone(),
-                        per_ip.clone(),
-                        inbound.clone(),
+                        tcp_shared.clone(),
                     )));
                 }
             }
