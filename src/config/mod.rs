@@ -17,7 +17,7 @@ mod validate_metrics;
 mod validate_recording;
 
 pub use cidr::Cidr;
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{line_col, ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
 pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
 pub use validate_campaign::{CampaignConfig, MachineAction};

@@ -22,6 +22,8 @@ pub(super) enum Phase {
 pub(super) struct Campaign {
     pub cfg: PacingConfig,
     pub agents: HashMap<AgentId, Phase>,
+    /// Agents that log out once their call and wrap-up end: not counted on as freeing.
+    pub leaving: HashSet<AgentId>,
     /// Placed, unresolved dials and when they were placed.
     pub dials: HashMap<DialId, Instant>,
     /// Dials asked to be hung up as surplus, not yet reported resolved (not counted as in
@@ -62,6 +64,7 @@ impl Campaign {
             planner: Planner::new(cfg.ring_timeout_secs),
             cfg,
             agents: HashMap::new(),
+            leaving: HashSet::new(),
             dials: HashMap::new(),
             cancelling: HashSet::new(),
             cancels: Vec::new(),
@@ -130,7 +133,8 @@ impl Campaign {
     pub fn decide(&mut self, now: Instant) -> u32 {
         self.last_decision = Some(now);
         let logged_in = self.agents.len();
-        self.abandon.set_agents(logged_in);
+        self.abandon
+            .set_agents(logged_in.saturating_sub(self.leaving.len()));
         self.next_tick = (logged_in > 0 && self.cfg.mode != Mode::Preview)
             .then(|| now + std::time::Duration::from_secs_f64(self.cfg.tick_secs));
         if logged_in == 0 {
@@ -139,7 +143,11 @@ impl Campaign {
         self.scratch_talk.clear();
         self.scratch_wrap.clear();
         let mut ready = 0u32;
-        for phase in self.agents.values() {
+        for (agent, phase) in &self.agents {
+            // A leaving agent's call still ends, but nobody becomes free by it.
+            if self.leaving.contains(agent) {
+                continue;
+            }
             match *phase {
                 Phase::Ready => ready += 1,
                 Phase::Talk { since } => self
@@ -200,6 +208,7 @@ impl Campaign {
                         budget: self.abandon.budget(),
                         max_new: room.min(u32::MAX as i64) as u32,
                         cancel_after_secs: self.cfg.cancel_surplus_after_secs,
+                        lead_cost: self.cfg.lead_cost,
                     };
                     let n = self
                         .planner

@@ -5,6 +5,7 @@
 //! let c = pacing.add_campaign(cfg)?;
 //! loop {
 //!     events => pacing.handle_agent_login / _ready / _not_ready / _logout (now, agent ..)
+//!               pacing.handle_agent_leaving(now, agent, true)  (logs out after this call)
 //!               pacing.handle_dial_placed(now, c, dial) / handle_dials_not_placed
 //!               pacing.handle_dial_outcome(now, dial, Human | Machine | Busy | NoAnswer | Failed)
 //!               pacing.handle_connected(now, dial, agent) / handle_abandoned(now, dial)
@@ -66,6 +67,8 @@ pub mod window;
 pub(crate) mod history;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scale;
 
 pub use config::{Mode, PacingConfig};
 pub use engine::Pacing;
