@@ -342,3 +342,136 @@ pub fn locate(file: &str, text: &str, problems: &[Problem]) -> ConfigErrors {
     errors.sort_by_key(|e| (e.line, e.col));
     ConfigErrors(errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::scenario::{Scenario, ScenarioError};
+
+    const BASE: &str = "agents = 20\np_human = 0.25\n\
+                        [[policies]]\nname = \"predictive\"\nmode = \"predictive\"\n";
+
+    /// The errors of `extra` added before the policies, as `line:col: message` lines.
+    fn errors(extra: &str) -> Vec<String> {
+        let text = format!("{extra}\n{BASE}");
+        match Scenario::load_str(&text, "s.toml", Path::new("s.toml")) {
+            Ok(_) => Vec::new(),
+            Err(ScenarioError::Invalid(e)) => e.errors().iter().map(|e| e.to_string()).collect(),
+            Err(e) => vec![format!("not a validation error: {e}")],
+        }
+    }
+
+    fn one(extra: &str, at: &str, words: &str) {
+        let e = errors(extra);
+        assert!(
+            e.iter().any(|m| m.starts_with(at) && m.contains(words)),
+            "{extra:?}: wanted {at} … {words}, got {e:?}"
+        );
+    }
+
+    #[test]
+    fn non_finite_values_are_errors_with_their_place() {
+        one(
+            "talk = { mean = inf, cv = 1.0 }",
+            "s.toml:1:17",
+            "talk.mean: must be a finite",
+        );
+        one(
+            "wrap_secs = nan",
+            "s.toml:1:13",
+            "wrap_secs: must be a finite",
+        );
+        one(
+            "busy_max_secs = inf",
+            "s.toml:1:17",
+            "busy_max_secs: must be a finite",
+        );
+        one("shift_hours = -inf", "s.toml:1:15", "shift_hours");
+        one(
+            "human_answer = { mean = 9.0, sd = nan }",
+            "s.toml:1:35",
+            "human_answer.sd",
+        );
+        one("agent_reach_secs = -1.0", "s.toml:1:20", "within 0..=60");
+    }
+
+    #[test]
+    fn absurd_values_and_sizes_are_errors() {
+        // The base file's own `agents = 20` sits after the extra line: replace it instead.
+        let e = Scenario::load_str(
+            &BASE.replace("agents = 20", "agents = 4000000000"),
+            "s.toml",
+            Path::new("s.toml"),
+        )
+        .expect_err("four billion agents");
+        assert!(
+            e.to_string()
+                .contains("s.toml:1:10: agents: must be at most"),
+            "{e}"
+        );
+        one("shift_hours = 100.0", "s.toml:1:15", "agent-hours");
+        one("seeds = 0", "s.toml:1:9", "seeds");
+        one(
+            "talk = { mean = 120.0, cv = 50.0 }",
+            "s.toml:1:29",
+            "talk.cv",
+        );
+        one("ring_timeout_secs = 10.0", "s.toml:1:21", "within 15");
+        one(
+            "[[schedule]]\nat_min = 10.0\nagents = 50000",
+            "s.toml:3:10",
+            "schedule[0].agents",
+        );
+        one(
+            "[[schedule]]\nat_min = 10.0\nagents = 5\n[[schedule]]\nat_min = 5.0\nagents = 6",
+            "s.toml:5:10",
+            "time order",
+        );
+        one(
+            "[drift]\nevery_min = 30.0\np_human = [0.2, 1.5]",
+            "s.toml:3:17",
+            "drift.p_human[1]",
+        );
+        one(
+            "[drift]\nevery_min = 30.0\nat_min = [0.0]\np_human = [0.2]",
+            "s.toml:1:2",
+            "exactly one",
+        );
+        one(
+            "[churn]\nper_agent_hour = inf",
+            "s.toml:2:18",
+            "churn.per_agent_hour",
+        );
+        one(
+            "[amd]\nfalse_positive = -0.1",
+            "s.toml:2:18",
+            "amd.false_positive",
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_file_order() {
+        let e = errors("wrap_secs = nan\ntalk = { mean = -1.0, cv = 1.0 }");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].starts_with("s.toml:1:"), "{e:?}");
+        assert!(e[1].starts_with("s.toml:2:"), "{e:?}");
+        assert!(errors("").is_empty());
+    }
+
+    #[test]
+    fn policy_values_are_checked() {
+        let text = BASE.replace(
+            "mode = \"predictive\"\n",
+            "mode = \"predictive\"\nsurplus_hangup_secs = 5.0\nlead_cost = nan\n",
+        );
+        let e = Scenario::load_str(&text, "s.toml", Path::new("s.toml"))
+            .expect_err("bad policy")
+            .to_string();
+        assert!(
+            e.contains("s.toml:6:23: policies[0].surplus_hangup_secs"),
+            "{e}"
+        );
+        assert!(e.contains("s.toml:7:13: policies[0].lead_cost"), "{e}");
+    }
+}
