@@ -42,7 +42,11 @@
 //!   would be lost with more than `budget` chance — the test a new dial must pass, so a dial
 //!   rings on exactly when it would be placed again now. Cutting those late, least
 //!   predictable answers is worth 0.6 points of utilization at 20 agents, 0.2 at 50
-//!   (BENCHMARKS.md). A dial being hung up no longer counts as in flight.
+//!   (BENCHMARKS.md). A dial being hung up no longer counts as in flight. `lead_cost`
+//!   raises that bar to `(1 + lead_cost) × budget` when leads are precious.
+//!   The counts' pmfs are sized to the count and never drop probability (any campaign
+//!   size: a fixed support once made the planner see no agents past 256 and flood).
+//!   Agents announced as leaving (`handle_agent_leaving`) are not counted as freeing.
 //!
 //! # Blending
 //! `set_inbound_pressure(p)`: the campaign counts on only `1 − p` of its ready and freeing

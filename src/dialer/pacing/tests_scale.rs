@@ -87,14 +87,12 @@ fn large_campaign_in_talk_does_not_flood() {
     let mut p = Pacing::new();
     let (c, now) = warm(&mut p);
     quiet(&mut p, c, now - Duration::from_secs(60));
-    let mut next = 0u64;
     // 500 agents on calls that started 0..60 s ago (60 s talks: ~40 % free within 26 s
     // plus a 10 s wrap-up), none ready.
     for a in 0..500u32 {
         let at = now - Duration::from_secs(u64::from(a % 60));
         p.handle_agent_login(at, AgentId(a), c).expect("login");
-        let d = DialId(10_000_000 + next);
-        next += 1;
+        let d = DialId(10_000_000 + u64::from(a));
         // Answered after 8 s, like the history (the window learns these too).
         p.handle_dial_placed(at - Duration::from_secs(8), c, d)
             .expect("placed");
@@ -180,4 +178,43 @@ fn logouts_in_wrap_up_stop_the_dials() {
         f64::from(asked) * p_live(&p, c) <= 2.0,
         "{asked} dials for one agent"
     );
+}
+
+/// The start of a 2,000-agent campaign: ten talks and forty dials finish within seconds,
+/// and they are the shortest ones. While most talks in progress have lasted longer than
+/// any finished one, the campaign paces like progressive (one dial per ready agent).
+#[test]
+fn censored_windows_pace_like_progressive() {
+    let mut p = Pacing::new();
+    let c = p
+        .add_campaign(PacingConfig::default())
+        .expect("default config is valid");
+    let mut now = Instant::now();
+    // 40 dials resolved within 3 s (10 people), talks of 5 s.
+    super::history::feed(&mut p, &mut now, c, 0, |_| (0.0, false));
+    quiet(&mut p, c, now);
+    for a in 0..200u32 {
+        p.handle_agent_login(now, AgentId(a), c).expect("login");
+        let d = DialId(40_000_000 + u64::from(a));
+        p.handle_dial_placed(now, c, d).expect("placed");
+        p.handle_dial_outcome(now + Duration::from_secs(3), d, DialOutcome::Human)
+            .expect("outcome");
+        p.handle_connected(now + Duration::from_secs(3), d, AgentId(a))
+            .expect("connect");
+    }
+    let t = now + Duration::from_secs(30);
+    for a in 0..12u32 {
+        p.handle_talk_ended(now + Duration::from_secs(8), AgentId(a))
+            .expect("talk end");
+        p.handle_wrap_ended(now + Duration::from_secs(9), AgentId(a))
+            .expect("wrap end");
+    }
+    for i in 0..40u64 {
+        let d = DialId(41_000_000 + i);
+        p.handle_dial_placed(now, c, d).expect("placed");
+        p.handle_dial_outcome(now + Duration::from_secs(2), d, DialOutcome::NoAnswer)
+            .expect("outcome");
+    }
+    // 188 agents 27 s into talks no finished talk (5 s) came near: progressive, 12 dials.
+    assert_eq!(decide(&mut p, c, t), 12);
 }

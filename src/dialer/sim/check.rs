@@ -352,9 +352,14 @@ mod tests {
     const BASE: &str = "agents = 20\np_human = 0.25\n\
                         [[policies]]\nname = \"predictive\"\nmode = \"predictive\"\n";
 
-    /// The errors of `extra` added before the policies, as `line:col: message` lines.
+    /// The errors of `extra` (top-level keys: placed first; tables: after the 5 lines of
+    /// `BASE`), as `file:line:col: message` lines.
     fn errors(extra: &str) -> Vec<String> {
-        let text = format!("{extra}\n{BASE}");
+        let text = if extra.starts_with('[') {
+            format!("{BASE}{extra}")
+        } else {
+            format!("{extra}\n{BASE}")
+        };
         match Scenario::load_str(&text, "s.toml", Path::new("s.toml")) {
             Ok(_) => Vec::new(),
             Err(ScenarioError::Invalid(e)) => e.errors().iter().map(|e| e.to_string()).collect(),
@@ -410,7 +415,17 @@ mod tests {
                 .contains("s.toml:1:10: agents: must be at most"),
             "{e}"
         );
-        one("shift_hours = 100.0", "s.toml:1:15", "agent-hours");
+        let e = Scenario::load_str(
+            &format!("shift_hours = 30.0\n{}", BASE.replace("20", "5000")),
+            "s.toml",
+            Path::new("s.toml"),
+        )
+        .expect_err("150,000 agent-hours");
+        assert!(
+            e.to_string()
+                .contains("s.toml:1:15: shift_hours: 5000 agents × 30 h"),
+            "{e}"
+        );
         one("seeds = 0", "s.toml:1:9", "seeds");
         one(
             "talk = { mean = 120.0, cv = 50.0 }",
@@ -420,32 +435,32 @@ mod tests {
         one("ring_timeout_secs = 10.0", "s.toml:1:21", "within 15");
         one(
             "[[schedule]]\nat_min = 10.0\nagents = 50000",
-            "s.toml:3:10",
+            "s.toml:8:10",
             "schedule[0].agents",
         );
         one(
             "[[schedule]]\nat_min = 10.0\nagents = 5\n[[schedule]]\nat_min = 5.0\nagents = 6",
-            "s.toml:5:10",
+            "s.toml:10:10",
             "time order",
         );
         one(
             "[drift]\nevery_min = 30.0\np_human = [0.2, 1.5]",
-            "s.toml:3:17",
+            "s.toml:8:17",
             "drift.p_human[1]",
         );
         one(
             "[drift]\nevery_min = 30.0\nat_min = [0.0]\np_human = [0.2]",
-            "s.toml:1:2",
+            "s.toml:6:2",
             "exactly one",
         );
         one(
             "[churn]\nper_agent_hour = inf",
-            "s.toml:2:18",
+            "s.toml:7:18",
             "churn.per_agent_hour",
         );
         one(
             "[amd]\nfalse_positive = -0.1",
-            "s.toml:2:18",
+            "s.toml:7:18",
             "amd.false_positive",
         );
     }
