@@ -83,7 +83,7 @@ fn bench(c: &mut Criterion) {
         ("predictive", Mode::Predictive),
         ("progressive", Mode::Progressive),
     ] {
-        for agents in [20u32, 200, 1000] {
+        for agents in [20u32, 200, 1000, 2000] {
             let (mut p, camp, now) = setup(mode, agents);
             let a = AgentId(2);
             c.bench_function(&format!("pacing decision {name} {agents} agents"), |b| {

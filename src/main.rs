@@ -343,7 +343,15 @@ fn simulate_dialer(path: &Path, seeds: Option<u32>, json: bool, no_header: bool)
             return ExitCode::FAILURE;
         }
     };
-    let rows = match sim::simulate(&sc, seeds.unwrap_or(sc.seeds).max(1)) {
+    let seeds = seeds.unwrap_or(sc.seeds);
+    if !(1..=sim::check::MAX_SEEDS).contains(&seeds) {
+        eprintln!(
+            "switchboard simulate-dialer: --seeds must be within 1..={}",
+            sim::check::MAX_SEEDS
+        );
+        return ExitCode::FAILURE;
+    }
+    let rows = match sim::simulate(&sc, seeds) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("switchboard simulate-dialer: {}: {e}", path.display());

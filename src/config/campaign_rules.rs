@@ -91,6 +91,18 @@ pub fn check_surplus_hangup(secs: u64) -> Result<(), RuleError> {
     }
 }
 
+/// `lead_cost`: how precious a lead is, a finite 0..=100.
+pub fn check_lead_cost(v: f64) -> Result<(), RuleError> {
+    if v.is_finite() && (0.0..=100.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(broken(
+            "lead_cost",
+            "must be within 0..=100 (0: leads are plentiful; larger: fewer surplus hang-ups)",
+        ))
+    }
+}
+
 pub fn check_reach(secs: f64) -> Result<(), RuleError> {
     if secs.is_finite() && secs > 0.0 && secs <= MAX_REACH_SECS {
         Ok(())

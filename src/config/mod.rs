@@ -19,7 +19,7 @@ mod validate_recording;
 mod validate_tcp;
 
 pub use cidr::Cidr;
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{line_col, ConfigError, ConfigErrors};
 pub use validate_acd::{AcdSettings, FeatureCodes};
 pub use validate_api::{ApiConfig, ApiScope, ApiTls, ApiToken};
 pub use validate_api_limits::{ApiLimits, ApiSecurity};

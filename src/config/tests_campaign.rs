@@ -197,3 +197,22 @@ fn surplus_hangups_can_be_turned_off_or_later() {
         );
     }
 }
+
+#[test]
+fn lead_cost_reaches_pacing_and_bad_values_are_refused() {
+    let text = |value: &str| {
+        format!(
+            "{BASE}[[campaigns]]\nname = \"c\"\nmode = \"predictive\"\ntrunk = \"carrier\"\n\
+             caller_id = \"+15551230000\"\nqueue = \"sales\"\nlead_cost = {value}\n"
+        )
+    };
+    let cfg = parse(&text("2.5")).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(cfg.campaigns[0].pacing.lead_cost, 2.5);
+    for bad in ["-1.0", "nan", "inf", "1000.0"] {
+        let errs = parse(&text(bad)).expect_err(bad);
+        assert!(
+            errs.iter().any(|e| e.contains("lead_cost")),
+            "{bad}: {errs:?}"
+        );
+    }
+}

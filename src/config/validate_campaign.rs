@@ -36,6 +36,9 @@ pub struct RawCampaign {
     pub ring_timeout_secs: Option<Spanned<u64>>,
     /// Predictive: a dial found surplus may be hung up once it has rung this long (0: never).
     pub surplus_hangup_secs: Option<Spanned<u64>>,
+    /// Predictive: how precious a lead is (0..=100, default 0); surplus hang-ups need a
+    /// `1 + lead_cost` times larger risk of abandon.
+    pub lead_cost: Option<Spanned<f64>>,
     pub reach_secs: Option<Spanned<f64>>,
     pub max_abandon_rate: Option<Spanned<f64>>,
     pub abandon_message: Option<Spanned<String>>,
@@ -160,6 +163,10 @@ pub fn campaigns(
         if let Some(v) = &r.surplus_hangup_secs {
             report(c, v.span(), rules::check_surplus_hangup(*v.get_ref()));
         }
+        let lead_cost = r.lead_cost.as_ref().map_or(0.0, |v| *v.get_ref());
+        if let Some(v) = &r.lead_cost {
+            report(c, v.span(), rules::check_lead_cost(*v.get_ref()));
+        }
         let reach = r.reach_secs.as_ref().map_or(2.0, |v| *v.get_ref());
         if let Some(v) = &r.reach_secs {
             report(c, v.span(), rules::check_reach(*v.get_ref()));
@@ -244,6 +251,11 @@ pub fn campaigns(
             // At or past the ring timeout it would never come first: off.
             cancel_surplus_after_secs: (surplus >= rules::MIN_RING_SECS && surplus < ring)
                 .then_some(surplus as f64),
+            lead_cost: if rules::check_lead_cost(lead_cost).is_ok() {
+                lead_cost
+            } else {
+                0.0
+            },
             ..PacingConfig::default()
         };
         out.push(CampaignConfig {

@@ -34,6 +34,12 @@ pub struct Progress {
     pub abandons_30d: u64,
     pub abandon_rate_30d: f64,
     pub by_disposition: BTreeMap<String, u64>,
+    /// Lead economy (the simulator's `dl/con` and `ld/con`): attempts per connect, and
+    /// leads used up (`done` or `invalid`: no attempt left) per connect. Surplus hang-ups
+    /// and late answers raise both; `lead_cost` trades them against utilization. 0 when
+    /// nothing connected yet.
+    pub dials_per_connect: f64,
+    pub leads_used_per_connect: f64,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -52,6 +58,14 @@ fn rate(abandons: u64, answers: u64) -> f64 {
         0.0
     } else {
         abandons as f64 / answers as f64
+    }
+}
+
+fn per_connect(n: u64, connects: u64) -> f64 {
+    if connects == 0 {
+        0.0
+    } else {
+        n as f64 / connects as f64
     }
 }
 
@@ -112,6 +126,12 @@ impl LeadBook {
         p.answers_30d = c + a;
         p.abandons_30d = a;
         p.abandon_rate_30d = rate(a, c + a);
+        let used = ["done", "invalid"]
+            .iter()
+            .map(|k| p.by_state.get(*k).copied().unwrap_or(0))
+            .sum::<u64>();
+        p.dials_per_connect = per_connect(p.attempts, p.connects);
+        p.leads_used_per_connect = per_connect(used, p.connects);
         Ok(p)
     }
 }
@@ -165,6 +185,11 @@ pub fn table(p: &Progress) -> String {
     for (k, v) in &p.by_result {
         let _ = writeln!(s, "  {k:<12} {v}");
     }
+    let _ = writeln!(
+        s,
+        "dials per connect {:.2}  leads used per connect {:.2}",
+        p.dials_per_connect, p.leads_used_per_connect
+    );
     let _ = writeln!(
         s,
         "abandon rate today {:.2}% ({} of {} live answers), last 30 days {:.2}% ({} of {})",

@@ -756,9 +756,16 @@ fn progress_counts_and_abandon_rates_today_and_30_days() {
     assert_eq!(p.by_disposition.get("sale"), Some(&1));
     assert_eq!(p.by_state.get("done"), Some(&1));
     assert_eq!(p.by_result.get("busy"), Some(&1));
+    // Lead economy: 8 attempts, 4 connects; one lead used up (the sale).
+    assert!((p.dials_per_connect - 2.0).abs() < 1e-9);
+    assert!((p.leads_used_per_connect - 0.25).abs() < 1e-9);
     let text = progress::table(&p);
     assert!(
         text.contains("abandon rate today 25.00% (1 of 4 live answers)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dials per connect 2.00  leads used per connect 0.25"),
         "{text}"
     );
 }

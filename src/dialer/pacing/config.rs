@@ -54,6 +54,12 @@ pub struct PacingConfig {
     /// Predictive may hang up a surplus dial once it has rung this long (None: never). At
     /// least 15 s: regulators require that much ringing before giving up on a number.
     pub cancel_surplus_after_secs: Option<f64>,
+    /// How precious a lead is (≥ 0; 0: leads are plentiful). A surplus hang-up spends the
+    /// lead's attempt on a person who may have been about to answer, so a dial rings on
+    /// unless its live answer would be lost with more than `(1 + lead_cost) × budget`
+    /// chance: at 0 exactly the test a new dial passes, larger values hang up less (fewer
+    /// dials and leads per connect, a little less utilization).
+    pub lead_cost: f64,
 }
 
 impl Default for PacingConfig {
@@ -75,6 +81,7 @@ impl Default for PacingConfig {
             tick_secs: 1.0,
             min_decision_secs: 0.25,
             cancel_surplus_after_secs: Some(15.0),
+            lead_cost: 0.0,
         }
     }
 }
@@ -119,6 +126,9 @@ impl PacingConfig {
             return bad(
                 "cancel_surplus_after_secs must be ≥ 15 (regulators require 15 s of ringing)",
             );
+        }
+        if !(self.lead_cost.is_finite() && (0.0..=100.0).contains(&self.lead_cost)) {
+            return bad("lead_cost must be within 0..=100");
         }
         if !(self.tick_secs > 0.0 && self.min_decision_secs >= 0.0) {
             return bad("tick_secs must be > 0 and min_decision_secs ≥ 0");

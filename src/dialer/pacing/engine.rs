@@ -151,7 +151,31 @@ impl Pacing {
         let camp = self.campaign(c)?;
         camp.set_phase(now, agent, Phase::NotReady);
         camp.agents.remove(&agent);
+        camp.leaving.remove(&agent);
         self.decide(now, c, false);
+        Ok(())
+    }
+
+    /// The agent will log out when its call and wrap-up end (a shift change, a break after
+    /// this call): from now the planner no longer counts on it becoming free. `false` takes
+    /// that back; becoming ready or logging out clears it too.
+    pub fn handle_agent_leaving(
+        &mut self,
+        now: Instant,
+        agent: AgentId,
+        leaving: bool,
+    ) -> Result<(), PacingError> {
+        let c = self.agent_campaign(agent)?;
+        let camp = self.campaign(c)?;
+        if leaving {
+            // Fewer agents to come can only lower the plan: no decision now (a wave of
+            // a thousand announcements would otherwise plan a thousand times); the next
+            // one, at most `tick_secs` away, counts without them.
+            camp.leaving.insert(agent);
+        } else {
+            camp.leaving.remove(&agent);
+            self.decide(now, c, false);
+        }
         Ok(())
     }
 
@@ -169,7 +193,17 @@ impl Pacing {
     }
 
     pub fn handle_agent_ready(&mut self, now: Instant, agent: AgentId) -> Result<(), PacingError> {
+        self.clear_leaving(agent);
         self.set_phase(now, agent, Phase::Ready, true)
+    }
+
+    /// A leaving agent that turns ready again stayed after all.
+    fn clear_leaving(&mut self, agent: AgentId) {
+        if let Some(&c) = self.agent_campaign.get(&agent) {
+            if let Some(camp) = self.campaigns.get_mut(c.0 as usize) {
+                camp.leaving.remove(&agent);
+            }
+        }
     }
 
     pub fn handle_agent_not_ready(
@@ -187,6 +221,7 @@ impl Pacing {
 
     /// Wrap-up ended: the agent is ready again.
     pub fn handle_wrap_ended(&mut self, now: Instant, agent: AgentId) -> Result<(), PacingError> {
+        self.clear_leaving(agent);
         self.set_phase(now, agent, Phase::Ready, true)
     }
 

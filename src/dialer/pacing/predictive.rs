@@ -33,6 +33,7 @@
 //! chance of a live answer) exceeds the budget, it is hung up ([`Planner::cancels`]) and
 //! taken out of the answers in flight; one walk per age group per hang-up.
 
+use super::counts::{bernoulli_sum_pmf, Pmf};
 use super::window::{DialWindow, DurationWindow};
 
 /// What the planner sees at one decision.
@@ -56,6 +57,9 @@ pub struct PlanState<'a> {
     /// Dials that have rung at least this long may be hung up when they are surplus (None:
     /// never; regulators require 15 s of ringing before giving up).
     pub cancel_after_secs: Option<f64>,
+    /// How precious a lead is: a surplus dial is hung up only when its risk exceeds
+    /// `(1 + lead_cost) × budget`.
+    pub lead_cost: f64,
 }
 
 /// Scratch buffers, reused between decisions (no allocation per decision once warm).
@@ -74,13 +78,14 @@ pub struct Planner {
     /// Per second: agents the answers of that second can reach (mean, variance).
     b_mu: Vec<f64>,
     b_var: Vec<f64>,
-    /// DP scratch: distribution of idle agents, pmfs of answers, agents and their difference.
-    idle: Vec<f64>,
-    next: Vec<f64>,
-    pa: Vec<f64>,
-    /// Agents' pmf per second, flattened (`pb_at[j]..pb_at[j + 1]`): the same for every `n`.
-    pb: Vec<f64>,
-    pb_at: Vec<usize>,
+    /// DP scratch: distribution of idle agents, pmfs of answers and their scratch.
+    idle: Pmf,
+    next: Pmf,
+    pa: Pmf,
+    scratch: Pmf,
+    /// Agents' pmf per slot: the same for every `n`.
+    pb: Vec<Pmf>,
+    /// `B - A` per slot, from `d_lo` (may be negative).
     pd: Vec<f64>,
     /// `(n, expected lost)` evaluated in this decision.
     memo: Vec<(u32, f64)>,
@@ -93,10 +98,9 @@ pub struct Planner {
 /// At most this many surplus dials hung up per decision.
 const MAX_CANCELS: usize = 16;
 
-/// Idle-agent counts beyond this are folded into the last (the loss is then ~0 anyway).
-const MAX_IDLE: usize = 1024;
-/// Probabilities below this are dropped (keeps the DP to the few counts that matter).
-const EPS: f64 = 1e-7;
+/// Idle-agent counts less likely than this are folded into their neighbours (their mass is
+/// kept, so the walk never loses probability; it keeps the DP to the counts that matter).
+const EPS: f64 = 1e-9;
 /// Slots are 1 s wide up to here, 2 s after.
 const FINE_SECS: f64 = 12.0;
 
@@ -197,13 +201,14 @@ impl Planner {
                 &mut self.b_var,
             );
         }
-        self.pb.clear();
-        self.pb_at.clear();
-        self.pb_at.push(0);
+        self.pb.resize_with(k, Pmf::default);
         for j in 0..k {
-            super::counts::bernoulli_sum_pmf(self.b_mu[j], self.b_var[j], &mut self.next);
-            self.pb.extend_from_slice(&self.next);
-            self.pb_at.push(self.pb.len());
+            bernoulli_sum_pmf(
+                self.b_mu[j],
+                self.b_var[j],
+                &mut self.pb[j],
+                &mut self.scratch,
+            );
         }
     }
 
@@ -211,50 +216,47 @@ impl Planner {
     /// now: the idle-agent count is a reflected walk, second by second (`idle' = max(idle + B
     /// - A, 0)`, the shortfall is lost), over the whole answer-time horizon.
     fn expected_lost(&mut self, n: f64) -> f64 {
-        self.idle.clear();
-        self.idle.push(1.0);
+        self.idle.set_certain(0);
         let mut lost = 0.0;
         for j in 0..self.slots {
             let f = self.f_new[j];
-            super::counts::bernoulli_sum_pmf(
+            bernoulli_sum_pmf(
                 self.a_mu[j] + n * f,
                 self.a_var[j] + n * f * (1.0 - f),
                 &mut self.pa,
+                &mut self.scratch,
             );
-            let pb = &self.pb[self.pb_at[j]..self.pb_at[j + 1]];
-            // D = B - A, stored with offset la = len(A) - 1.
-            let la = self.pa.len() - 1;
+            let pb = &self.pb[j];
+            // D = B - A over d_lo ..= d_lo + len - 1.
+            let na = self.pa.p.len();
+            let d_lo = pb.lo as i64 - self.pa.hi() as i64;
             self.pd.clear();
-            self.pd.resize(la + pb.len(), 0.0);
-            for (a, &pa) in self.pa.iter().enumerate() {
-                if pa < EPS {
-                    continue;
-                }
-                for (b, &pb) in pb.iter().enumerate() {
-                    self.pd[b + la - a] += pa * pb;
+            self.pd.resize(na + pb.p.len() - 1, 0.0);
+            for (ia, &pa) in self.pa.p.iter().enumerate() {
+                for (ib, &pbv) in pb.p.iter().enumerate() {
+                    self.pd[ib + (na - 1 - ia)] += pa * pbv;
                 }
             }
-            let top = (self.idle.len() + pb.len()).min(MAX_IDLE);
-            self.next.clear();
-            self.next.resize(top, 0.0);
-            for (i, &pi) in self.idle.iter().enumerate() {
-                if pi < EPS {
-                    continue;
-                }
-                for (di, &pd) in self.pd.iter().enumerate() {
-                    let v = i as i64 + di as i64 - la as i64;
+            // idle' = max(idle + D, 0); the shortfall below 0 is lost.
+            let lo = (self.idle.lo as i64 + d_lo).max(0);
+            let hi = (self.idle.hi() as i64 + d_lo + self.pd.len() as i64 - 1).max(0);
+            self.next.lo = lo as usize;
+            self.next.p.clear();
+            self.next.p.resize((hi - lo + 1) as usize, 0.0);
+            for (ii, &pi) in self.idle.p.iter().enumerate() {
+                let base = (self.idle.lo + ii) as i64 + d_lo;
+                for (id, &pd) in self.pd.iter().enumerate() {
+                    let v = base + id as i64;
                     let w = pi * pd;
                     if v < 0 {
                         lost += w * (-v) as f64;
-                        self.next[0] += w;
+                        self.next.p[0] += w;
                     } else {
-                        self.next[(v as usize).min(top - 1)] += w;
+                        self.next.p[(v - lo) as usize] += w;
                     }
                 }
             }
-            while self.next.len() > 1 && self.next.last().is_some_and(|&x| x < EPS) {
-                self.next.pop();
-            }
+            self.next.trim(EPS);
             std::mem::swap(&mut self.idle, &mut self.next);
         }
         lost
@@ -366,7 +368,7 @@ impl Planner {
         }
         self.prepare(st, dialw, talk, wrap);
         if let Some(min) = st.cancel_after_secs {
-            self.choose_cancels(dialw, min, st.budget);
+            self.choose_cancels(dialw, min, st.budget * (1.0 + st.lead_cost.max(0.0)));
         }
         if !may_dial {
             return 0;
@@ -439,6 +441,7 @@ mod tests {
             budget,
             max_new: 1000,
             cancel_after_secs: None,
+            lead_cost: 0.0,
         }
     }
 

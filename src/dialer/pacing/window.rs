@@ -78,6 +78,11 @@ impl DurationWindow {
         (!self.samples.is_empty()).then(|| self.sum as f64 / self.samples.len() as f64)
     }
 
+    /// The longest duration in the window (whole seconds; 0 when empty).
+    pub fn max_secs(&self) -> f64 {
+        self.counts.iter().rposition(|&c| c > 0).unwrap_or(0) as f64
+    }
+
     /// Rebuild the cumulative counts if samples changed (O(longest duration)).
     pub fn refresh(&mut self) {
         if !self.dirty {
@@ -160,6 +165,11 @@ impl DialWindow {
 
     pub fn buckets(&self) -> usize {
         self.all.len()
+    }
+
+    /// The latest whole second at which a dial in the window resolved (0 when empty).
+    pub fn max_secs(&self) -> f64 {
+        self.all.iter().rposition(|&c| c > 0).unwrap_or(0) as f64
     }
 
     pub fn push(&mut self, now: Instant, after_secs: f64, live: bool) {

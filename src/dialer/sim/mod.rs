@@ -15,6 +15,7 @@
 //! - common random numbers: dial k and connected call j draw from their own streams seeded by
 //!   (seed, k) and (seed, j), so every policy sees the same outcomes within a seed.
 
+pub mod check;
 pub mod dist;
 mod run;
 pub mod scenario;

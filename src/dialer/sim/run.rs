@@ -14,10 +14,16 @@ use crate::dialer::pacing::{AgentId, CampaignId, DialId, DialOutcome, Pacing, Pa
 
 const STREAM_DIAL: u64 = 1;
 const STREAM_TALK: u64 = 2;
+const STREAM_CHURN: u64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
-    Schedule(u32),
+    /// The schedule's headcount from now (ramps are expanded into one event per agent).
+    Target(u32),
+    /// Churn: an agent leaves now (the `n`-th departure, a stream index).
+    Churn(u64),
+    /// Churn: a replacement logs in (up to the current headcount).
+    Replace,
     DialResolves(u64),
     ReachDeadline(u64),
     TalkEnds(u32),
@@ -40,6 +46,8 @@ enum AgentSt {
 struct SimAgent {
     st: AgentSt,
     leaving: bool,
+    /// Leaving for good (churn): a schedule that wants more agents does not keep them.
+    churned: bool,
     login_at: f64,
 }
 
@@ -88,6 +96,8 @@ struct Sim<'a> {
     machine_dist: LogNormal,
     st: SeedStats,
     pacing_nanos: u128,
+    /// Since when agents have been meant to work without a connect (None: nobody is).
+    stall_since: Option<f64>,
 }
 
 fn micros(t: f64) -> u64 {
@@ -121,6 +131,7 @@ pub fn run(sc: &Scenario, cfg: PacingConfig, seed: u64) -> SeedStats {
             SimAgent {
                 st: AgentSt::Off,
                 leaving: false,
+                churned: false,
                 login_at: 0.0
             };
             max_agents as usize
@@ -137,11 +148,21 @@ pub fn run(sc: &Scenario, cfg: PacingConfig, seed: u64) -> SeedStats {
         machine_dist: LogNormal::from_mean_sd(sc.machine_answer.mean, sc.machine_answer.sd),
         st: SeedStats::new(end),
         pacing_nanos: 0,
+        stall_since: None,
     };
     sim.set_target(sc.agents);
-    for (i, s) in sc.schedule.iter().enumerate() {
-        sim.push(s.at_min * 60.0, Ev::Schedule(i as u32));
+    let mut from = sc.agents;
+    for s in &sc.schedule {
+        // A ramp changes the headcount one agent at a time, evenly over `ramp_min`.
+        let steps = from.abs_diff(s.agents);
+        for k in 1..=steps {
+            let n = if s.agents > from { from + k } else { from - k };
+            let t = s.at_min + s.ramp_min * f64::from(k) / f64::from(steps);
+            sim.push(t * 60.0, Ev::Target(n));
+        }
+        from = s.agents;
     }
+    sim.schedule_churn(0);
     sim.flush_dials();
     sim.main_loop();
     sim.finish()
@@ -195,10 +216,9 @@ impl Sim<'_> {
 
     fn handle(&mut self, ev: Ev) {
         match ev {
-            Ev::Schedule(i) => {
-                let n = self.sc.schedule[i as usize].agents;
-                self.set_target(n);
-            }
+            Ev::Target(n) => self.set_target(n),
+            Ev::Churn(k) => self.churn(k),
+            Ev::Replace => self.set_target(self.target_agents),
             Ev::DialResolves(k) => self.resolve(k),
             Ev::ReachDeadline(k) => self.deadline(k),
             Ev::TalkEnds(a) => {
@@ -221,6 +241,14 @@ impl Sim<'_> {
         }
     }
 
+    /// A connect (or the first login after nobody was in): the stall clock restarts.
+    fn progress(&mut self) {
+        if let Some(since) = self.stall_since {
+            self.st.note_stall(self.now - since);
+        }
+        self.stall_since = Some(self.now);
+    }
+
     fn logged_in(&self) -> u32 {
         self.agents
             .iter()
@@ -230,6 +258,14 @@ impl Sim<'_> {
 
     fn set_target(&mut self, n: u32) {
         self.target_agents = n;
+        if n == 0 {
+            // Nobody is meant to be working: not a stall.
+            if let Some(since) = self.stall_since.take() {
+                self.st.note_stall(self.now - since);
+            }
+        } else if self.stall_since.is_none() {
+            self.stall_since = Some(self.now);
+        }
         let mut have = self.logged_in();
         // Log in: agents marked leaving stay first, then new ones.
         for a in 0..self.agents.len() as u32 {
@@ -237,11 +273,22 @@ impl Sim<'_> {
                 break;
             }
             let ag = &mut self.agents[a as usize];
-            if ag.st != AgentSt::Off && ag.leaving {
+            if ag.st != AgentSt::Off && ag.leaving && !ag.churned {
                 ag.leaving = false;
                 have += 1;
+                let r = self.pace(|p, now| p.handle_agent_leaving(now, AgentId(a), false));
+                debug_assert!(r.is_ok(), "{r:?}");
             }
         }
+        // Churned agents still finishing a call hold their slot: new people need new slots.
+        let free = self.agents.iter().filter(|a| a.st == AgentSt::Off).count() as u32;
+        let grow = n.saturating_sub(have).saturating_sub(free);
+        self.agents.extend((0..grow).map(|_| SimAgent {
+            st: AgentSt::Off,
+            leaving: false,
+            churned: false,
+            login_at: 0.0,
+        }));
         for a in 0..self.agents.len() as u32 {
             if have >= n {
                 break;
@@ -264,6 +311,9 @@ impl Sim<'_> {
                 .find(|&a| self.agents[a].st == AgentSt::Busy && !self.agents[a].leaving)
             {
                 self.agents[a].leaving = true;
+                // The pacer hears of it now, not when the wrap-up ends.
+                let r = self.pace(|p, now| p.handle_agent_leaving(now, AgentId(a as u32), true));
+                debug_assert!(r.is_ok(), "{r:?}");
             } else {
                 break;
             }
@@ -271,11 +321,58 @@ impl Sim<'_> {
         }
     }
 
+    /// The next churn departure after `k` of them, at the campaign's current rate.
+    fn schedule_churn(&mut self, k: u64) {
+        let Some(ch) = self.sc.churn else {
+            return;
+        };
+        let rate = ch.per_agent_hour * f64::from(self.target_agents.max(1)) / 3600.0;
+        if rate <= 0.0 {
+            return;
+        }
+        let mut rng = SmallRng::seed_from_u64(stream_seed(self.seed, STREAM_CHURN, k));
+        let u: f64 = 1.0 - rng.random::<f64>();
+        self.push(self.now - u.ln() / rate, Ev::Churn(k));
+    }
+
+    /// Churn departure `k`: a random logged-in agent leaves (now if idle, else after its
+    /// call and wrap-up); a replacement logs in after `replace_after_min`.
+    fn churn(&mut self, k: u64) {
+        let present: Vec<u32> = (0..self.agents.len() as u32)
+            .filter(|&a| {
+                let ag = &self.agents[a as usize];
+                ag.st != AgentSt::Off && !ag.leaving
+            })
+            .collect();
+        if !present.is_empty() {
+            let mut rng = SmallRng::seed_from_u64(stream_seed(self.seed, STREAM_CHURN, k));
+            let _skip: f64 = rng.random();
+            let a = present[rng.random_range(0..present.len())];
+            if matches!(self.agents[a as usize].st, AgentSt::Idle { .. }) {
+                self.logout(a);
+            } else {
+                let ag = &mut self.agents[a as usize];
+                ag.leaving = true;
+                ag.churned = true;
+                let r = self.pace(|p, now| p.handle_agent_leaving(now, AgentId(a), true));
+                debug_assert!(r.is_ok(), "{r:?}");
+            }
+            let after = self.sc.churn.map_or(0.0, |c| c.replace_after_min) * 60.0;
+            if after > 0.0 {
+                self.push(self.now + after, Ev::Replace);
+            } else {
+                self.set_target(self.target_agents);
+            }
+        }
+        self.schedule_churn(k + 1);
+    }
+
     fn logout(&mut self, a: u32) {
         self.idle.retain(|&x| x != a);
         let ag = &mut self.agents[a as usize];
         ag.st = AgentSt::Off;
         ag.leaving = false;
+        ag.churned = false;
         self.st.logged_in_secs += self.now - ag.login_at;
         let r = self.pace(|p, now| p.handle_agent_logout(now, AgentId(a)));
         debug_assert!(r.is_ok(), "{r:?}");
@@ -313,6 +410,7 @@ impl Sim<'_> {
             _ => {}
         }
         self.agents[a as usize].st = AgentSt::Busy;
+        self.progress();
         let r = self.pace(|p, now| p.handle_connected(now, DialId(w.dial), AgentId(a)));
         debug_assert!(r.is_ok(), "{r:?}");
         let dur = if w.person {
@@ -350,15 +448,14 @@ impl Sim<'_> {
 
     /// Hang up a surplus dial: it ends unanswered now (its drawn fate never happens).
     fn cancel(&mut self, k: u64) {
-        if self
-            .fates
-            .get_mut(k as usize)
-            .and_then(Option::take)
-            .is_none()
-        {
+        let Some(fate) = self.fates.get_mut(k as usize).and_then(Option::take) else {
             return;
-        }
+        };
         self.st.cancelled += 1;
+        // A person who would have answered heard it ring 15 s and more: a lead spent.
+        if matches!(fate.kind, FateKind::Person { .. }) {
+            self.st.people_hung_up += 1;
+        }
         self.trunks -= 1;
         let r = self.pace(|p, now| p.handle_dial_outcome(now, DialId(k), DialOutcome::NoAnswer));
         debug_assert!(r.is_ok(), "{r:?}");
@@ -474,6 +571,9 @@ impl Sim<'_> {
     }
 
     fn finish(mut self) -> SeedStats {
+        if let Some(since) = self.stall_since {
+            self.st.note_stall(self.end - since);
+        }
         for a in &self.agents {
             if a.st != AgentSt::Off {
                 self.st.logged_in_secs += self.end - a.login_at;

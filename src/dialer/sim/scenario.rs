@@ -48,6 +48,8 @@ pub struct Scenario {
     pub schedule: Vec<ScheduleStep>,
     #[serde(default)]
     pub amd: Option<Amd>,
+    #[serde(default)]
+    pub churn: Option<Churn>,
     pub policies: Vec<Policy>,
 }
 
@@ -65,20 +67,40 @@ pub struct MeanCv {
     pub cv: f64,
 }
 
-/// `p_human` steps through `p_human` values, one every `every_min` minutes, cycling.
+/// `p_human` steps through `p_human` values: one every `every_min` minutes, cycling; or,
+/// with `at_min` (one start per value, increasing from 0), each from its start on, the last
+/// to the end of the shift: any piecewise-constant shape.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Drift {
-    pub every_min: f64,
+    #[serde(default)]
+    pub every_min: Option<f64>,
+    #[serde(default)]
+    pub at_min: Option<Vec<f64>>,
     pub p_human: Vec<f64>,
 }
 
-/// From `at_min` on, `agents` are logged in (agents on a call leave after its wrap-up).
+/// From `at_min` on, `agents` are logged in (agents on a call leave after its wrap-up,
+/// and the pacer hears at once that they are leaving). With `ramp_min`, the change is
+/// spread evenly over that many minutes (one agent at a time): waves of any shape.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleStep {
     pub at_min: f64,
     pub agents: u32,
+    #[serde(default)]
+    pub ramp_min: f64,
+}
+
+/// Agent churn: each logged-in agent leaves at `per_agent_hour` (a Poisson rate; after its
+/// call and wrap-up if busy) and a fresh agent logs in in its place `replace_after_min`
+/// later (0: at once), so the headcount holds while the people change.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Churn {
+    pub per_agent_hour: f64,
+    #[serde(default)]
+    pub replace_after_min: f64,
 }
 
 /// Answering machine detection: people wrongly hung up on (counted as abandoned) and
@@ -124,6 +146,10 @@ pub struct Policy {
     /// default 15, as a campaign's `surplus_hangup_secs`).
     #[serde(default)]
     pub surplus_hangup_secs: Option<f64>,
+    /// Predictive: how precious a lead is (a campaign's `lead_cost`; default 0): a surplus
+    /// dial rings on unless its answer's risk of abandon exceeds `(1 + lead_cost) × budget`.
+    #[serde(default)]
+    pub lead_cost: Option<f64>,
 }
 
 fn d_shift() -> f64 {
@@ -181,8 +207,9 @@ pub enum ScenarioError {
     },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    /// Every invalid value, each as `file:line:col: message`.
+    #[error("{0}")]
+    Invalid(crate::config::ConfigErrors),
 }
 
 impl Scenario {
@@ -192,8 +219,13 @@ impl Scenario {
             path: p.clone(),
             source,
         })?;
-        let mut sc = Scenario::parse(&text).map_err(|message| ScenarioError::Parse {
-            path: p.clone(),
+        Scenario::load_str(&text, &p, path)
+    }
+
+    /// Parse and validate `text` (read from `path`, named `file` in errors).
+    pub fn load_str(text: &str, file: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let mut sc = Scenario::parse(text).map_err(|message| ScenarioError::Parse {
+            path: file.to_string(),
             message,
         })?;
         if sc.name.is_empty() {
@@ -202,8 +234,12 @@ impl Scenario {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
         }
-        sc.validate()
-            .map_err(|message| ScenarioError::Invalid { path: p, message })?;
+        let problems = super::check::check(&sc);
+        if !problems.is_empty() {
+            return Err(ScenarioError::Invalid(super::check::locate(
+                file, text, &problems,
+            )));
+        }
         Ok(sc)
     }
 
@@ -212,64 +248,12 @@ impl Scenario {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 
+    /// Every problem, first one as text (see [`super::check`] for the rules).
     pub fn validate(&self) -> Result<(), String> {
-        let prob = |v: f64| (0.0..=1.0).contains(&v);
-        if !(prob(self.p_human) && prob(self.p_machine) && prob(self.p_busy)) {
-            return Err("p_human, p_machine and p_busy must be within 0..=1".into());
+        match super::check::check(self).into_iter().next() {
+            None => Ok(()),
+            Some(p) => Err(format!("{}: {}", p.key_text(), p.message)),
         }
-        let max_p = self
-            .drift
-            .as_ref()
-            .map(|d| d.p_human.iter().copied().fold(self.p_human, f64::max))
-            .unwrap_or(self.p_human);
-        if max_p + self.p_machine + self.p_busy > 1.0 + 1e-9 {
-            return Err("p_human (incl. drift) + p_machine + p_busy exceeds 1".into());
-        }
-        if self.agents == 0 && self.schedule.iter().all(|s| s.agents == 0) {
-            return Err("no agents ever log in".into());
-        }
-        if !(self.shift_hours > 0.0 && self.shift_hours <= 24.0 * 7.0) {
-            return Err("shift_hours must be within (0, 168]".into());
-        }
-        for (what, d) in [
-            ("human_answer", self.human_answer),
-            ("machine_answer", self.machine_answer),
-        ] {
-            if !(d.mean > 0.0 && d.sd > 0.0) {
-                return Err(format!("{what}: mean and sd must be > 0"));
-            }
-        }
-        if !(self.talk.mean > 0.0 && self.talk.cv > 0.0) {
-            return Err("talk: mean and cv must be > 0".into());
-        }
-        if !(0.0 <= self.busy_min_secs && self.busy_min_secs <= self.busy_max_secs) {
-            return Err("busy_min_secs must be ≤ busy_max_secs".into());
-        }
-        if self.ring_timeout_secs < 15.0 {
-            return Err("ring_timeout_secs must be ≥ 15 (regulators require it)".into());
-        }
-        if self.wrap_secs < 0.0 || self.agent_reach_secs < 0.0 {
-            return Err("wrap_secs and agent_reach_secs must be ≥ 0".into());
-        }
-        if let Some(d) = &self.drift {
-            if d.every_min <= 0.0 || d.p_human.is_empty() || !d.p_human.iter().all(|&p| prob(p)) {
-                return Err("drift: every_min > 0 and p_human values within 0..=1".into());
-            }
-        }
-        if let Some(a) = &self.amd {
-            if !(prob(a.false_positive) && prob(a.machine_to_agent) && a.machine_agent_secs >= 0.0)
-            {
-                return Err("amd: rates within 0..=1, machine_agent_secs ≥ 0".into());
-            }
-        }
-        if self.policies.is_empty() {
-            return Err("at least one [[policies]] entry is required".into());
-        }
-        for p in &self.policies {
-            self.pacing_config(p)
-                .map_err(|e| format!("policy {}: {e}", p.name))?;
-        }
-        Ok(())
     }
 
     /// The pacing config a policy runs with.
@@ -293,6 +277,7 @@ impl Scenario {
                 Some(s) => Some(s),
                 None => d.cancel_surplus_after_secs,
             },
+            lead_cost: p.lead_cost.unwrap_or(d.lead_cost),
             agent_reach_secs: self.agent_reach_secs,
             ring_timeout_secs: self.ring_timeout_secs,
             amd_false_positive: match self.amd {
@@ -307,9 +292,20 @@ impl Scenario {
 
     /// p_human for a dial placed `t` seconds into the shift.
     pub fn p_human_at(&self, t: f64) -> f64 {
-        match &self.drift {
-            Some(d) if !d.p_human.is_empty() => {
-                let i = (t / (d.every_min * 60.0)).floor() as usize % d.p_human.len();
+        let Some(d) = &self.drift else {
+            return self.p_human;
+        };
+        if d.p_human.is_empty() {
+            return self.p_human;
+        }
+        if let Some(at) = &d.at_min {
+            // The last start at or before t (validation: increasing, one per value).
+            let i = at.iter().rposition(|&m| m * 60.0 <= t).unwrap_or(0);
+            return d.p_human[i.min(d.p_human.len() - 1)];
+        }
+        match d.every_min {
+            Some(every) if every > 0.0 => {
+                let i = (t / (every * 60.0)).floor() as usize % d.p_human.len();
                 d.p_human[i]
             }
             _ => self.p_human,
@@ -360,5 +356,18 @@ mode = "predictive"
         assert_eq!(s.p_human_at(46.0 * 60.0), 0.12);
         assert_eq!(s.p_human_at(91.0 * 60.0), 0.30);
         assert_eq!(s.p_human_at(136.0 * 60.0), 0.25);
+    }
+
+    #[test]
+    fn drift_of_any_shape() {
+        let s = Scenario::parse(&format!(
+            "{BASE}\n[drift]\nat_min = [0, 10, 200]\np_human = [0.25, 0.05, 0.3]\n"
+        ))
+        .expect("parses");
+        s.validate().expect("valid");
+        assert_eq!(s.p_human_at(5.0 * 60.0), 0.25);
+        assert_eq!(s.p_human_at(11.0 * 60.0), 0.05);
+        assert_eq!(s.p_human_at(199.0 * 60.0), 0.05);
+        assert_eq!(s.p_human_at(300.0 * 60.0), 0.3);
     }
 }

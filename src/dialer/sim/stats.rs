@@ -31,7 +31,15 @@ pub struct SeedStats {
     pub peak_trunks: u32,
     pub pacing_nanos: u128,
     pub decisions: u64,
+    /// Surplus hang-ups of dials a person was about to answer: leads spent on nothing.
+    pub people_hung_up: u64,
+    /// Longest stretch with agents meant to work and no connect (seconds).
+    pub longest_no_connect: f64,
 }
+
+/// A seed with agents at work and no connect for this long stalled (15 min: a 1-agent,
+/// p_human 0.05 campaign connects every ~5 min).
+pub const STALL_SECS: f64 = 900.0;
 
 impl SeedStats {
     pub fn new(end: f64) -> Self {
@@ -55,7 +63,24 @@ impl SeedStats {
             peak_trunks: 0,
             pacing_nanos: 0,
             decisions: 0,
+            people_hung_up: 0,
+            longest_no_connect: 0.0,
         }
+    }
+
+    pub fn note_stall(&mut self, secs: f64) {
+        self.longest_no_connect = self.longest_no_connect.max(secs);
+    }
+
+    pub fn stalled(&self) -> bool {
+        self.longest_no_connect >= STALL_SECS
+    }
+
+    /// Leads a shift used up: people connected, abandoned (incl. AMD false positives), or
+    /// hung up on as surplus while about to answer. Busy, machine and unanswered dials are
+    /// retried, so they cost an attempt, not the lead.
+    pub fn leads_consumed(&self) -> u64 {
+        self.connects + self.abandons + self.people_hung_up
     }
 
     fn clip(&self, now: f64, d: f64) -> f64 {
@@ -91,13 +116,21 @@ impl SeedStats {
 
     /// Worst abandon rate over any 60 consecutive minutes (the whole shift if shorter).
     pub fn worst_rolling_hour(&self) -> f64 {
+        self.worst_rolling_hour_over(0)
+    }
+
+    /// The same over the windows holding at least `min_answers` live answers (the cap of
+    /// 5 % per hour is not meaningful on a handful of answers).
+    pub fn worst_rolling_hour_over(&self, min_answers: u32) -> f64 {
         let mins = ((self.end / 60.0).floor() as usize).min(self.live_by_min.len());
         let w = 60.min(mins);
         let mut worst: f64 = 0.0;
         for start in 0..=(mins - w) {
             let l: u32 = self.live_by_min[start..start + w].iter().sum();
             let a: u32 = self.aband_by_min[start..start + w].iter().sum();
-            worst = worst.max(ratio(f64::from(a), f64::from(l)));
+            if l >= min_answers {
+                worst = worst.max(ratio(f64::from(a), f64::from(l)));
+            }
         }
         worst
     }
@@ -113,6 +146,21 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 fn mean(xs: &[f64]) -> f64 {
     ratio(xs.iter().sum(), xs.len() as f64)
+}
+
+/// Mean over the seeds that measured any idle gap; NaN when none did (no connect after a
+/// wrap-up: a stall, not a perfect 0 s).
+fn per_gaps(runs: &[SeedStats], f: &dyn Fn(&[f64]) -> f64) -> f64 {
+    let v: Vec<f64> = runs
+        .iter()
+        .filter(|s| !s.idle_gaps.is_empty())
+        .map(|s| f(&s.idle_gaps))
+        .collect();
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        mean(&v)
+    }
 }
 
 fn p95(xs: &[f64]) -> f64 {
@@ -138,8 +186,15 @@ pub struct PolicySummary {
     pub abandon_rate: f64,
     pub max_abandon_rate: f64,
     pub worst_rolling_hour: f64,
+    /// The same over hours with at least 100 live answers.
+    pub worst_hour_100: f64,
     pub seeds_over_3pct: f64,
     pub dials_per_connect: f64,
+    /// Leads used up per connect (see [`SeedStats::leads_consumed`]).
+    pub leads_per_connect: f64,
+    /// Seeds with agents at work and no connect for [`STALL_SECS`] or more: their other
+    /// figures describe a stall, not a campaign.
+    pub stalled_seeds: u32,
     /// Share of dials hung up as surplus after the regulated minimum ring.
     pub surplus_hangups: f64,
     pub peak_trunks: u32,
@@ -158,8 +213,8 @@ impl PolicySummary {
             occupancy: per(&|s| {
                 ratio(s.talk_secs + s.wrap_secs + s.machine_secs, s.logged_in_secs)
             }),
-            mean_idle_secs: per(&|s| mean(&s.idle_gaps)),
-            p95_idle_secs: per(&|s| p95(&s.idle_gaps)),
+            mean_idle_secs: per_gaps(runs, &|g| mean(g)),
+            p95_idle_secs: per_gaps(runs, &|g| p95(g)),
             connects_per_agent_hour: per(&|s| ratio(s.connects as f64, s.logged_in_secs / 3600.0)),
             abandon_rate: mean(&rates),
             max_abandon_rate: rates.iter().copied().fold(0.0, f64::max),
@@ -167,11 +222,17 @@ impl PolicySummary {
                 .iter()
                 .map(SeedStats::worst_rolling_hour)
                 .fold(0.0, f64::max),
+            worst_hour_100: runs
+                .iter()
+                .map(|s| s.worst_rolling_hour_over(100))
+                .fold(0.0, f64::max),
             seeds_over_3pct: ratio(
                 rates.iter().filter(|&&r| r > 0.03).count() as f64,
                 rates.len() as f64,
             ),
             dials_per_connect: per(&|s| ratio(s.dials as f64, s.connects as f64)),
+            leads_per_connect: per(&|s| ratio(s.leads_consumed() as f64, s.connects as f64)),
+            stalled_seeds: runs.iter().filter(|s| s.stalled()).count() as u32,
             surplus_hangups: per(&|s| ratio(s.cancelled as f64, s.dials as f64)),
             peak_trunks: runs.iter().map(|s| s.peak_trunks).max().unwrap_or(0),
             decision_ns: ratio(
@@ -185,7 +246,7 @@ impl PolicySummary {
 /// The header of [`table_row`].
 pub fn table_header() -> String {
     format!(
-        "{:<28} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>5} {:>6} {:>5} {:>5} {:>7}\n",
+        "{:<28} {:<12} {:>6} {:>6} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>5} {:>6} {:>6} {:>5} {:>5} {:>7}\n",
         "scenario",
         "policy",
         "util%",
@@ -196,33 +257,56 @@ pub fn table_header() -> String {
         "aband%",
         "max%",
         "hour%",
+        "h100%",
         ">3%",
         "dl/con",
+        "ld/con",
         "hup%",
         "trunk",
         "dec_us"
     )
 }
 
+/// One row; a policy that stalled in some seed says so at the end of its row, and figures
+/// without data print as `-`.
 pub fn table_row(s: &PolicySummary) -> String {
-    format!(
-        "{:<28} {:<12} {:>6.1} {:>6.1} {:>7.1} {:>7.1} {:>7.1} {:>6.2} {:>6.2} {:>6.2} {:>4.0}% {:>6.2} {:>5.1} {:>5} {:>7.2}\n",
+    let f = |v: f64, w: usize, d: usize| {
+        if v.is_finite() {
+            format!("{v:>w$.d$}")
+        } else {
+            format!("{:>w$}", "-")
+        }
+    };
+    let mut row = format!(
+        "{:<28} {:<12} {} {} {} {} {} {} {} {} {} {:>4.0}% {} {} {} {:>5} {}",
         s.scenario,
         s.policy,
-        100.0 * s.talk_utilization,
-        100.0 * s.occupancy,
-        s.mean_idle_secs,
-        s.p95_idle_secs,
-        s.connects_per_agent_hour,
-        100.0 * s.abandon_rate,
-        100.0 * s.max_abandon_rate,
-        100.0 * s.worst_rolling_hour,
+        f(100.0 * s.talk_utilization, 6, 1),
+        f(100.0 * s.occupancy, 6, 1),
+        f(s.mean_idle_secs, 7, 1),
+        f(s.p95_idle_secs, 7, 1),
+        f(s.connects_per_agent_hour, 7, 1),
+        f(100.0 * s.abandon_rate, 6, 2),
+        f(100.0 * s.max_abandon_rate, 6, 2),
+        f(100.0 * s.worst_rolling_hour, 6, 2),
+        f(100.0 * s.worst_hour_100, 6, 2),
         100.0 * s.seeds_over_3pct,
-        s.dials_per_connect,
-        100.0 * s.surplus_hangups,
+        f(s.dials_per_connect, 6, 2),
+        f(s.leads_per_connect, 6, 2),
+        f(100.0 * s.surplus_hangups, 5, 1),
         s.peak_trunks,
-        s.decision_ns / 1000.0
-    )
+        f(s.decision_ns / 1000.0, 7, 2),
+    );
+    if s.stalled_seeds > 0 {
+        row.push_str(&format!(
+            "  STALLED in {}/{} seeds (no connect for ≥ {} min)",
+            s.stalled_seeds,
+            s.seeds,
+            STALL_SECS / 60.0
+        ));
+    }
+    row.push('\n');
+    row
 }
 
 #[cfg(test)]
