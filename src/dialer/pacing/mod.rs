@@ -1,5 +1,5 @@
-//! Sans-IO pacing of outbound dials (DESIGN.md principle 1): the daemon's dialer and the
-//! simulator (`dialer::sim`) drive the same code.
+//! Sans-IO pacing of outbound dials (no sockets, no clock: decisions replay on a virtual
+//! clock): the daemon's dialer and the simulator (`dialer::sim`) drive the same code.
 //!
 //! ```text
 //! let c = pacing.add_campaign(cfg)?;

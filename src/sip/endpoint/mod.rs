@@ -133,10 +133,7 @@ pub enum SecurityEvent {
     },
     /// Too many failed logins of `user` from `ip`: that user is refused from there for the
     /// ban time; other users and traffic from `ip` go on.
-    UserBanned {
-        ip: IpAddr,
-        user: String,
-    },
+    UserBanned { ip: IpAddr, user: String },
     /// An INVITE from a blocked number (BlockNumber) was refused.
     Blocked {
         ip: IpAddr,
