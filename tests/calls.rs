@@ -209,14 +209,18 @@ fn no_common_codec_is_refused_with_488() {
     assert!(daemon.wait_log("no codec in common", Duration::from_secs(5)));
 }
 
+/// Only 9... and international numbers (00..., class `international`) are routed.
+fn nine_and_international(dir: &Path, port: u16, uas_port: u16) -> String {
+    let international = "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n";
+    config(dir, port, uas_port, international).replace("pattern = \"_X.\"", "pattern = \"_9X.\"")
+}
+
 #[test]
 fn unknown_extension_route_and_permission_refusals() {
     let dir = temp_dir();
     let (port, uas_port) = (free_port(), free_port());
     // Only 9... and international numbers (00...) are routed, and 1001 may not dial the latter.
-    let international = "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n";
-    let cfg = config(dir.path(), port, uas_port, international)
-        .replace("pattern = \"_X.\"", "pattern = \"_9X.\"");
+    let cfg = nine_and_international(dir.path(), port, uas_port);
     let daemon = Daemon::start(dir.path(), port, &cfg);
     call_expecting(dir.path(), &daemon, "0049301234", PCMU, "403");
     assert!(daemon.wait_log("needs permission `international`", Duration::from_secs(5)));
@@ -233,9 +237,7 @@ fn unknown_extension_route_and_permission_refusals() {
 fn escaped_dial_strings_are_routed_as_decoded() {
     let dir = temp_dir();
     let (port, uas_port) = (free_port(), free_port());
-    let international = "[[dialplan.routes]]\npattern = \"_00X.\"\ntrunk = \"carrier\"\nclass = \"international\"\n";
-    let cfg = config(dir.path(), port, uas_port, international)
-        .replace("pattern = \"_X.\"", "pattern = \"_9X.\"");
+    let cfg = nine_and_international(dir.path(), port, uas_port);
     let daemon = Daemon::start(dir.path(), port, &cfg);
     // 0049301234, escaped: the international route, which 1001 may not use.
     call_expecting(dir.path(), &daemon, "%30%30%34%39301234", PCMU, "403");

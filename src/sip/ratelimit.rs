@@ -125,10 +125,16 @@ impl RateLimiter {
     }
 
     pub fn is_banned(&self, now: Instant, ip: IpAddr) -> bool {
+        self.banned_until(now, ip).is_some()
+    }
+
+    /// When `ip`'s ban ends, if it is banned at `now` (the driver mirrors bans to the TCP
+    /// accept loop until then).
+    pub fn banned_until(&self, now: Instant, ip: IpAddr) -> Option<Instant> {
         self.sources
             .get(&ip)
             .and_then(|s| s.banned_until)
-            .is_some_and(|t| now < t)
+            .filter(|&t| now < t)
     }
 
     /// Whether `user` may not authenticate from `ip` (too many failures of that pair).

@@ -81,7 +81,7 @@ impl Endpoint {
                             _ => SecurityEvent::Banned {
                                 ip,
                                 reason: format!("{reason:?}"),
-                                until: now + self.cfg.rate_limit.ban,
+                                until: self.limiter.banned_until(now, ip).unwrap_or(now),
                             },
                         };
                         self.out.push_back(Output::Security(event));

@@ -242,7 +242,10 @@ impl Endpoint {
                 self.out.push_back(Output::Security(SecurityEvent::Banned {
                     ip: source.addr.ip(),
                     reason: format!("{reason:?}"),
-                    until: now + self.cfg.rate_limit.ban,
+                    until: self
+                        .limiter
+                        .banned_until(now, source.addr.ip())
+                        .unwrap_or(now),
                 }));
                 return;
             }
